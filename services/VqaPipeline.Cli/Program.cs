@@ -1,0 +1,1 @@
+return await VqaPipeline.Cli.VqaCommandLine.RunAsync(args, Console.Out, Console.Error);
