@@ -1,0 +1,66 @@
+using VqaPipeline.Ml.Checkpoints;
+using VqaPipeline.Ml.Pipelines;
+using static TorchSharp.torch;
+
+namespace VqaPipeline.Ml.Models.Vilt;
+
+/// <summary><see cref="IVqaClassifier"/> on TorchSharp: a <see cref="ViltForQuestionAnswering"/> on a device and dtype.</summary>
+public sealed class TorchViltClassifier : IVqaClassifier
+{
+    private readonly ViltForQuestionAnswering model;
+    private readonly Device device;
+    private readonly ScalarType dtype;
+
+    private TorchViltClassifier(ViltForQuestionAnswering model, ViltConfig config, Device device, ScalarType dtype, LoadReport report)
+    {
+        this.model = model;
+        this.device = device;
+        this.dtype = dtype;
+        Config = config;
+        LoadReport = report;
+        Labels = Enumerable.Range(0, config.NumLabels)
+            .Select(i => config.Id2Label.TryGetValue(i, out var label) ? label : $"LABEL_{i}").ToArray();
+    }
+
+    public ViltConfig Config { get; }
+
+    /// <summary>What loading the checkpoint found missing, unexpected or mismatched.</summary>
+    public LoadReport LoadReport { get; }
+
+    public IReadOnlyList<string> Labels { get; }
+
+    public int MaxTextLength => Config.MaxPositionEmbeddings;
+
+    /// <summary>Builds the model from <c>config.json</c> and loads its weights (safetensors, .bin or sharded).</summary>
+    public static TorchViltClassifier Load(string modelFolder, Device device, ScalarType dtype)
+    {
+        if (ModelConfig.Load(modelFolder) is not ViltConfig config)
+            throw new UnsupportedModelException($"'{modelFolder}' is not a ViLT model (config.json model_type must be 'vilt').");
+        var model = new ViltForQuestionAnswering(config);
+        LoadReport report;
+        using (var weights = CheckpointReader.ReadFolder(modelFolder))
+            report = ModuleWeights.Load(model, weights, new LoadOptions { BaseModelPrefix = ViltForQuestionAnswering.BaseModelPrefix });
+        model.eval();
+        model.to(device);
+        if (dtype != ScalarType.Float32) model.to(dtype);
+        return new TorchViltClassifier(model, config, device, dtype, report);
+    }
+
+    public float[] Logits(ClassifierBatch batch)
+    {
+        using var inference = inference_mode();
+        using var scope = NewDisposeScope();
+        long rows = batch.BatchSize, length = batch.TextLength;
+        var images = batch.Images;
+        var inputs = new ViltInputs(
+            tensor(batch.InputIds, [rows, length], device: device),
+            tensor(batch.AttentionMask, [rows, length], device: device),
+            tensor(batch.TokenTypeIds, [rows, length], device: device),
+            tensor(images.PixelValues, [rows, 3, images.Height, images.Width], device: device).to(dtype),
+            tensor(images.PixelMask, [rows, images.Height, images.Width], device: device));
+        var output = model.forward(inputs);
+        return output.Logits.to(ScalarType.Float32).cpu().data<float>().ToArray();
+    }
+
+    public void Dispose() => model.Dispose();
+}

@@ -1,0 +1,23 @@
+using VqaPipeline.Ml.Imaging;
+
+namespace VqaPipeline.Ml.Pipelines;
+
+/// <summary>
+/// A model runtime for classification VQA: a prepared batch in, one logit per answer label out. TorchSharp implements
+/// it today; another runtime (ONNX Runtime) can implement the same contract without touching the pipeline.
+/// </summary>
+public interface IVqaClassifier : IDisposable
+{
+    /// <summary>Answer labels, indexed like the logits (<c>id2label</c>).</summary>
+    IReadOnlyList<string> Labels { get; }
+
+    /// <summary>Most word pieces a question may have, [CLS] and [SEP] included (<c>max_position_embeddings</c>).</summary>
+    int MaxTextLength { get; }
+
+    /// <summary>Row-major logits, <c>batch.BatchSize × Labels.Count</c>.</summary>
+    float[] Logits(ClassifierBatch batch);
+}
+
+/// <summary>Token ids padded to <paramref name="TextLength"/> (row-major) plus the processed images, one per row.</summary>
+public sealed record ClassifierBatch(
+    long[] InputIds, long[] AttentionMask, long[] TokenTypeIds, int BatchSize, int TextLength, ImageBatch Images);

@@ -1,0 +1,38 @@
+using VqaPipeline.Ml.Imaging;
+
+namespace VqaPipeline.Ml.Pipelines;
+
+/// <summary>One answer with its sigmoid score, as <c>pipeline("visual-question-answering")</c> returns it.</summary>
+public sealed record VqaAnswer(string Answer, float Score);
+
+/// <summary>The answers to one question, highest score first.</summary>
+/// <param name="QuestionTruncated">The question had more word pieces than the model's text positions and was cut.</param>
+public sealed record VqaResult(string Question, IReadOnlyList<VqaAnswer> Answers, bool QuestionTruncated);
+
+/// <summary>An (image, question) pair for the batched API.</summary>
+public sealed record VqaQuery(RgbImage Image, string Question);
+
+/// <summary>Where and how the model runs.</summary>
+public sealed record VqaPipelineOptions
+{
+    /// <summary><c>cpu</c> or <c>cuda</c> (<c>cuda:N</c> for a given card).</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary><c>float32</c> or <c>bfloat16</c> compute.</summary>
+    public string DType { get; init; } = "float32";
+
+    /// <summary>How many (image, question) pairs run through the model at once.</summary>
+    public int BatchSize { get; init; } = 8;
+
+    /// <summary>libtorch intra-op threads; null keeps libtorch's default (one per physical core).</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>Hub endpoint, token, cache and offline mode; null reads them from the environment.</summary>
+    public Checkpoints.Hub.HubOptions? Hub { get; init; }
+
+    /// <summary>Limits for loading images (decompression-bomb guard, URL timeout).</summary>
+    public ImageLoadOptions? Images { get; init; }
+}
+
+/// <summary>The question is empty or otherwise unusable.</summary>
+public sealed class InvalidQuestionException(string message) : VqaPipelineException(message);
