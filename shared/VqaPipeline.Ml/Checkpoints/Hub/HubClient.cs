@@ -143,7 +143,7 @@ public sealed class HubClient : IDisposable
         for (var hop = 0; hop <= MaxRedirects; hop++)
         {
             using var response = await SendAsync(HttpMethod.Head, uri, file, cancellationToken).ConfigureAwait(false);
-            var commit = Header(response, "X-Repo-Commit");
+            var commit = Header(response, "X-Repo-Commit") is { } sent ? CheckPathSegment(sent, "X-Repo-Commit") : null;
             var status = (int)response.StatusCode;
             if (status is >= 300 and < 400)
             {
@@ -158,8 +158,9 @@ public sealed class HubClient : IDisposable
             if (response.IsSuccessStatusCode)
                 return (DescribeFile(response, commit, uri, file), commit);
             var errorCode = Header(response, "X-Error-Code");
-            if (response.StatusCode == HttpStatusCode.NotFound && (errorCode == "EntryNotFound" || (errorCode is null && commit is not null)))
-                return (null, commit is null ? null : CheckPathSegment(commit, "X-Repo-Commit"));
+            if (response.StatusCode == HttpStatusCode.NotFound
+                && (errorCode == "EntryNotFound" || (errorCode is null && commit is not null)))
+                return (null, commit);
             throw ErrorFor(response, model, file);
         }
         throw new HubException(HubErrorReason.DownloadFailed,
@@ -176,7 +177,7 @@ public sealed class HubClient : IDisposable
                        $"download of {file} failed: {location.Authority} sent no ETag, so the file cannot be cached");
         var size = long.TryParse(Header(response, "X-Linked-Size"), out var linked) ? linked
             : response.Content.Headers.ContentLength;
-        return new RemoteFile(CheckPathSegment(commit, "X-Repo-Commit"), CheckPathSegment(etag, "ETag"), size, location);
+        return new RemoteFile(commit, CheckPathSegment(etag, "ETag"), size, location);
     }
 
     /// <summary>
