@@ -27,9 +27,16 @@ internal sealed class BasicTokenizer(bool tokenizeChineseChars, bool stripAccent
     private void AddWord(string word, List<string> output)
     {
         if (neverSplit.Contains(word))
+        {
             output.Add(word);
+            return;
+        }
+        // transformers checks never_split again after accent stripping, before splitting on punctuation.
+        var stripped = stripAccents ? StripAccents(word) : word;
+        if (neverSplit.Contains(stripped))
+            output.Add(stripped);
         else
-            SplitOnPunctuation(stripAccents ? StripAccents(word) : word, output);
+            SplitOnPunctuation(stripped, output);
     }
 
     /// <summary>Drops NUL, U+FFFD and every C* character, turns whitespace into spaces and pads CJK ideographs.</summary>

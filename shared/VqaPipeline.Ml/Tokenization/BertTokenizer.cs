@@ -6,7 +6,8 @@ namespace VqaPipeline.Ml.Tokenization;
 /// <summary>
 /// BERT WordPiece tokenizer that reproduces transformers 4.40's slow <c>BertTokenizer</c> token for token: text
 /// outside special and added tokens is lowercased code point by code point, cleaned, split on whitespace, CJK
-/// ideographs and punctuation, stripped of accents and cut into greedy longest-match word pieces.
+/// ideographs and punctuation, stripped of accents and cut into greedy longest-match word pieces. Immutable once
+/// loaded, so one instance can serve many threads.
 /// </summary>
 public sealed class BertTokenizer
 {
@@ -141,8 +142,8 @@ public sealed class BertTokenizer
     public TokenizedText Encode(string text, int? maxLength = null, bool padToMaxLength = false, bool truncate = false)
     {
         var limit = LimitFor(maxLength, padToMaxLength);
-        var encoded = EncodeUnpadded(text, truncate ? limit : null);
-        return padToMaxLength ? Pad(encoded, limit!.Value) : encoded;
+        var pieces = PiecesOf(text, truncate ? limit : null);
+        return Assemble(pieces, padToMaxLength ? Math.Max(limit!.Value, pieces.SequenceLength) : pieces.SequenceLength);
     }
 
     /// <summary>
@@ -154,10 +155,10 @@ public sealed class BertTokenizer
     {
         ArgumentNullException.ThrowIfNull(texts);
         var limit = LimitFor(maxLength, padToMaxLength);
-        var encoded = texts.Select(text => EncodeUnpadded(text, truncate ? limit : null)).ToArray();
-        var length = encoded.Select(e => e.Length).DefaultIfEmpty(0).Max();
+        var pieces = texts.Select(text => PiecesOf(text, truncate ? limit : null)).ToArray();
+        var length = pieces.Select(p => p.SequenceLength).DefaultIfEmpty(0).Max();
         if (padToMaxLength) length = Math.Max(length, limit!.Value);
-        return encoded.Select(e => Pad(e, length)).ToArray();
+        return pieces.Select(p => Assemble(p, length)).ToArray();
     }
 
     /// <summary>
@@ -206,39 +207,30 @@ public sealed class BertTokenizer
         }
     }
 
-    private TokenizedText EncodeUnpadded(string text, int? truncateTo)
+    /// <summary>The word pieces of a text, cut (as transformers' longest_first does for one sequence) to fit.</summary>
+    private Pieces PiecesOf(string text, int? truncateTo)
     {
         var tokens = Tokenize(text);
-        var pieceCount = tokens.Count;
-        var truncated = false;
-        if (truncateTo is { } limit && pieceCount + 2 > limit)
-        {
-            if (limit <= 2)
-                throw new ArgumentOutOfRangeException("maxLength", limit,
-                    "A maximum length of 2 or less leaves no room for any word piece beside [CLS] and [SEP].");
-            pieceCount = limit - 2;
-            truncated = true;
-        }
-
-        var ids = new int[pieceCount + 2];
-        ids[0] = ClsTokenId;
-        for (var i = 0; i < pieceCount; i++)
-            ids[i + 1] = IdOf(tokens[i]) ?? UnkTokenId;
-        ids[^1] = SepTokenId;
-        var attention = new int[ids.Length];
-        Array.Fill(attention, 1);
-        return new TokenizedText(ids, new int[ids.Length], attention, truncated);
+        if (truncateTo is not { } limit || tokens.Count + 2 <= limit)
+            return new Pieces(tokens, tokens.Count, Truncated: false);
+        if (limit <= 2)
+            throw new ArgumentOutOfRangeException("maxLength", limit,
+                "A maximum length of 2 or less leaves no room for any word piece beside [CLS] and [SEP].");
+        return new Pieces(tokens, limit - 2, Truncated: true);
     }
 
-    private TokenizedText Pad(TokenizedText encoded, int length)
+    /// <summary>[CLS] pieces [SEP], then [PAD] up to <paramref name="length"/>.</summary>
+    private TokenizedText Assemble(Pieces pieces, int length)
     {
-        if (encoded.Length >= length) return encoded;
         var ids = new int[length];
-        Array.Fill(ids, PadTokenId);
-        encoded.InputIds.CopyTo(ids, 0);
         var attention = new int[length];
-        encoded.AttentionMask.CopyTo(attention, 0);
-        return encoded with { InputIds = ids, TokenTypeIds = new int[length], AttentionMask = attention };
+        ids[0] = ClsTokenId;
+        for (var i = 0; i < pieces.Count; i++)
+            ids[i + 1] = IdOf(pieces.Tokens[i]) ?? UnkTokenId;
+        ids[pieces.Count + 1] = SepTokenId;
+        Array.Fill(ids, PadTokenId, pieces.SequenceLength, length - pieces.SequenceLength);
+        Array.Fill(attention, 1, 0, pieces.SequenceLength);
+        return new TokenizedText(ids, new int[length], attention, pieces.Truncated);
     }
 
     private int? LimitFor(int? maxLength, bool padToMaxLength)
@@ -311,6 +303,11 @@ public sealed class BertTokenizer
         {
             throw new TokenizerLoadException($"Cannot read vocabulary file '{vocabPath}': {e.Message}", e);
         }
+    }
+
+    private sealed record Pieces(IReadOnlyList<string> Tokens, int Count, bool Truncated)
+    {
+        public int SequenceLength => Count + 2;
     }
 
     private static readonly char[] PythonWhitespace =

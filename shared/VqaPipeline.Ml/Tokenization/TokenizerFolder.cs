@@ -20,9 +20,9 @@ internal static class TokenizerFolder
         var options = new BertTokenizerOptions();
         if (config is { } c)
         {
-            if (c.TryGetProperty("do_basic_tokenize", out var basic) && basic.ValueKind == JsonValueKind.False)
-                throw new TokenizerLoadException(
-                    $"{Path.Combine(folder, ConfigFileName)} sets do_basic_tokenize=false, which this tokenizer does not support.");
+            foreach (var unsupported in new[] { "do_basic_tokenize", "do_split_on_punc" })
+                if (Boolean(c, unsupported) == false)
+                    throw Invalid(folder, ConfigFileName, $"{unsupported}=false is not supported by this tokenizer");
             options = ApplySpecialTokens(options with
             {
                 DoLowerCase = Boolean(c, "do_lower_case") ?? options.DoLowerCase,

@@ -14,6 +14,7 @@ public static partial class BertUncasedFixture
     private static readonly Lazy<Loaded> Data = new(Load);
 
     public static BertTokenizer Tokenizer => Data.Value.Tokenizer;
+    public static string VocabPath => Data.Value.VocabPath;
     public static IReadOnlyDictionary<int, BertCase> Cases => Data.Value.Cases;
 
     /// <summary>max_length of the padded call (the manifest's <c>padded_max40</c> call).</summary>
@@ -33,7 +34,8 @@ public static partial class BertUncasedFixture
         var vocabFile = VocabFilePattern().Match(tokenizerCall);
         Assert.True(vocabFile.Success, $"no vocab_file in the manifest's tokenizer call: {tokenizerCall}");
         Assert.Contains("do_lower_case=True", tokenizerCall);
-        var tokenizer = BertTokenizer.FromVocabFile(Fixtures.PathOf(vocabFile.Groups[1].Value.Split('/')));
+        var vocabPath = Fixtures.PathOf(vocabFile.Groups[1].Value.Split('/'));
+        var tokenizer = BertTokenizer.FromVocabFile(vocabPath);
 
         var paddedCall = manifest.GetProperty("calls").GetProperty(PaddedKey).GetString()!;
         Assert.Contains("padding='max_length'", paddedCall);
@@ -45,7 +47,7 @@ public static partial class BertUncasedFixture
         Assert.Equal(manifest.GetProperty("count").GetInt32(), lines.Length);
         var cases = lines.Select(ParseCase).ToDictionary(c => c.Id);
         Assert.All(cases.Values, c => Assert.Equal(maxLength, c.Padded.InputIds.Length));
-        return new Loaded(tokenizer, cases, maxLength);
+        return new Loaded(tokenizer, vocabPath, cases, maxLength);
     }
 
     private const string PaddedKey = "padded_max40";
@@ -73,7 +75,7 @@ public static partial class BertUncasedFixture
     [GeneratedRegex(@"max_length=(\d+)")]
     private static partial Regex MaxLengthPattern();
 
-    private sealed record Loaded(BertTokenizer Tokenizer, Dictionary<int, BertCase> Cases, int PaddedMaxLength);
+    private sealed record Loaded(BertTokenizer Tokenizer, string VocabPath, Dictionary<int, BertCase> Cases, int PaddedMaxLength);
 }
 
 public sealed record ExpectedEncoding(int[] InputIds, int[] TokenTypeIds, int[] AttentionMask);
