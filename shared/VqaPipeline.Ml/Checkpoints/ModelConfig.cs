@@ -35,12 +35,27 @@ public static class ModelConfig
             var name = modelType.GetString()!;
             if (!ConfigTypes.TryGetValue(name, out var configType))
                 throw new UnsupportedModelException($"'{folder}' is a '{name}' model, which is not supported; supported model types: {supported}");
-            return (PretrainedConfig)root.Deserialize(configType, PretrainedConfig.SerializerOptions)!;
+            var config = (PretrainedConfig)root.Deserialize(configType, PretrainedConfig.SerializerOptions)!;
+            ApplyNumLabels(path, root, config);
+            return config;
         }
         catch (JsonException e)
         {
             throw new CheckpointFormatException($"'{path}' is not a valid config: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// transformers reads <c>num_labels</c> as a constructor argument, never stores it, and uses it only when the file
+    /// has no <c>id2label</c>.
+    /// </summary>
+    private static void ApplyNumLabels(string path, JsonElement root, PretrainedConfig config)
+    {
+        if (!config.ExtensionData.Remove("num_labels", out var numLabels) || root.TryGetProperty("id2label", out _))
+            return;
+        if (numLabels.ValueKind != JsonValueKind.Number || !numLabels.TryGetInt32(out var count) || count < 0)
+            throw new CheckpointFormatException($"'{path}': num_labels must be a non-negative integer");
+        config.NumLabels = count;
     }
 
     /// <summary>Like <see cref="Load"/>, and checks the folder holds a <typeparamref name="TConfig"/> model.</summary>

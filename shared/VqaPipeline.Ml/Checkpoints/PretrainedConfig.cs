@@ -7,7 +7,8 @@ namespace VqaPipeline.Ml.Checkpoints;
 /// <summary>
 /// The fields every transformers config shares, under their config.json names and transformers' defaults. Fields no
 /// typed property knows are kept in <see cref="ExtensionData"/> and written back unchanged, so a config survives a
-/// load/save round trip whole.
+/// load/save round trip whole. Model configs derive from it with a public parameterless constructor that sets
+/// transformers' defaults (saving compares against them).
 /// </summary>
 public class PretrainedConfig
 {
@@ -44,9 +45,23 @@ public class PretrainedConfig
     [JsonPropertyName("label2id")]
     public Dictionary<string, int> Label2Id { get; set; } = new() { ["LABEL_0"] = 0, ["LABEL_1"] = 1 };
 
-    /// <summary>Number of classification labels (transformers' <c>num_labels</c>, the size of <see cref="Id2Label"/>).</summary>
+    /// <summary>
+    /// Number of classification labels (transformers' <c>num_labels</c>): the size of <see cref="Id2Label"/>. Setting a
+    /// different count replaces both label maps with LABEL_0…LABEL_n-1, as transformers does.
+    /// </summary>
     [JsonIgnore]
-    public int NumLabels => Id2Label.Count;
+    public int NumLabels
+    {
+        get => Id2Label.Count;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            if (value == Id2Label.Count)
+                return;
+            Id2Label = Enumerable.Range(0, value).ToDictionary(i => i, i => $"LABEL_{i}");
+            Label2Id = Id2Label.ToDictionary(pair => pair.Value, pair => pair.Key);
+        }
+    }
 
     /// <summary>The dtype the weights were saved in ("float32", "bfloat16"…), or null.</summary>
     [JsonPropertyName("torch_dtype")]

@@ -20,8 +20,6 @@ internal sealed class RestrictedUnpickler
 
     private sealed record GlobalReference(Global Kind, TensorDType StorageDType = default);
 
-    private sealed class Mark;
-
     private static readonly Dictionary<string, TensorDType> StorageTypes = new(StringComparer.Ordinal)
     {
         ["FloatStorage"] = TensorDType.Float32,
@@ -115,7 +113,7 @@ internal sealed class RestrictedUnpickler
                 case 0x82 or 0x83 or 0x84: throw new UnsafeCheckpointException(
                     $"refusing to load '{_source}': pickle extension codes (EXT opcodes) are not allowed; only tensor data is accepted");
                 case (byte)'R': { var arguments = Pop(); var callable = Pop(); Push(Call(callable, arguments)); break; }
-                case (byte)'b': { var state = Pop(); Build(Peek(), state); break; }
+                case (byte)'b': Pop(); AcceptBuild(Peek()); break;
                 case (byte)'Q': Push(PersistentLoad(Pop())); break;
                 case (byte)'q': _memo[ReadByte()] = Peek(); break;
                 case (byte)'r': _memo[BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))] = Peek(); break;
@@ -160,12 +158,14 @@ internal sealed class RestrictedUnpickler
         }
     }
 
-    /// <summary>Accepts the <c>_metadata</c> state torch attaches to a state dict's OrderedDict; it is not needed.</summary>
-    private void Build(object? target, object? state)
+    /// <summary>
+    /// BUILD only ever attaches <c>_metadata</c> (module versions) to a state dict's OrderedDict; loading does not need
+    /// it, so the state is dropped. BUILD on anything else is not something torch.save writes.
+    /// </summary>
+    private void AcceptBuild(object? target)
     {
         if (target is not OrderedDictionary<object, object?>)
             throw Malformed($"BUILD on {Describe(target)} is not something torch.save writes");
-        _ = state;
     }
 
     private StorageReference PersistentLoad(object? persistentId)

@@ -57,6 +57,20 @@ public class ModelConfigTests
     }
 
     [Fact]
+    public void Num_labels_without_id2label_makes_generic_labels_and_is_not_written_back()
+    {
+        using var folder = new TemporaryFolder();
+        File.WriteAllText(folder.File("config.json"), """{"model_type": "vilt", "num_labels": 3}""");
+
+        var config = ModelConfig.Load(folder.Path);
+
+        Assert.Equal(3, config.NumLabels);
+        Assert.Equal("LABEL_2", config.Id2Label[2]);
+        Assert.Equal(2, config.Label2Id["LABEL_2"]);
+        Assert.DoesNotContain("num_labels", config.ToJsonString());
+    }
+
+    [Fact]
     public void Folder_without_config_is_not_a_model()
     {
         using var folder = new TemporaryFolder();
