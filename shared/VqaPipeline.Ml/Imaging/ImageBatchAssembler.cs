@@ -23,7 +23,7 @@ internal static class ImageBatchAssembler
 
         var slotLength = 3 * height * width;
         var pixelValues = new float[(long)images.Count * slotLength];
-        Parallel.For(0, images.Count, index =>
+        void Fill(int index)
         {
             var image = images[index];
             var size = sizes[index];
@@ -31,7 +31,12 @@ internal static class ImageBatchAssembler
                 ? image
                 : PillowResampler.ResizeBicubic(image, size.Width, size.Height);
             normalizer.WriteChannelsFirst(resized, pixelValues.AsSpan(index * slotLength, slotLength), height, width);
-        });
+        }
+
+        if (images.Count == 1)
+            Fill(0);
+        else
+            Parallel.For(0, images.Count, Fill);
 
         return new ImageBatch(pixelValues, pad ? PixelMask(sizes, height, width) : null, images.Count, height, width, sizes);
     }

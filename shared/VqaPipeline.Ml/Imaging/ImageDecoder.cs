@@ -17,7 +17,7 @@ internal static class ImageDecoder
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(new SKMemoryStream(data), out var openResult);
         if (codec is null)
-            throw openResult == SKCodecResult.IncompleteInput
+            throw openResult == SKCodecResult.IncompleteInput && StartsWithImageSignature(encoded)
                 ? new ImageLoadException(ImageLoadFailure.Truncated, source, "image file is truncated (the header is incomplete).")
                 : new ImageLoadException(ImageLoadFailure.NotAnImage, source,
                     "is not a JPEG, PNG, WebP, GIF or BMP image (unrecognised header).");
@@ -50,6 +50,14 @@ internal static class ImageDecoder
         }
     }
 
+    // Skia also says "incomplete" for any input shorter than its longest signature, such as a short text file.
+    private static bool StartsWithImageSignature(ReadOnlySpan<byte> encoded) =>
+        encoded.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF])
+        || encoded.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G'])
+        || encoded.StartsWith("GIF8"u8)
+        || encoded.StartsWith("RIFF"u8)
+        || encoded.StartsWith("BM"u8);
+
     private static unsafe SKCodecResult DecodeInto(SKCodec codec, SKImageInfo info, byte[] target)
     {
         fixed (byte* pixels = target)
@@ -57,25 +65,28 @@ internal static class ImageDecoder
     }
 
     /// <summary>Drops alpha and applies the EXIF orientation in one pass over the decoded RGBA pixels.</summary>
-    private static RgbImage Orient(byte[] rgba, int width, int height, SKEncodedOrigin origin)
+    private static unsafe RgbImage Orient(byte[] rgba, int width, int height, SKEncodedOrigin origin)
     {
         var swapsAxes = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop
             or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
         var (outWidth, outHeight) = swapsAxes ? (height, width) : (width, height);
         var rgb = new byte[(long)outWidth * outHeight * 3];
 
-        for (var sourceY = 0; sourceY < height; sourceY++)
+        fixed (byte* sourcePixels = rgba, targetPixels = rgb)
         {
-            var (x0, y0) = Destination(origin, 0, sourceY, width, height);
-            var (x1, y1) = Destination(origin, 1, sourceY, width, height);
-            var target = ((long)y0 * outWidth + x0) * 3;
-            var step = ((long)(y1 - y0) * outWidth + (x1 - x0)) * 3;
-            var source = (long)sourceY * width * 4;
-            for (var sourceX = 0; sourceX < width; sourceX++, source += 4, target += step)
+            for (var sourceY = 0; sourceY < height; sourceY++)
             {
-                rgb[target] = rgba[source];
-                rgb[target + 1] = rgba[source + 1];
-                rgb[target + 2] = rgba[source + 2];
+                var (x0, y0) = Destination(origin, 0, sourceY, width, height);
+                var (x1, y1) = Destination(origin, 1, sourceY, width, height);
+                var target = targetPixels + ((long)y0 * outWidth + x0) * 3;
+                var step = ((long)(y1 - y0) * outWidth + (x1 - x0)) * 3;
+                var source = sourcePixels + (long)sourceY * width * 4;
+                for (var sourceX = 0; sourceX < width; sourceX++, source += 4, target += step)
+                {
+                    target[0] = source[0];
+                    target[1] = source[1];
+                    target[2] = source[2];
+                }
             }
         }
         return new RgbImage(outWidth, outHeight, rgb);

@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
 namespace VqaPipeline.Ml.Imaging;
 
 /// <summary>
@@ -34,29 +37,33 @@ public static class PillowResampler
         return new RgbImage(width, height, ResampleVertical(rows, width, vertical, firstRow));
     }
 
-    private static byte[] ResampleHorizontal(byte[] source, int sourceWidth, int firstRow, int rowCount, Kernel kernel)
+    private static unsafe byte[] ResampleHorizontal(byte[] source, int sourceWidth, int firstRow, int rowCount, Kernel kernel)
     {
         var outWidth = kernel.Start.Length;
         var result = new byte[(long)outWidth * rowCount * 3];
-        for (var row = 0; row < rowCount; row++)
+        fixed (byte* sourcePixels = source, resultPixels = result)
+        fixed (int* allWeights = kernel.Weights)
         {
-            var input = source.AsSpan((firstRow + row) * sourceWidth * 3, sourceWidth * 3);
-            var output = result.AsSpan(row * outWidth * 3, outWidth * 3);
-            for (var x = 0; x < outWidth; x++)
+            for (var row = 0; row < rowCount; row++)
             {
-                var weights = kernel.WeightsOf(x);
-                var pixels = input.Slice(kernel.Start[x] * 3, weights.Length * 3);
-                int red = Rounding, green = Rounding, blue = Rounding;
-                for (var tap = 0; tap < weights.Length; tap++)
+                var input = sourcePixels + (long)(firstRow + row) * sourceWidth * 3;
+                var output = resultPixels + (long)row * outWidth * 3;
+                for (var x = 0; x < outWidth; x++, output += 3)
                 {
-                    var weight = weights[tap];
-                    red += pixels[tap * 3] * weight;
-                    green += pixels[tap * 3 + 1] * weight;
-                    blue += pixels[tap * 3 + 2] * weight;
+                    var weights = allWeights + x * kernel.Stride;
+                    var pixel = input + kernel.Start[x] * 3;
+                    int red = Rounding, green = Rounding, blue = Rounding;
+                    for (var tap = 0; tap < kernel.Count[x]; tap++, pixel += 3)
+                    {
+                        var weight = weights[tap];
+                        red += pixel[0] * weight;
+                        green += pixel[1] * weight;
+                        blue += pixel[2] * weight;
+                    }
+                    output[0] = Clip(red);
+                    output[1] = Clip(green);
+                    output[2] = Clip(blue);
                 }
-                output[x * 3] = Clip(red);
-                output[x * 3 + 1] = Clip(green);
-                output[x * 3 + 2] = Clip(blue);
             }
         }
         return result;
@@ -72,39 +79,75 @@ public static class PillowResampler
         {
             var weights = kernel.WeightsOf(y);
             var input = source.AsSpan((kernel.Start[y] - firstRow) * stride, weights.Length * stride);
-            var output = result.AsSpan(y * stride, stride);
-            for (var i = 0; i < stride; i++)
-            {
-                var sum = Rounding;
-                for (var tap = 0; tap < weights.Length; tap++)
-                    sum += input[tap * stride + i] * weights[tap];
-                output[i] = Clip(sum);
-            }
+            VerticalRow(input, stride, weights, result.AsSpan(y * stride, stride));
         }
         return result;
     }
+
+    /// <summary>One output row: every byte is a weighted sum down its column, so whole vectors of bytes go at once.</summary>
+    private static void VerticalRow(ReadOnlySpan<byte> input, int stride, ReadOnlySpan<int> weights, Span<byte> output)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ref var inputStart = ref MemoryMarshal.GetReference(input);
+            for (; i <= stride - Vector<byte>.Count; i += Vector<byte>.Count)
+            {
+                var sum0 = new Vector<int>(Rounding);
+                var (sum1, sum2, sum3) = (sum0, sum0, sum0);
+                for (var tap = 0; tap < weights.Length; tap++)
+                {
+                    var bytes = Vector.LoadUnsafe(ref inputStart, (nuint)(tap * stride + i));
+                    Vector.Widen(bytes, out var low, out var high);
+                    Vector.Widen(low, out var value0, out var value1);
+                    Vector.Widen(high, out var value2, out var value3);
+                    var weight = new Vector<int>(weights[tap]);
+                    sum0 += Vector.AsVectorInt32(value0) * weight;
+                    sum1 += Vector.AsVectorInt32(value1) * weight;
+                    sum2 += Vector.AsVectorInt32(value2) * weight;
+                    sum3 += Vector.AsVectorInt32(value3) * weight;
+                }
+                var clipped = Vector.Narrow(
+                    Vector.Narrow(Clip(sum0), Clip(sum1)),
+                    Vector.Narrow(Clip(sum2), Clip(sum3)));
+                clipped.CopyTo(output[i..]);
+            }
+        }
+        for (; i < stride; i++)
+        {
+            var sum = Rounding;
+            for (var tap = 0; tap < weights.Length; tap++)
+                sum += input[tap * stride + i] * weights[tap];
+            output[i] = Clip(sum);
+        }
+    }
+
+    private static Vector<uint> Clip(Vector<int> sum) => Vector.AsVectorUInt32(
+        Vector.Min(Vector.Max(Vector.ShiftRightArithmetic(sum, PrecisionBits), Vector<int>.Zero), new Vector<int>(255)));
 
     private static byte Clip(int sum) => (byte)Math.Clamp(sum >> PrecisionBits, 0, 255);
 
     /// <summary>For each output index: the first input index, how many inputs it reads, and their fixed-point weights.</summary>
     private sealed class Kernel
     {
-        private readonly int[] _weights;
-        private readonly int _stride;
-
         private Kernel(int[] start, int[] count, int[] weights, int stride)
         {
             Start = start;
             Count = count;
-            _weights = weights;
-            _stride = stride;
+            Weights = weights;
+            Stride = stride;
         }
 
         public int[] Start { get; }
 
         public int[] Count { get; }
 
-        public ReadOnlySpan<int> WeightsOf(int output) => _weights.AsSpan(output * _stride, Count[output]);
+        /// <summary>Stride weights per output index, the first Count of them used.</summary>
+        public int[] Weights { get; }
+
+        public int Stride { get; }
+
+        public ReadOnlySpan<int> WeightsOf(int output) => Weights.AsSpan(output * Stride, Count[output]);
 
         /// <summary>Resample.c's <c>precompute_coeffs</c> and <c>normalize_coeffs_8bpc</c> for the whole input range.</summary>
         public static Kernel Bicubic(int inSize, int outSize)

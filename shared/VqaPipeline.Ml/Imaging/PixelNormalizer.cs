@@ -23,22 +23,26 @@ internal sealed class PixelNormalizer
     }
 
     /// <summary>Writes <paramref name="image"/> channels-first into the top-left of a (3, height, width) slot.</summary>
-    public void WriteChannelsFirst(RgbImage image, Span<float> slot, int height, int width)
+    public unsafe void WriteChannelsFirst(RgbImage image, Span<float> slot, int height, int width)
     {
-        var table = _table.AsSpan();
-        var pixels = image.Pixels.AsSpan();
+        if (slot.Length != 3 * height * width || image.Height > height || image.Width > width)
+            throw new ArgumentException("The slot does not fit the image.", nameof(slot));
         var plane = height * width;
-        for (var y = 0; y < image.Height; y++)
+        fixed (float* table = _table, target = slot)
+        fixed (byte* pixels = image.Pixels)
         {
-            var row = pixels.Slice(y * image.Width * 3, image.Width * 3);
-            var red = slot.Slice(y * width, image.Width);
-            var green = slot.Slice(plane + y * width, image.Width);
-            var blue = slot.Slice(2 * plane + y * width, image.Width);
-            for (var x = 0; x < red.Length; x++)
+            for (var y = 0; y < image.Height; y++)
             {
-                red[x] = table[row[x * 3]];
-                green[x] = table[256 + row[x * 3 + 1]];
-                blue[x] = table[512 + row[x * 3 + 2]];
+                var pixel = pixels + (long)y * image.Width * 3;
+                var red = target + y * width;
+                var green = red + plane;
+                var blue = green + plane;
+                for (var x = 0; x < image.Width; x++, pixel += 3)
+                {
+                    red[x] = table[pixel[0]];
+                    green[x] = table[256 + pixel[1]];
+                    blue[x] = table[512 + pixel[2]];
+                }
             }
         }
     }
