@@ -3,13 +3,21 @@ namespace VqaPipeline.Ml.Imaging;
 /// <summary>Why an image could not be loaded.</summary>
 public enum ImageLoadFailure
 {
+    /// <summary>No such file, or the server answered 404.</summary>
     NotFound,
+    /// <summary>Zero bytes.</summary>
     Empty,
+    /// <summary>Not a JPEG, PNG, WebP, GIF or BMP.</summary>
     NotAnImage,
+    /// <summary>The data ends early (Pillow: "image file is truncated").</summary>
     Truncated,
+    /// <summary>The decoder rejected the data.</summary>
     Corrupt,
+    /// <summary>More pixels than <see cref="ImageLoadOptions.MaxPixels"/>.</summary>
     TooLarge,
+    /// <summary>The URL could not be fetched in time, or the server answered with an error.</summary>
     Unreachable,
+    /// <summary>Text that is neither a file, a URL nor valid base64.</summary>
     InvalidBase64,
 }
 

@@ -33,7 +33,9 @@ public sealed class ImageLoader
         ArgumentNullException.ThrowIfNull(source);
         if (source.StartsWith("http://", StringComparison.OrdinalIgnoreCase)
             || source.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
-            return LoadUrlAsync(new Uri(source), cancellationToken);
+            return Uri.TryCreate(source, UriKind.Absolute, out var url)
+                ? LoadUrlAsync(url, cancellationToken)
+                : throw new ImageLoadException(ImageLoadFailure.Unreachable, Quote(source), "is not a valid URL.");
         if (File.Exists(source))
             return Task.FromResult(LoadFile(source));
         if (source.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
