@@ -1,0 +1,110 @@
+using System.Buffers;
+using SkiaSharp;
+
+namespace VqaPipeline.Ml.Imaging;
+
+/// <summary>
+/// Decodes encoded bytes the way transformers' <c>load_image</c> sees them through Pillow: EXIF orientation applied
+/// (<c>ImageOps.exif_transpose</c>), then <c>convert("RGB")</c>, which drops alpha without compositing.
+/// </summary>
+internal static class ImageDecoder
+{
+    public static RgbImage Decode(ReadOnlySpan<byte> encoded, string source, ImageLoadOptions options)
+    {
+        if (encoded.IsEmpty)
+            throw new ImageLoadException(ImageLoadFailure.Empty, source, "is empty (0 bytes).");
+
+        using var data = SKData.CreateCopy(encoded);
+        using var codec = SKCodec.Create(new SKMemoryStream(data), out var openResult);
+        if (codec is null)
+            throw openResult == SKCodecResult.IncompleteInput && StartsWithImageSignature(encoded)
+                ? new ImageLoadException(ImageLoadFailure.Truncated, source, "image file is truncated (the header is incomplete).")
+                : new ImageLoadException(ImageLoadFailure.NotAnImage, source,
+                    "is not a JPEG, PNG, WebP, GIF or BMP image (unrecognised header).");
+
+        var (width, height) = (codec.Info.Width, codec.Info.Height);
+        var pixelCount = (long)width * height;
+        if (pixelCount > options.MaxPixels || pixelCount * 4 > Array.MaxLength)
+            throw new ImageLoadException(ImageLoadFailure.TooLarge, source,
+                $"is {width}x{height} = {pixelCount:N0} pixels, over the limit of {options.MaxPixels:N0} " +
+                "(ImageLoadOptions.MaxPixels); refusing to decode a possible decompression bomb.");
+
+        // Unpremultiplied and without a colour space: colour values come out as stored, as Pillow reads them.
+        var rgbaInfo = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var rgba = ArrayPool<byte>.Shared.Rent((int)(pixelCount * 4));
+        try
+        {
+            var decodeResult = DecodeInto(codec, rgbaInfo, rgba);
+            return decodeResult switch
+            {
+                SKCodecResult.Success => Orient(rgba, width, height, codec.EncodedOrigin),
+                SKCodecResult.IncompleteInput => throw new ImageLoadException(ImageLoadFailure.Truncated, source,
+                    $"image file is truncated ({codec.EncodedFormat} data ends before the last row)."),
+                _ => throw new ImageLoadException(ImageLoadFailure.Corrupt, source,
+                    $"{codec.EncodedFormat} data is corrupt (decoder said {decodeResult})."),
+            };
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rgba);
+        }
+    }
+
+    // Skia also says "incomplete" for any input shorter than its longest signature, such as a short text file.
+    private static bool StartsWithImageSignature(ReadOnlySpan<byte> encoded) =>
+        encoded.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF])
+        || encoded.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G'])
+        || encoded.StartsWith("GIF8"u8)
+        || encoded.StartsWith("RIFF"u8)
+        || encoded.StartsWith("BM"u8);
+
+    private static unsafe SKCodecResult DecodeInto(SKCodec codec, SKImageInfo info, byte[] target)
+    {
+        fixed (byte* pixels = target)
+            return codec.GetPixels(info, (IntPtr)pixels);
+    }
+
+    /// <summary>Drops alpha and applies the EXIF orientation in one pass over the decoded RGBA pixels.</summary>
+    private static unsafe RgbImage Orient(byte[] rgba, int width, int height, SKEncodedOrigin origin)
+    {
+        var swapsAxes = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop
+            or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        var (outWidth, outHeight) = swapsAxes ? (height, width) : (width, height);
+        var rgb = new byte[(long)outWidth * outHeight * 3];
+
+        fixed (byte* sourcePixels = rgba, targetPixels = rgb)
+        {
+            for (var sourceY = 0; sourceY < height; sourceY++)
+            {
+                var (x0, y0) = Destination(origin, 0, sourceY, width, height);
+                var (x1, y1) = Destination(origin, 1, sourceY, width, height);
+                var target = targetPixels + ((long)y0 * outWidth + x0) * 3;
+                var step = ((long)(y1 - y0) * outWidth + (x1 - x0)) * 3;
+                var source = sourcePixels + (long)sourceY * width * 4;
+                for (var sourceX = 0; sourceX < width; sourceX++, source += 4, target += step)
+                {
+                    target[0] = source[0];
+                    target[1] = source[1];
+                    target[2] = source[2];
+                }
+            }
+        }
+        return new RgbImage(outWidth, outHeight, rgb);
+    }
+
+    /// <summary>
+    /// Where stored pixel (x, y) lands once shown upright; the EXIF values map to Pillow's transposes
+    /// (2 FLIP_LEFT_RIGHT, 3 ROTATE_180, 4 FLIP_TOP_BOTTOM, 5 TRANSPOSE, 6 ROTATE_270, 7 TRANSVERSE, 8 ROTATE_90).
+    /// </summary>
+    private static (int X, int Y) Destination(SKEncodedOrigin origin, int x, int y, int width, int height) => origin switch
+    {
+        SKEncodedOrigin.TopRight => (width - 1 - x, y),
+        SKEncodedOrigin.BottomRight => (width - 1 - x, height - 1 - y),
+        SKEncodedOrigin.BottomLeft => (x, height - 1 - y),
+        SKEncodedOrigin.LeftTop => (y, x),
+        SKEncodedOrigin.RightTop => (height - 1 - y, x),
+        SKEncodedOrigin.RightBottom => (height - 1 - y, width - 1 - x),
+        SKEncodedOrigin.LeftBottom => (y, width - 1 - x),
+        _ => (x, y),
+    };
+}
