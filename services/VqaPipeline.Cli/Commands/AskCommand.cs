@@ -41,9 +41,10 @@ internal static class AskCommand
             if (k < 1) throw new InvalidQuestionException("--top-k must be at least 1.");
 
             var source = parse.GetRequiredValue(image);
+            var loader = new ImageLoader();
             var loaded = source == "-"
-                ? ImageLoader.Load(await ReadStandardInputAsync(cancellationToken), "stdin")
-                : await ImageLoader.LoadAsync(source, cancellationToken: cancellationToken);
+                ? loader.LoadBytes(await ReadStandardInputAsync(cancellationToken))
+                : await loader.LoadAsync(source, cancellationToken);
 
             using var pipeline = await Ml.Pipelines.VqaPipeline.FromPretrainedAsync(parse.GetRequiredValue(model), new VqaPipelineOptions
             {

@@ -62,7 +62,7 @@ public sealed class VqaPipeline : IDisposable
     /// <summary>Loads the image (path, URL, base64 or data URI) and answers the question.</summary>
     public async Task<VqaResult> AskAsync(string image, string question, int topK = 5, CancellationToken cancellationToken = default)
     {
-        var loaded = await ImageLoader.LoadAsync(image, options.Images, cancellationToken).ConfigureAwait(false);
+        var loaded = await new ImageLoader(options.Images).LoadAsync(image, cancellationToken).ConfigureAwait(false);
         return Ask(loaded, question, topK);
     }
 

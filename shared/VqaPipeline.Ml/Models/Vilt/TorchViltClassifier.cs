@@ -1,4 +1,5 @@
 using VqaPipeline.Ml.Checkpoints;
+using TorchSharp;
 using VqaPipeline.Ml.Pipelines;
 using static TorchSharp.torch;
 

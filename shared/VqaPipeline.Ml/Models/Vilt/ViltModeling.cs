@@ -23,7 +23,7 @@ internal static class Activations
     public static Module<Tensor, Tensor> Create(string name) => name switch
     {
         "gelu" => GELU(),
-        "gelu_new" or "gelu_pytorch_tanh" => GELU(TorchSharp.torch.nn.Approximate.tanh),
+        "gelu_new" or "gelu_pytorch_tanh" => GELU(TorchSharp.Modules.GELU.Approximate.tanh),
         "relu" => ReLU(),
         "tanh" => Tanh(),
         _ => throw new UnsupportedModelException($"hidden_act '{name}' is not supported (gelu, gelu_new, relu, tanh are)."),
