@@ -28,21 +28,21 @@ public sealed class ImageLoader
     /// a <c>data:</c> URI, then base64. Text that is neither is reported as a missing file when it looks like a path
     /// (holds a directory separator or an extension), else as invalid base64.
     /// </summary>
-    public Task<RgbImage> LoadAsync(string source, CancellationToken cancellationToken = default)
+    public async Task<RgbImage> LoadAsync(string source, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         if (source.StartsWith("http://", StringComparison.OrdinalIgnoreCase)
             || source.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
             return Uri.TryCreate(source, UriKind.Absolute, out var url)
-                ? LoadUrlAsync(url, cancellationToken)
+                ? await LoadUrlAsync(url, cancellationToken).ConfigureAwait(false)
                 : throw new ImageLoadException(ImageLoadFailure.Unreachable, Quote(source), "is not a valid URL.");
         if (File.Exists(source))
-            return Task.FromResult(LoadFile(source));
+            return LoadFile(source);
         if (source.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
-            return Task.FromResult(LoadDataUri(source));
+            return LoadDataUri(source);
         if (TryFromBase64(source, out var encoded))
-            return Task.FromResult(ImageDecoder.Decode(encoded, "<base64 text>", Options));
-        return Task.FromResult(LooksLikePath(source) ? LoadFile(source) : LoadBase64(source));
+            return ImageDecoder.Decode(encoded, "<base64 text>", Options);
+        return LooksLikePath(source) ? LoadFile(source) : LoadBase64(source);
     }
 
     public RgbImage LoadFile(string path)

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.InteropServices;
 
 namespace VqaPipeline.Ml.Imaging;
@@ -31,16 +34,30 @@ public static class PillowResampler
         var firstRow = vertical.Start[0];
         var endRow = vertical.Start[height - 1] + vertical.Count[height - 1];
         var horizontal = Kernel.Bicubic(image.Width, width);
-        var rows = ResampleHorizontal(image.Pixels, image.Width, firstRow, endRow - firstRow, horizontal);
+        var rowsLength = checked(width * (endRow - firstRow) * 3);
         if (height == image.Height)
+        {
+            var rows = new byte[rowsLength];
+            ResampleHorizontal(image.Pixels, image.Width, firstRow, horizontal, rows);
             return new RgbImage(width, height, rows);
-        return new RgbImage(width, height, ResampleVertical(rows, width, vertical, firstRow));
+        }
+
+        var intermediate = ArrayPool<byte>.Shared.Rent(rowsLength);
+        try
+        {
+            ResampleHorizontal(image.Pixels, image.Width, firstRow, horizontal, intermediate.AsSpan(0, rowsLength));
+            return new RgbImage(width, height, ResampleVertical(intermediate, width, vertical, firstRow));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(intermediate);
+        }
     }
 
-    private static unsafe byte[] ResampleHorizontal(byte[] source, int sourceWidth, int firstRow, int rowCount, Kernel kernel)
+    private static unsafe void ResampleHorizontal(byte[] source, int sourceWidth, int firstRow, Kernel kernel, Span<byte> result)
     {
         var outWidth = kernel.Start.Length;
-        var result = new byte[(long)outWidth * rowCount * 3];
+        var rowCount = result.Length / (outWidth * 3);
         fixed (byte* sourcePixels = source, resultPixels = result)
         fixed (int* allWeights = kernel.Weights)
         {
@@ -48,25 +65,50 @@ public static class PillowResampler
             {
                 var input = sourcePixels + (long)(firstRow + row) * sourceWidth * 3;
                 var output = resultPixels + (long)row * outWidth * 3;
+                // A pixel is read as 4 bytes (RGB plus the next red), which must not run past the array's end.
+                var isLastRowOfArray = firstRow + row + 1 == source.Length / (sourceWidth * 3);
                 for (var x = 0; x < outWidth; x++, output += 3)
                 {
-                    var weights = allWeights + x * kernel.Stride;
-                    var pixel = input + kernel.Start[x] * 3;
-                    int red = Rounding, green = Rounding, blue = Rounding;
-                    for (var tap = 0; tap < kernel.Count[x]; tap++, pixel += 3)
-                    {
-                        var weight = weights[tap];
-                        red += pixel[0] * weight;
-                        green += pixel[1] * weight;
-                        blue += pixel[2] * weight;
-                    }
-                    output[0] = Clip(red);
-                    output[1] = Clip(green);
-                    output[2] = Clip(blue);
+                    var weights = new ReadOnlySpan<int>(allWeights + x * kernel.Stride, kernel.Count[x]);
+                    var pixels = input + kernel.Start[x] * 3;
+                    if (Vector128.IsHardwareAccelerated && !isLastRowOfArray)
+                        HorizontalPixel(pixels, weights, output);
+                    else
+                        HorizontalPixelScalar(pixels, weights, output);
                 }
             }
         }
-        return result;
+    }
+
+    private static unsafe void HorizontalPixel(byte* pixels, ReadOnlySpan<int> weights, byte* output)
+    {
+        var sum = Vector128.Create(Rounding);
+        for (var tap = 0; tap < weights.Length; tap++, pixels += 3)
+        {
+            var bytes = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<uint>(pixels)).AsByte();
+            var values = Vector128.WidenLower(Vector128.WidenLower(bytes)).AsInt32();
+            sum += values * weights[tap];
+        }
+        var clipped = Vector128.Clamp(Vector128.ShiftRightArithmetic(sum, PrecisionBits),
+            Vector128<int>.Zero, Vector128.Create(255));
+        output[0] = (byte)clipped.GetElement(0);
+        output[1] = (byte)clipped.GetElement(1);
+        output[2] = (byte)clipped.GetElement(2);
+    }
+
+    private static unsafe void HorizontalPixelScalar(byte* pixels, ReadOnlySpan<int> weights, byte* output)
+    {
+        int red = Rounding, green = Rounding, blue = Rounding;
+        for (var tap = 0; tap < weights.Length; tap++, pixels += 3)
+        {
+            var weight = weights[tap];
+            red += pixels[0] * weight;
+            green += pixels[1] * weight;
+            blue += pixels[2] * weight;
+        }
+        output[0] = Clip(red);
+        output[1] = Clip(green);
+        output[2] = Clip(blue);
     }
 
     // firstRow: the image row that the first row of source stands for (the horizontal pass skips unread rows).
