@@ -65,3 +65,6 @@ public sealed class CliConsole(TextWriter stdout, TextWriter stderr)
             }
         });
 }
+
+/// <summary>The command line itself is wrong (an option without the one it needs, say).</summary>
+public sealed class CliUsageException(string message) : VqaPipelineException(message);
