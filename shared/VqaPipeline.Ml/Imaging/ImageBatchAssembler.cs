@@ -33,10 +33,20 @@ internal static class ImageBatchAssembler
             normalizer.WriteChannelsFirst(resized, pixelValues.AsSpan(index * slotLength, slotLength), height, width);
         }
 
-        if (images.Count == 1)
-            Fill(0);
+        // One image asked many questions appears many times in a batch: process it once and copy its slot.
+        var firstOccurrence = new Dictionary<RgbImage, int>(ReferenceEqualityComparer.Instance);
+        var sourceSlot = new int[images.Count];
+        for (var index = 0; index < images.Count; index++)
+            sourceSlot[index] = firstOccurrence.TryAdd(images[index], index) ? index : firstOccurrence[images[index]];
+        var unique = firstOccurrence.Values.ToArray();
+
+        if (unique.Length == 1)
+            Fill(unique[0]);
         else
-            Parallel.For(0, images.Count, Fill);
+            Parallel.ForEach(unique, Fill);
+        for (var index = 0; index < images.Count; index++)
+            if (sourceSlot[index] != index)
+                pixelValues.AsSpan(sourceSlot[index] * slotLength, slotLength).CopyTo(pixelValues.AsSpan(index * slotLength, slotLength));
 
         return new ImageBatch(pixelValues, pad ? PixelMask(sizes, height, width) : null, images.Count, height, width, sizes);
     }

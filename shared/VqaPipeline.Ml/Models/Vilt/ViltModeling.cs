@@ -51,7 +51,9 @@ public sealed class TextEmbeddings : Module<Tensor, Tensor, Tensor>
 
     public override Tensor forward(Tensor inputIds, Tensor tokenTypeIds)
     {
-        using var positionIds = arange(inputIds.shape[1], dtype: int64, device: inputIds.device).unsqueeze(0);
+        // Scalars are held in `using` so the GC cannot finalize one while libtorch still reads it.
+        using var length = inputIds.shape[1].ToScalar();
+        using var positionIds = arange(length, dtype: int64, device: inputIds.device).unsqueeze(0);
         using var words = word_embeddings.forward(inputIds);
         using var types = token_type_embeddings.forward(tokenTypeIds);
         using var positions = position_embeddings.forward(positionIds);
@@ -393,7 +395,8 @@ public sealed class ViltModel : Module<ViltInputs, ViltModelOutput>
         var (embedded, mask) = embeddings.forward(inputs);
         // Padding positions get the dtype's most negative value added to their attention scores, as in HF.
         var dtype = embedded.dtype;
-        var additiveMask = (1 - mask.to(dtype)).mul(MostNegative(dtype)).view(mask.shape[0], 1, 1, mask.shape[1]);
+        using var mostNegative = MostNegative(dtype).ToScalar();
+        var additiveMask = mask.logical_not().to(dtype).mul(mostNegative).view(mask.shape[0], 1, 1, mask.shape[1]);
         var sequence = layernorm.forward(encoder.forward(embedded, additiveMask));
         var pooled = pooler?.forward(sequence);
         return new ViltModelOutput(sequence.MoveToOuterDisposeScope(), pooled?.MoveToOuterDisposeScope());
