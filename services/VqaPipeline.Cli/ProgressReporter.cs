@@ -8,8 +8,9 @@ internal sealed class ProgressReporter(TextWriter error) : IProgress<HubDownload
     private string? currentFile;
     private long lastReported;
 
-    public static IProgress<HubDownloadProgress>? For(CliConsole console) =>
-        console.ErrorIsTerminal ? new ProgressReporter(console.Error) : null;
+    /// <summary>A reporter when <paramref name="error"/> is an interactive terminal, else null.</summary>
+    public static IProgress<HubDownloadProgress>? For(TextWriter error) =>
+        ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected ? new ProgressReporter(error) : null;
 
     public void Report(HubDownloadProgress value)
     {

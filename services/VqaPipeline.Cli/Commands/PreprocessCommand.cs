@@ -20,7 +20,7 @@ internal static class PreprocessCommand
         };
         console.SetAction(command, async (parse, cancellationToken) =>
         {
-            var folder = await ModelResolver.ResolveAsync(parse.GetRequiredValue(model), HubOptions.FromEnvironment(), cancellationToken);
+            var folder = await ModelResolver.ResolveAsync(parse.GetRequiredValue(model), console.Hub, cancellationToken);
             var processor = ViltImageProcessor.FromPretrained(folder);
             var loader = new ImageLoader();
             var loaded = new List<RgbImage>();

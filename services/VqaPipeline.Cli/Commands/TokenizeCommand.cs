@@ -21,7 +21,7 @@ internal static class TokenizeCommand
         };
         console.SetAction(command, async (parse, cancellationToken) =>
         {
-            var folder = await ModelResolver.ResolveAsync(parse.GetRequiredValue(model), HubOptions.FromEnvironment(), cancellationToken);
+            var folder = await ModelResolver.ResolveAsync(parse.GetRequiredValue(model), console.Hub, cancellationToken);
             var tokenizer = BertTokenizer.FromPretrained(folder);
             var input = parse.GetRequiredValue(text);
             var limit = parse.GetValue(maxLength);
