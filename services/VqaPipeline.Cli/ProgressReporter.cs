@@ -23,5 +23,5 @@ internal sealed class ProgressReporter(TextWriter error) : IProgress<HubDownload
         if (finished) error.WriteLine();
     }
 
-    private static string Megabytes(long bytes) => (bytes / 1048576.0).ToString("0.0");
+    private static string Megabytes(long bytes) => (bytes / 1048576.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using VqaPipeline.Ml.Imaging;
+using System.Globalization;
 using VqaPipeline.Ml.Pipelines;
 
 namespace VqaPipeline.Cli.Commands;
@@ -7,8 +7,6 @@ namespace VqaPipeline.Cli.Commands;
 /// <summary><c>vqa ask IMAGE QUESTION</c>: answers with top-k scores, as a table or as the HF pipeline's JSON.</summary>
 internal static class AskCommand
 {
-    private const string StandardInput = "-";
-
     public static Command Create(CliConsole console)
     {
         var image = new Argument<string>("image") { Description = "Image path, http(s) URL, data: URI, or - for stdin" };
@@ -49,7 +47,7 @@ internal static class AskCommand
             var batch = parse.GetValue(batchSize);
             if (batch < 1) throw new CliUsageException($"--batch-size must be at least 1 (got {batch}).");
 
-            var loaded = await LoadImageAsync(parse.GetRequiredValue(image), cancellationToken);
+            var loaded = await ImageSource.LoadAsync(parse.GetRequiredValue(image), cancellationToken);
 
             using var pipeline = await Ml.Pipelines.VqaPipeline.FromPretrainedAsync(parse.GetRequiredValue(model), new VqaPipelineOptions
             {
@@ -94,30 +92,13 @@ internal static class AskCommand
         return all;
     }
 
-    private static async Task<RgbImage> LoadImageAsync(string source, CancellationToken cancellationToken)
-    {
-        var loader = new ImageLoader();
-        if (source == StandardInput)
-        {
-            if (!Console.IsInputRedirected)
-                throw new CliUsageException("image '-' reads from stdin, but stdin is a terminal: pipe the image in (vqa ask - ... < photo.jpg).");
-            using var buffer = new MemoryStream();
-            await using var stdin = Console.OpenStandardInput();
-            await stdin.CopyToAsync(buffer, cancellationToken);
-            return loader.LoadBytes(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
-        }
-        // The loader would try a folder's name as base64 and report an unknown image format.
-        if (Directory.Exists(source))
-            throw new CliUsageException($"image '{source}' is a directory; pass an image file inside it.");
-        return await loader.LoadAsync(source, cancellationToken);
-    }
-
     private static void WriteTable(TextWriter output, VqaResult result)
     {
         output.WriteLine(result.Question);
         var width = Math.Max("answer".Length, result.Answers.Max(a => a.Answer.Length));
         output.WriteLine($"  {"#",-2} {"answer".PadRight(width)}  score");
         for (var i = 0; i < result.Answers.Count; i++)
-            output.WriteLine($"  {i + 1,-2} {result.Answers[i].Answer.PadRight(width)}  {result.Answers[i].Score:0.0000}");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {i + 1,-2} {result.Answers[i].Answer.PadRight(width)}  {result.Answers[i].Score:0.0000}"));
     }
 }

@@ -26,6 +26,8 @@ internal static class TokenizeCommand
             var input = parse.GetRequiredValue(text);
             var limit = parse.GetValue(maxLength);
             if (parse.GetValue(pad) && limit is null) throw new CliUsageException("--pad needs --max-length.");
+            // [CLS] and [SEP] take two places; the tokenizer rejects a length that leaves none for the text.
+            if (limit < 3) throw new CliUsageException($"--max-length must be at least 3 (got {limit}): [CLS] and [SEP] take two places.");
             var encoded = tokenizer.Encode(input, limit, padToMaxLength: parse.GetValue(pad), truncate: limit is not null);
             var tokens = tokenizer.Tokenize(input);
             if (parse.GetValue(json))

@@ -77,6 +77,10 @@ public sealed class CliBadInputTests : IDisposable
         (await AskAboutAsync(_temp.Path)).AssertInputError("is a directory");
 
     [Fact]
+    public async Task Preprocessing_a_directory() =>
+        (await _cli.RunAsync("preprocess", Image, _temp.Path, "--model", Model)).AssertInputError("is a directory");
+
+    [Fact]
     public async Task Model_folder_without_config()
     {
         using var model = new TinyModelCopy();

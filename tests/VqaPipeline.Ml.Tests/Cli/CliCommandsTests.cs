@@ -89,6 +89,12 @@ public sealed class CliCommandsTests : IDisposable
         (await _cli.RunAsync("tokenize", "hello", "--model", Model, "--pad")).AssertInputError("--pad needs --max-length");
 
     [Theory]
+    [InlineData("2")]
+    [InlineData("-1")]
+    public async Task Tokenize_max_length_without_room_for_text_is_a_usage_error(string maxLength) =>
+        (await _cli.RunAsync("tokenize", "hello", "--model", Model, "--max-length", maxLength)).AssertInputError("--max-length must be at least 3");
+
+    [Theory]
     [MemberData(nameof(ProcessedImages))]
     public async Task Preprocess_gives_pythons_sizes_and_value_range(string image)
     {
