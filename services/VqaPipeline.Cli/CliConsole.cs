@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using VqaPipeline.Ml;
+using VqaPipeline.Ml.Checkpoints.Hub;
 
 namespace VqaPipeline.Cli;
 
@@ -9,7 +10,8 @@ namespace VqaPipeline.Cli;
 /// Where a command writes: results to stdout (only JSON when --json was asked for), everything else to stderr.
 /// Runs command bodies so that input errors become one line and an exit code, never a stack trace.
 /// </summary>
-public sealed class CliConsole(TextWriter stdout, TextWriter stderr)
+/// <param name="hub">Where Hub ids are downloaded from and cached (normally read from the environment).</param>
+public sealed class CliConsole(TextWriter stdout, TextWriter stderr, HubOptions hub)
 {
     public const int InputError = 1;
     public const int Cancelled = 130;
@@ -25,7 +27,8 @@ public sealed class CliConsole(TextWriter stdout, TextWriter stderr)
     public TextWriter Error { get; } = stderr;
 
     /// <summary>Whether stderr is an interactive terminal (progress bars only there).</summary>
-    public bool ErrorIsTerminal => ReferenceEquals(Error, Console.Error) && !Console.IsErrorRedirected;
+    /// <summary>The Hub options every command resolves models with; downloads show progress on a terminal.</summary>
+    public HubOptions Hub { get; } = hub with { Progress = hub.Progress ?? ProgressReporter.For(stderr) };
 
     public void WriteJson<T>(T value) => Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
 

@@ -8,8 +8,9 @@ internal sealed class ProgressReporter(TextWriter error) : IProgress<HubDownload
     private string? currentFile;
     private long lastReported;
 
-    public static IProgress<HubDownloadProgress>? For(CliConsole console) =>
-        console.ErrorIsTerminal ? new ProgressReporter(console.Error) : null;
+    /// <summary>A reporter when <paramref name="error"/> is an interactive terminal, else null.</summary>
+    public static IProgress<HubDownloadProgress>? For(TextWriter error) =>
+        ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected ? new ProgressReporter(error) : null;
 
     public void Report(HubDownloadProgress value)
     {
@@ -22,5 +23,5 @@ internal sealed class ProgressReporter(TextWriter error) : IProgress<HubDownload
         if (finished) error.WriteLine();
     }
 
-    private static string Megabytes(long bytes) => (bytes / 1048576.0).ToString("0.0");
+    private static string Megabytes(long bytes) => (bytes / 1048576.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
 }

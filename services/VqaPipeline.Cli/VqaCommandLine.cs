@@ -1,14 +1,21 @@
 using System.CommandLine;
 using VqaPipeline.Cli.Commands;
+using VqaPipeline.Ml.Checkpoints.Hub;
 
 namespace VqaPipeline.Cli;
 
 /// <summary>The <c>vqa</c> command: parses, dispatches, and turns every failure into one line on stderr.</summary>
 public static class VqaCommandLine
 {
-    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    /// <summary>Runs <c>vqa</c> with the Hub settings of the environment (<c>HF_ENDPOINT</c>, <c>HF_HUB_CACHE</c>, …).</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default) =>
+        RunAsync(args, stdout, stderr, HubOptions.FromEnvironment(), cancellationToken);
+
+    /// <summary>Runs <c>vqa</c>; Hub ids are resolved with <paramref name="hub"/> instead of the environment's settings.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, HubOptions hub,
+        CancellationToken cancellationToken = default)
     {
-        var console = new CliConsole(stdout, stderr);
+        var console = new CliConsole(stdout, stderr, hub);
         var root = new RootCommand(
             "vqa — visual question answering with Hugging Face ViLT checkpoints.\n\n" +
             "Example:\n  vqa ask photo.jpg \"How many cats are there?\" --model dandelin/vilt-b32-finetuned-vqa");
@@ -20,7 +27,15 @@ public static class VqaCommandLine
             root.Subcommands.Add(command);
 
         var parsed = root.Parse(args);
-        return parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false },
+        if (parsed.Errors.Count > 0)
+        {
+            // System.CommandLine would print the whole help to stdout; a usage error is one line on stderr instead.
+            var usage = string.Join("; ", parsed.Errors.Select(error => error.Message));
+            var help = parsed.CommandResult.Command == root ? "vqa --help" : $"vqa {parsed.CommandResult.Command.Name} --help";
+            await stderr.WriteLineAsync($"error: {usage} (see '{help}')");
+            return CliConsole.InputError;
+        }
+        return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false },
             cancellationToken);
     }
 }

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using VqaPipeline.Ml.Imaging;
+using System.Globalization;
 using VqaPipeline.Ml.Pipelines;
 
 namespace VqaPipeline.Cli.Commands;
@@ -13,9 +13,13 @@ internal static class AskCommand
         var question = new Argument<string?>("question") { Description = "The question", Arity = ArgumentArity.ZeroOrOne };
         var questions = new Option<string[]>("--question", "-q")
         {
-            Description = "Another question (repeatable)", AllowMultipleArgumentsPerToken = false,
+            Description = "A question (repeatable); with --json, answers come as [{question, answers}]",
+            AllowMultipleArgumentsPerToken = false,
         };
-        var questionsFile = new Option<FileInfo?>("--questions-file") { Description = "A file with one question per line" };
+        var questionsFile = new Option<FileInfo?>("--questions-file")
+        {
+            Description = "A file with one question per line; with --json, answers come as [{question, answers}]",
+        };
         var model = CommonOptions.Model();
         var topK = new Option<int>("--top-k", "-k") { Description = "Answers per question", DefaultValueFactory = _ => 5 };
         var batchSize = new Option<int>("--batch-size") { Description = "Questions per forward pass", DefaultValueFactory = _ => 8 };
@@ -34,46 +38,44 @@ internal static class AskCommand
 
         console.SetAction(command, async (parse, cancellationToken) =>
         {
-            var asked = CollectQuestions(parse.GetValue(question), parse.GetValue(questions), parse.GetValue(questionsFile));
+            var positional = parse.GetValue(question);
+            var asked = CollectQuestions(positional, parse.GetValue(questions), parse.GetValue(questionsFile));
             if (asked.Count == 0)
-                throw new InvalidQuestionException("no question given: pass QUESTION, --question or --questions-file.");
+                throw new CliUsageException("no question given: pass QUESTION, --question or --questions-file.");
             var k = parse.GetValue(topK);
-            if (k < 1) throw new InvalidQuestionException("--top-k must be at least 1.");
+            if (k < 1) throw new CliUsageException($"--top-k must be at least 1 (got {k}).");
+            var batch = parse.GetValue(batchSize);
+            if (batch < 1) throw new CliUsageException($"--batch-size must be at least 1 (got {batch}).");
 
-            var source = parse.GetRequiredValue(image);
-            var loader = new ImageLoader();
-            var loaded = source == "-"
-                ? loader.LoadBytes(await ReadStandardInputAsync(cancellationToken))
-                : await loader.LoadAsync(source, cancellationToken);
+            var loaded = await ImageSource.LoadAsync(parse.GetRequiredValue(image), cancellationToken);
 
             using var pipeline = await Ml.Pipelines.VqaPipeline.FromPretrainedAsync(parse.GetRequiredValue(model), new VqaPipelineOptions
             {
                 Device = parse.GetRequiredValue(device),
                 DType = parse.GetRequiredValue(dtype),
-                BatchSize = Math.Max(1, parse.GetValue(batchSize)),
+                BatchSize = batch,
+                Hub = console.Hub,
             }, cancellationToken);
 
             var results = pipeline.Ask(loaded, asked, k);
             foreach (var truncated in results.Where(r => r.QuestionTruncated))
                 console.Warn($"question truncated to the model's text length: \"{truncated.Question}\"");
 
-            if (parse.GetValue(json))
-            {
-                if (results.Count == 1) console.WriteJson(results[0].Answers.Select(a => new { answer = a.Answer, score = a.Score }));
-                else console.WriteJson(results.Select(r => new
-                {
-                    question = r.Question,
-                    answers = r.Answers.Select(a => new { answer = a.Answer, score = a.Score }),
-                }));
-            }
-            else
-            {
+            if (!parse.GetValue(json))
                 foreach (var result in results) WriteTable(console.Out, result);
-            }
+            // A lone QUESTION argument answers like Python's pipeline; -q / --questions-file always name each question,
+            // so a script's output shape does not depend on how many lines its questions file has.
+            else if (asked.Count == 1 && !string.IsNullOrWhiteSpace(positional))
+                console.WriteJson(AnswersJson(results[0]));
+            else
+                console.WriteJson(results.Select(r => new { question = r.Question, answers = AnswersJson(r) }));
             return 0;
         });
         return command;
     }
+
+    private static IEnumerable<object> AnswersJson(VqaResult result) =>
+        result.Answers.Select(a => new { answer = a.Answer, score = a.Score });
 
     private static List<string> CollectQuestions(string? positional, string[]? repeated, FileInfo? file)
     {
@@ -82,26 +84,21 @@ internal static class AskCommand
         if (repeated is not null) all.AddRange(repeated);
         if (file is not null)
         {
-            if (!file.Exists) throw new InvalidQuestionException($"questions file '{file.FullName}' does not exist.");
+            if (Directory.Exists(file.FullName))
+                throw new CliUsageException($"questions file '{file.FullName}' is a directory, not a file.");
+            if (!file.Exists) throw new CliUsageException($"questions file '{file.FullName}' does not exist.");
             all.AddRange(File.ReadAllLines(file.FullName).Where(line => !string.IsNullOrWhiteSpace(line)).Select(line => line.Trim()));
         }
         return all;
     }
 
-    private static async Task<byte[]> ReadStandardInputAsync(CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        await using var stdin = Console.OpenStandardInput();
-        await stdin.CopyToAsync(buffer, cancellationToken);
-        return buffer.ToArray();
-    }
-
     private static void WriteTable(TextWriter output, VqaResult result)
     {
         output.WriteLine(result.Question);
-        var width = Math.Max(6, result.Answers.Max(a => a.Answer.Length));
+        var width = Math.Max("answer".Length, result.Answers.Max(a => a.Answer.Length));
         output.WriteLine($"  {"#",-2} {"answer".PadRight(width)}  score");
         for (var i = 0; i < result.Answers.Count; i++)
-            output.WriteLine($"  {i + 1,-2} {result.Answers[i].Answer.PadRight(width)}  {result.Answers[i].Score:0.0000}");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {i + 1,-2} {result.Answers[i].Answer.PadRight(width)}  {result.Answers[i].Score:0.0000}"));
     }
 }

@@ -17,8 +17,7 @@ internal static class DownloadCommand
         };
         console.SetAction(command, async (parse, cancellationToken) =>
         {
-            var options = HubOptions.FromEnvironment() with { Progress = ProgressReporter.For(console) };
-            var folder = await ModelResolver.ResolveAsync(parse.GetRequiredValue(model), options, cancellationToken);
+            var folder = await ModelResolver.ResolveAsync(parse.GetRequiredValue(model), console.Hub, cancellationToken);
             console.Out.WriteLine(folder);
             return 0;
         });

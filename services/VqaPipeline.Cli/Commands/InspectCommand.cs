@@ -21,8 +21,7 @@ internal static class InspectCommand
         };
         console.SetAction(command, async (parse, cancellationToken) =>
         {
-            var folder = await ModelResolver.ResolveAsync(parse.GetRequiredValue(model),
-                HubOptions.FromEnvironment() with { Progress = ProgressReporter.For(console) }, cancellationToken);
+            var folder = await ModelResolver.ResolveAsync(parse.GetRequiredValue(model), console.Hub, cancellationToken);
             var config = ModelConfig.Load(folder);
             if (config is not ViltConfig vilt)
                 throw new UnsupportedModelException($"model_type '{config.ModelType}' cannot be inspected yet (vilt can).");

@@ -20,14 +20,13 @@ internal static class PreprocessCommand
         };
         console.SetAction(command, async (parse, cancellationToken) =>
         {
-            var folder = await ModelResolver.ResolveAsync(parse.GetRequiredValue(model), HubOptions.FromEnvironment(), cancellationToken);
+            var folder = await ModelResolver.ResolveAsync(parse.GetRequiredValue(model), console.Hub, cancellationToken);
             var processor = ViltImageProcessor.FromPretrained(folder);
-            var loader = new ImageLoader();
-            var loaded = new List<RgbImage>();
-            foreach (var source in parse.GetRequiredValue(images))
-                loaded.Add(await loader.LoadAsync(source, cancellationToken));
-            var batch = processor.Preprocess(loaded);
             var sources = parse.GetRequiredValue(images);
+            var loaded = new List<RgbImage>();
+            foreach (var source in sources)
+                loaded.Add(await ImageSource.LoadAsync(source, cancellationToken));
+            var batch = processor.Preprocess(loaded);
             var rows = loaded.Select((image, i) => new
             {
                 image = sources[i],

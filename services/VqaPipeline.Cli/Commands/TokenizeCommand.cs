@@ -21,11 +21,13 @@ internal static class TokenizeCommand
         };
         console.SetAction(command, async (parse, cancellationToken) =>
         {
-            var folder = await ModelResolver.ResolveAsync(parse.GetRequiredValue(model), HubOptions.FromEnvironment(), cancellationToken);
+            var folder = await ModelResolver.ResolveAsync(parse.GetRequiredValue(model), console.Hub, cancellationToken);
             var tokenizer = BertTokenizer.FromPretrained(folder);
             var input = parse.GetRequiredValue(text);
             var limit = parse.GetValue(maxLength);
             if (parse.GetValue(pad) && limit is null) throw new CliUsageException("--pad needs --max-length.");
+            // [CLS] and [SEP] take two places; the tokenizer rejects a length that leaves none for the text.
+            if (limit < 3) throw new CliUsageException($"--max-length must be at least 3 (got {limit}): [CLS] and [SEP] take two places.");
             var encoded = tokenizer.Encode(input, limit, padToMaxLength: parse.GetValue(pad), truncate: limit is not null);
             var tokens = tokenizer.Tokenize(input);
             if (parse.GetValue(json))
