@@ -19,7 +19,9 @@ public static class Safetensors
     /// <summary>Reads every tensor of <paramref name="path"/>; the result maps the file until disposed.</summary>
     public static StateDict Read(string path)
     {
-        var fileLength = new FileInfo(path).Length;
+        // The Hub cache links snapshot files to blobs: size the file a link points to, not the link.
+        long fileLength;
+        using (var stream = File.OpenRead(path)) fileLength = stream.Length;
         if (fileLength < sizeof(ulong))
             throw Malformed(path, $"the file is {fileLength} bytes, too short to hold the 8-byte header length");
 

@@ -51,7 +51,7 @@ internal static class ImageDecoder
     }
 
     // Skia also says "incomplete" for any input shorter than its longest signature, such as a short text file.
-    private static bool StartsWithImageSignature(ReadOnlySpan<byte> encoded) =>
+    internal static bool StartsWithImageSignature(ReadOnlySpan<byte> encoded) =>
         encoded.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF])
         || encoded.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G'])
         || encoded.StartsWith("GIF8"u8)

@@ -40,7 +40,8 @@ public sealed class ImageLoader
             return LoadFile(source);
         if (source.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
             return LoadDataUri(source);
-        if (TryFromBase64(source, out var encoded))
+        // Text like "/tmp/abc" is also valid base64: only take it as base64 when it decodes to an image's signature.
+        if (TryFromBase64(source, out var encoded) && (!LooksLikePath(source) || ImageDecoder.StartsWithImageSignature(encoded)))
             return ImageDecoder.Decode(encoded, "<base64 text>", Options);
         return LooksLikePath(source) ? LoadFile(source) : LoadBase64(source);
     }

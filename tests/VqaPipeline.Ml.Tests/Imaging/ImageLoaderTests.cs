@@ -41,6 +41,15 @@ public sealed class ImageLoaderTests : IDisposable
         Assert.DoesNotContain('\n', error.Message);
     }
 
+    [Theory]
+    [InlineData("/tmp/abc")]
+    [InlineData("/no/such/folder/abcd")]
+    public async Task Missing_path_that_is_also_valid_base64_is_not_found(string path)
+    {
+        var error = await Assert.ThrowsAsync<ImageLoadException>(() => _loader.LoadAsync(path));
+        Assert.Equal(ImageLoadFailure.NotFound, error.Reason);
+    }
+
     [Fact]
     public async Task Missing_path_given_as_text_is_not_found()
     {
