@@ -58,7 +58,10 @@ internal static class BenchCommand
                 var one => [TorchRuntime.ResolveDType(one)],
             };
             var imagePath = parse.GetValue(image) ?? FixturePath("images", "rocket.jpg");
-            if (!File.Exists(imagePath)) throw new CliUsageException($"image '{imagePath}' does not exist.");
+            if (!File.Exists(imagePath))
+                throw new CliUsageException(parse.GetValue(image) is null
+                    ? $"fixture image '{imagePath}' does not exist: set VQA_FIXTURES to the shared fixtures folder, or pass --image."
+                    : $"image '{imagePath}' does not exist.");
             var vocabularyPath = FixturePath("bert-base-uncased-vocab", "vocab.txt");
             if (!File.Exists(vocabularyPath))
                 throw new CliUsageException($"'{vocabularyPath}' does not exist: set VQA_FIXTURES to the shared fixtures folder.");
