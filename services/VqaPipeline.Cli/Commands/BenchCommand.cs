@@ -1,0 +1,351 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using TorchSharp;
+using VqaPipeline.Ml.Checkpoints;
+using VqaPipeline.Ml.Imaging;
+using VqaPipeline.Ml.Models;
+using VqaPipeline.Ml.Models.Vilt;
+using VqaPipeline.Ml.Pipelines;
+using VqaPipeline.Ml.Tokenization;
+using static TorchSharp.torch;
+
+namespace VqaPipeline.Cli.Commands;
+
+/// <summary>
+/// <c>vqa bench</c>: throughput of a ViLT with the dimensions of <c>dandelin/vilt-b32-finetuned-vqa</c> and random
+/// weights (nothing is downloaded), set against libtorch's own matmul speed in the same process.
+/// </summary>
+internal static class BenchCommand
+{
+    internal const string Question = "What is in the picture here?";
+    internal const int MatmulSize = 2048;
+    internal static readonly int[] BatchSizes = [1, 8];
+
+    public static Command Create(CliConsole console)
+    {
+        var image = new Option<string?>("--image") { Description = "Image file (default: rocket.jpg from $VQA_FIXTURES or ../shared/fixtures)" };
+        var dtype = new Option<string>("--dtype")
+        {
+            Description = "Compute dtype to measure (default: both, side by side)",
+            DefaultValueFactory = _ => "both",
+        }.AcceptOnlyFromAmong("both", "float32", "bfloat16");
+        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice)" };
+        var iterations = new Option<int>("--iterations") { Description = "Timed repetitions of each measurement", DefaultValueFactory = _ => 3 };
+        var device = CommonOptions.Device();
+        var json = CommonOptions.Json();
+        var command = new Command("bench",
+            "Measure ViLT-B/32 speed on this machine: matmul GFLOP/s, forward GFLOP/s, questions/s end to end, " +
+            "preprocessing images/s and peak memory. Uses random weights written to a temporary model folder.\n\n" +
+            "Examples:\n  vqa bench\n  vqa bench --dtype bfloat16 --threads 2 --iterations 5 --json")
+        {
+            image, dtype, threads, iterations, device, json,
+        };
+
+        console.SetAction(command, (parse, cancellationToken) =>
+        {
+            var torchDevice = TorchRuntime.ResolveDevice(parse.GetRequiredValue(device));
+            var count = parse.GetValue(iterations);
+            if (count < 1) throw new CliUsageException("--iterations must be at least 1.");
+            if (parse.GetValue(threads) is int threadCount)
+            {
+                if (threadCount < 1) throw new CliUsageException("--threads must be at least 1.");
+                torch.set_num_threads(threadCount);
+            }
+            var dtypes = parse.GetRequiredValue(dtype) switch
+            {
+                "both" => new[] { ScalarType.Float32, ScalarType.BFloat16 },
+                var one => [TorchRuntime.ResolveDType(one)],
+            };
+            var imagePath = parse.GetValue(image) ?? FixturePath("images", "rocket.jpg");
+            if (!File.Exists(imagePath))
+                throw new CliUsageException(parse.GetValue(image) is null
+                    ? $"fixture image '{imagePath}' does not exist: set VQA_FIXTURES to the shared fixtures folder, or pass --image."
+                    : $"image '{imagePath}' does not exist.");
+            var vocabularyPath = FixturePath("bert-base-uncased-vocab", "vocab.txt");
+            if (!File.Exists(vocabularyPath))
+                throw new CliUsageException($"'{vocabularyPath}' does not exist: set VQA_FIXTURES to the shared fixtures folder.");
+
+            var report = new BenchRun(console, torchDevice, imagePath, count, cancellationToken).Run(dtypes, vocabularyPath);
+            if (parse.GetValue(json)) console.WriteJson(report);
+            else WriteTable(console.Out, report);
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    /// <summary>$VQA_FIXTURES, else <c>../shared/fixtures</c> beside the repository that holds the working directory or this program.</summary>
+    private static string FixturePath(params string[] parts)
+    {
+        var root = Environment.GetEnvironmentVariable("VQA_FIXTURES") is { Length: > 0 } fromEnvironment
+            ? fromEnvironment
+            : new[] { Environment.CurrentDirectory, AppContext.BaseDirectory }
+                .Select(FindRepositoryRoot).OfType<string>()
+                .Select(repository => Path.GetFullPath(Path.Combine(repository, "..", "shared", "fixtures")))
+                .FirstOrDefault(Directory.Exists)
+              ?? throw new CliUsageException("no fixtures found: set VQA_FIXTURES to the shared fixtures folder.");
+        return Path.Combine([root, .. parts]);
+    }
+
+    private static string? FindRepositoryRoot(string start)
+    {
+        for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+            if (File.Exists(Path.Combine(directory.FullName, "VqaPipeline.sln"))) return directory.FullName;
+        return null;
+    }
+
+    private static void WriteTable(TextWriter output, BenchReport report)
+    {
+        output.WriteLine($"ViLT-B/32 dimensions (random weights), {report.Image}: {report.ImageSize} -> pixel_values {report.PixelValuesShape} " +
+                         $"({report.Patches} patches), {report.TextTokens} text tokens, sequence {report.SequenceLength}");
+        output.WriteLine($"{report.Device}, {report.Threads} libtorch threads, {report.Cores} cores, {report.Iterations} iterations; " +
+                         $"load average {report.LoadAverageBefore} before, {report.LoadAverageAfter} after");
+        output.WriteLine($"forward = {report.ForwardGflop:F2} GFLOP per question");
+        output.WriteLine();
+        var columns = report.Results;
+        output.WriteLine($"{"",-34}" + string.Concat(columns.Select(c => $"{c.Dtype,12}")));
+        void Row(string name, Func<DTypeResult, string> cell) =>
+            output.WriteLine($"{name,-34}" + string.Concat(columns.Select(c => $"{cell(c),12}")));
+        Row($"matmul {MatmulSize}x{MatmulSize} GFLOP/s", c => $"{c.MatmulGflops:F1}");
+        foreach (var batch in BatchSizes)
+        {
+            Row($"forward batch {batch} GFLOP/s", c => $"{c.Forward[batch].Gflops:F1}");
+            Row("  share of matmul", c => $"{c.Forward[batch].ShareOfMatmul * 100:F0}%");
+            Row($"  ms per forward", c => $"{c.Forward[batch].Milliseconds:F0}");
+        }
+        foreach (var batch in BatchSizes)
+            Row($"end to end batch {batch} questions/s", c => $"{c.QuestionsPerSecond[batch]:F2}");
+        if (columns.Length == 2)
+            foreach (var batch in BatchSizes)
+                output.WriteLine($"{$"bf16 / fp32 forward batch {batch}",-34}{columns[1].Forward[batch].Gflops / columns[0].Forward[batch].Gflops,12:F2}x");
+        output.WriteLine($"{"preprocess images/s sequential",-34}{report.PreprocessSequential,12:F1}");
+        output.WriteLine($"{$"preprocess images/s parallel ({report.Cores})",-34}{report.PreprocessParallel,12:F1}");
+        output.WriteLine($"{"peak RSS MiB writing the model",-34}{report.PeakRssWritingMiB,12:F0}");
+        output.WriteLine($"{"peak RSS MiB measuring",-34}{report.PeakRssMeasuringMiB,12:F0}");
+    }
+}
+
+internal sealed record ForwardResult(double Milliseconds, double Gflops, double ShareOfMatmul);
+
+internal sealed record DTypeResult(
+    string Dtype, double MatmulGflops, Dictionary<int, ForwardResult> Forward, Dictionary<int, double> QuestionsPerSecond);
+
+internal sealed record BenchReport(
+    string Device, int Threads, int Cores, int Iterations, string LoadAverageBefore, string LoadAverageAfter,
+    string Image, string ImageSize, string PixelValuesShape, int Patches, int TextTokens, int SequenceLength, double ForwardGflop,
+    DTypeResult[] Results, double PreprocessSequential, double PreprocessParallel,
+    double PeakRssWritingMiB, double PeakRssMeasuringMiB);
+
+/// <summary>One benchmark run: writes the random model once, then measures each dtype in turn.</summary>
+internal sealed class BenchRun(CliConsole console, Device device, string imagePath, int iterations, CancellationToken cancellationToken)
+{
+    private readonly ImageLoader loader = new();
+
+    public BenchReport Run(IReadOnlyList<ScalarType> dtypes, string vocabularyPath)
+    {
+        var loadBefore = LoadAverage();
+        var modelFolder = Directory.CreateTempSubdirectory("vqa-bench-").FullName;
+        try
+        {
+            console.Log($"writing a random ViLT-B/32 to {modelFolder}");
+            var config = BenchModel.Write(modelFolder, vocabularyPath);
+            GC.Collect();
+            var peakWriting = PeakRssMiB();
+            ResetPeakRss();
+            var image = loader.LoadFile(imagePath);
+            var processor = ViltImageProcessor.FromPretrained(modelFolder);
+            var tokenizer = BertTokenizer.FromPretrained(modelFolder);
+            var processed = processor.Preprocess(image);
+            var textTokens = tokenizer.Encode(BenchCommand.Question).InputIds.Length;
+            var patches = processed.Height / config.PatchSize * (processed.Width / config.PatchSize);
+            var forwardFlops = ForwardFlops(config, textTokens, patches);
+
+            var results = dtypes.Select(dtype => MeasureDType(modelFolder, dtype, tokenizer, processor, forwardFlops)).ToArray();
+            var (sequential, parallel) = MeasurePreprocessing(processor);
+            return new BenchReport(
+                device.ToString(), torch.get_num_threads(), Environment.ProcessorCount, iterations, loadBefore, LoadAverage(),
+                Path.GetFileName(imagePath), $"{image.Width}x{image.Height} px", $"3x{processed.Height}x{processed.Width}",
+                patches, textTokens, textTokens + patches + 1, forwardFlops / 1e9, results, sequential, parallel,
+                peakWriting, PeakRssMiB());
+        }
+        finally
+        {
+            Directory.Delete(modelFolder, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Multiply-adds count 2 FLOPs. With hidden H, intermediate I, labels C, layers L, T text tokens, P patches of
+    /// p×p×3 pixels and sequence N = T + P + 1 (image CLS), one question costs
+    /// patch conv 2·P·3p²·H + L·(QKV 6·N·H² + output projection 2·N·H² + scores 2·N²·H + context 2·N²·H + MLP 4·N·H·I)
+    /// + pooler 2·H² + classifier (2·H·2H + 2·2H·C). Embedding sums, LayerNorm, softmax and GELU are left out (O(N·H)).
+    /// </summary>
+    private static double ForwardFlops(ViltConfig config, int textTokens, int patches)
+    {
+        double h = config.HiddenSize, i = config.IntermediateSize, c = config.NumLabels, n = textTokens + patches + 1;
+        double patchPixels = config.NumChannels * config.PatchSize * config.PatchSize;
+        var patchConv = 2 * patches * patchPixels * h;
+        var layer = 6 * n * h * h + 2 * n * h * h + 2 * n * n * h + 2 * n * n * h + 4 * n * h * i;
+        var heads = 2 * h * h + 2 * h * 2 * h + 2 * 2 * h * c;
+        return patchConv + config.NumHiddenLayers * layer + heads;
+    }
+
+    private DTypeResult MeasureDType(string modelFolder, ScalarType dtype, BertTokenizer tokenizer,
+        ViltImageProcessor processor, double forwardFlops)
+    {
+        var name = dtype == ScalarType.BFloat16 ? "bfloat16" : "float32";
+        console.Log($"{name}: matmul");
+        var matmul = MatmulGflops(dtype);
+        var classifier = TorchViltClassifier.Load(modelFolder, device, dtype);
+        using var pipeline = new Ml.Pipelines.VqaPipeline(classifier, tokenizer, processor, modelFolder,
+            new VqaPipelineOptions { BatchSize = BenchCommand.BatchSizes.Max() });
+
+        var forward = new Dictionary<int, ForwardResult>();
+        foreach (var batch in BenchCommand.BatchSizes)
+        {
+            console.Log($"{name}: forward, batch {batch}");
+            var inputs = PreparedBatch(tokenizer, processor, batch);
+            var seconds = TimePerCall(() => classifier.Logits(inputs));
+            var gflops = batch * forwardFlops / seconds / 1e9;
+            forward[batch] = new ForwardResult(seconds * 1000, gflops, gflops / matmul);
+        }
+
+        var questionsPerSecond = new Dictionary<int, double>();
+        foreach (var batch in BenchCommand.BatchSizes)
+        {
+            console.Log($"{name}: end to end (image file -> answer), batch {batch}");
+            var seconds = TimePerCall(() =>
+            {
+                var queries = Enumerable.Range(0, batch).Select(_ => new VqaQuery(loader.LoadFile(imagePath), BenchCommand.Question)).ToArray();
+                return pipeline.Ask(queries, topK: 1);
+            });
+            questionsPerSecond[batch] = batch / seconds;
+        }
+        return new DTypeResult(name, matmul, forward, questionsPerSecond);
+    }
+
+    private ClassifierBatch PreparedBatch(BertTokenizer tokenizer, ViltImageProcessor processor, int batch)
+    {
+        var encoding = tokenizer.Encode(BenchCommand.Question);
+        long[] Repeat(IReadOnlyList<int> row) => Enumerable.Repeat(row, batch).SelectMany(ids => ids.Select(id => (long)id)).ToArray();
+        var images = processor.Preprocess(Enumerable.Repeat(loader.LoadFile(imagePath), batch).ToArray());
+        return new ClassifierBatch(Repeat(encoding.InputIds), Repeat(encoding.AttentionMask), Repeat(encoding.TokenTypeIds),
+            batch, encoding.InputIds.Length, images);
+    }
+
+    private double MatmulGflops(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();
+        var a = randn(BenchCommand.MatmulSize, BenchCommand.MatmulSize, dtype: dtype, device: device);
+        var b = randn(BenchCommand.MatmulSize, BenchCommand.MatmulSize, dtype: dtype, device: device);
+        const int perCall = 10;
+        var seconds = TimePerCall(() =>
+        {
+            for (var i = 0; i < perCall; i++) matmul(a, b).Dispose();
+            return 0;
+        });
+        return perCall * 2.0 * BenchCommand.MatmulSize * BenchCommand.MatmulSize * BenchCommand.MatmulSize / seconds / 1e9;
+    }
+
+    /// <summary>Mean seconds per call over <see cref="iterations"/> timed calls, after one untimed warm-up call.</summary>
+    private double TimePerCall<T>(Func<T> call)
+    {
+        call();
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < iterations; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            call();
+        }
+        return watch.Elapsed.TotalSeconds / iterations;
+    }
+
+    /// <summary>Image file → pixel_values, one image at a time, then one image per core at once.</summary>
+    private (double Sequential, double Parallel) MeasurePreprocessing(ViltImageProcessor processor)
+    {
+        console.Log("preprocessing");
+        var images = Math.Max(20, 10 * iterations);
+        void PreprocessOne() => processor.Preprocess(loader.LoadFile(imagePath));
+        var sequential = TimePerCall(() =>
+        {
+            for (var i = 0; i < images; i++) PreprocessOne();
+            return 0;
+        });
+        var parallel = TimePerCall(() =>
+        {
+            Parallel.For(0, images, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, _ => PreprocessOne());
+            return 0;
+        });
+        return (images / sequential, images / parallel);
+    }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+    /// <summary>Lowers the peak resident set to the current one (Linux's documented <c>clear_refs</c> value 5), so that
+    /// the measured peak leaves out the random model's construction.</summary>
+    private static void ResetPeakRss()
+    {
+        const string path = "/proc/self/clear_refs";
+        if (File.Exists(path)) File.WriteAllText(path, "5");
+    }
+
+    /// <summary>The process's peak resident set (VmHWM), or 0 where /proc is not there.</summary>
+    private static double PeakRssMiB()
+    {
+        const string path = "/proc/self/status";
+        if (!File.Exists(path)) return 0;
+        var line = File.ReadLines(path).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
+    }
+}
+
+/// <summary>A model folder with ViLT-B/32 VQA dimensions and weights drawn as Hugging Face initialises them.</summary>
+internal static class BenchModel
+{
+    public static ViltConfig Write(string folder, string vocabularyPath)
+    {
+        // dandelin/vilt-b32-finetuned-vqa: the ViltConfig defaults (768 wide, 12 layers and heads, 3072 MLP, 32-pixel
+        // patches, 384 images) with 3129 answers.
+        var config = new ViltConfig { NumLabels = 3129, Architectures = ["ViltForQuestionAnswering"], TorchDtype = "float32" };
+        config.Save(folder);
+        File.WriteAllText(Path.Combine(folder, "preprocessor_config.json"), JsonSerializer.Serialize(new ViltImageProcessorConfig()));
+        File.Copy(vocabularyPath, Path.Combine(folder, "vocab.txt"));
+
+        using var model = new ViltForQuestionAnswering(config);
+        InitialiseLikeHuggingFace(model, config.InitializerRange);
+        var weights = model.state_dict();
+        using (no_grad()) // HF zeroes the padding token's embedding after drawing it
+            weights["vilt.embeddings.text_embeddings.word_embeddings.weight"][config.PadTokenId ?? 0].zero_();
+        var tensors = weights.Select(pair =>
+        {
+            using var contiguous = pair.Value.contiguous();
+            return new CheckpointTensor(pair.Key, TensorDType.Float32, pair.Value.shape, contiguous.bytes.ToArray());
+        }).ToList();
+        Safetensors.Write(Path.Combine(folder, "model.safetensors"), tensors);
+        return config;
+    }
+
+    /// <summary>
+    /// HF's <c>_init_weights</c>: Linear, Conv2d and Embedding weights ~ N(0, range), biases 0; LayerNorm stays (1, 0)
+    /// as constructed.
+    /// </summary>
+    private static void InitialiseLikeHuggingFace(nn.Module model, double range)
+    {
+        using var noGrad = no_grad();
+        manual_seed(0);
+        foreach (var (_, module) in model.named_modules())
+        {
+            var (weight, bias) = module switch
+            {
+                TorchSharp.Modules.Linear linear => (linear.weight, linear.bias),
+                TorchSharp.Modules.Conv2d conv => (conv.weight, conv.bias),
+                TorchSharp.Modules.Embedding embedding => (embedding.weight, null),
+                _ => (null, null),
+            };
+            weight?.normal_(0, range);
+            bias?.zero_();
+        }
+    }
+}
