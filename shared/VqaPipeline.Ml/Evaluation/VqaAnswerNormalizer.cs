@@ -61,6 +61,9 @@ public static class VqaAnswerNormalizer
 
     private static readonly Regex DigitCommaDigit = new(@"(\d)(\,)(\d)", RegexOptions.CultureInvariant);
 
+    // lmms-eval (after MMF) searches for a run of commas between digits instead.
+    private static readonly Regex DigitCommasDigit = new(@"(?<=\d)(\,)+(?=\d)", RegexOptions.CultureInvariant);
+
     // The official pattern verbatim. "(?!<=\d)" was meant as a lookbehind but is a lookahead for "<=" followed by a
     // digit, which never holds where a '.' follows, so this removes every '.' not followed by a digit.
     private static readonly Regex PeriodNotBeforeDigit = new(@"(?!<=\d)(\.)(?!\d)", RegexOptions.CultureInvariant);
@@ -70,7 +73,7 @@ public static class VqaAnswerNormalizer
 
     /// <summary>
     /// The evaluator's full treatment of a predicted answer: '\n' and '\t' become spaces, the text is stripped, then
-    /// <see cref="ProcessPunctuation"/> and <see cref="ProcessDigitArticle"/> run in that order.
+    /// <see cref="ProcessPunctuation(string)"/> and <see cref="ProcessDigitArticle"/> run in that order.
     /// </summary>
     public static string Normalize(string answer)
     {
@@ -82,10 +85,12 @@ public static class VqaAnswerNormalizer
     /// <c>processPunctuation</c>: each listed mark is deleted when the input has it next to a space (or the input holds
     /// a digit-comma-digit anywhere), otherwise replaced by a space; then up to 32 periods not followed by a digit go.
     /// </summary>
-    public static string ProcessPunctuation(string text)
+    public static string ProcessPunctuation(string text) => ProcessPunctuation(text, lmmsCommaRule: false);
+
+    internal static string ProcessPunctuation(string text, bool lmmsCommaRule)
     {
         var output = text;
-        var hasDigitCommaDigit = DigitCommaDigit.IsMatch(text);
+        var hasDigitCommaDigit = (lmmsCommaRule ? DigitCommasDigit : DigitCommaDigit).IsMatch(text);
         foreach (var mark in Punctuation)
         {
             // The condition looks at the original input, not at the text rewritten so far.
@@ -112,9 +117,9 @@ public static class VqaAnswerNormalizer
     }
 
     // Python's str.isspace: .NET's white space plus the separators U+001C..U+001F.
-    private static bool IsPythonWhitespace(char c) => char.IsWhiteSpace(c) || c is >= '\u001c' and <= '\u001f';
+    internal static bool IsPythonWhitespace(char c) => char.IsWhiteSpace(c) || c is >= '\u001c' and <= '\u001f';
 
-    private static string PythonStrip(string text)
+    internal static string PythonStrip(string text)
     {
         int start = 0, end = text.Length;
         while (start < end && IsPythonWhitespace(text[start])) start++;
@@ -139,6 +144,6 @@ public static class VqaAnswerNormalizer
 
     // Python's str.lower uses full case mapping; the one unconditional difference from .NET's simple mapping is
     // U+0130 (capital I with dot), which Python lowercases to "i" + combining dot above.
-    private static string PythonLower(string text) =>
+    internal static string PythonLower(string text) =>
         text.Replace("\u0130", "i\u0307", StringComparison.Ordinal).ToLowerInvariant();
 }
