@@ -20,7 +20,7 @@ internal static class ScoreCommand
         {
             Description = "official: GT-Vision-Lab/VQA's vqaEval.py; normalized: lmms-eval's vqav2 answer treatment",
             DefaultValueFactory = _ => "official",
-        }.AcceptOnlyFromAmong("official", "normalized");
+        };
         var json = CommonOptions.Json();
 
         var command = new Command("score",
@@ -44,7 +44,12 @@ internal static class ScoreCommand
                              $"they are counted under \"{VqaEvaluationFiles.UnknownType}\".");
 
             var predictions = VqaEvaluationFiles.LoadResults(parse.GetRequiredValue(results));
-            var chosen = parse.GetRequiredValue(metric) == "normalized" ? VqaMetric.Normalized : VqaMetric.Official;
+            var chosen = parse.GetRequiredValue(metric) switch
+            {
+                "official" => VqaMetric.Official,
+                "normalized" => VqaMetric.Normalized,
+                var other => throw new CliUsageException($"--metric must be official or normalized (got '{other}')."),
+            };
             var score = VqaAccuracy.Score(annotationFile.Annotations, predictions, chosen);
 
             if (parse.GetValue(json))
