@@ -22,7 +22,7 @@ public static class VqaCommandLine
         foreach (var command in new[]
                  {
                      AskCommand.Create(console), DownloadCommand.Create(console), InspectCommand.Create(console),
-                     TokenizeCommand.Create(console), PreprocessCommand.Create(console),
+                     TokenizeCommand.Create(console), PreprocessCommand.Create(console), DataCommand.Create(console),
                  })
             root.Subcommands.Add(command);
 
