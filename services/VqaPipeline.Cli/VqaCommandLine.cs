@@ -23,7 +23,7 @@ public static class VqaCommandLine
                  {
                      AskCommand.Create(console), DownloadCommand.Create(console), InspectCommand.Create(console),
                      TokenizeCommand.Create(console), PreprocessCommand.Create(console), BenchCommand.Create(console),
-                     ScoreCommand.Create(console),
+                     ScoreCommand.Create(console), DataCommand.Create(console),
                  })
             root.Subcommands.Add(command);
 
@@ -32,11 +32,19 @@ public static class VqaCommandLine
         {
             // System.CommandLine would print the whole help to stdout; a usage error is one line on stderr instead.
             var usage = string.Join("; ", parsed.Errors.Select(error => error.Message));
-            var help = parsed.CommandResult.Command == root ? "vqa --help" : $"vqa {parsed.CommandResult.Command.Name} --help";
+            var help = $"{string.Join(' ', CommandPath(parsed.CommandResult))} --help";
             await stderr.WriteLineAsync($"error: {usage} (see '{help}')");
             return CliConsole.InputError;
         }
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false },
             cancellationToken);
+    }
+
+    private static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult? result)
+    {
+        var names = new Stack<string>();
+        for (; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Push(result.Parent is null ? "vqa" : result.Command.Name);
+        return names;
     }
 }
