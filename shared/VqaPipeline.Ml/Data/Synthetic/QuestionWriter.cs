@@ -4,9 +4,10 @@ using static VqaPipeline.Ml.Data.Synthetic.SceneVocabulary;
 namespace VqaPipeline.Ml.Data.Synthetic;
 
 /// <summary>
-/// Asks questions about scenes, keeping the whole dataset balanced: each question goes to the family asked least so
-/// far (among those the scene allows), and a yes/no family asks for whichever answer it has given less often. Within a
-/// family, a phrasing is drawn first and then a question of that phrasing, so rare phrasings are not crowded out.
+/// Asks questions about scenes, keeping the whole dataset balanced so that no prior can stand in for looking: each
+/// question goes to the family asked least so far (among those the scene allows); within it a phrasing is drawn (so
+/// phrasings with few questions are not crowded out), and then, among that phrasing's questions, one whose answer the
+/// family has given least often (so yes/no comes out about 50/50 and counts are not mostly "1").
 /// Only objects that the question's words pick out uniquely are asked about.
 /// </summary>
 internal sealed class QuestionWriter(int imageSize)
@@ -15,8 +16,7 @@ internal sealed class QuestionWriter(int imageSize)
     private static readonly string[] Numbers = Enumerable.Range(0, SyntheticOptions.MaxObjectsPerScene + 1).Select(n => n.ToString(CultureInfo.InvariantCulture)).ToArray();
 
     private readonly Dictionary<QuestionFamily, int> _asked = Enum.GetValues<QuestionFamily>().ToDictionary(f => f, _ => 0);
-    private readonly Dictionary<QuestionFamily, int> _yes = new();
-    private readonly Dictionary<QuestionFamily, int> _no = new();
+    private readonly Dictionary<(QuestionFamily, string), int> _answers = new();
 
     /// <summary>A relation holds only when the centres differ by this much along its axis; closer pairs are not asked.</summary>
     private readonly int _clearMargin = (int)Math.Round(imageSize * 0.05);
@@ -49,36 +49,23 @@ internal sealed class QuestionWriter(int imageSize)
 
     private SceneQuestion? TryAsk(QuestionFamily family, Scene scene, SplitMix64 random, List<SceneQuestion> asked)
     {
-        var wanted = family is QuestionFamily.Existence or QuestionFamily.Spatial ? WantedAnswer(family, random) : null;
         var phrasings = Phrasings(family, scene)
-            .Select(p => p with
-            {
-                Questions = p.Questions
-                    .Where(q => wanted is null || q.Answer == wanted)
-                    .Where(q => asked.All(a => a.Text != q.Text))
-                    .ToList(),
-            })
+            .Select(p => p with { Questions = p.Questions.Where(q => asked.All(a => a.Text != q.Text)).ToList() })
             .Where(p => p.Questions.Count > 0)
             .ToList();
         if (phrasings.Count == 0) return null;
         var phrasing = random.Pick(phrasings);
-        var (text, answer, alternatives) = random.Pick(phrasing.Questions);
+        var rarest = phrasing.Questions.Min(q => Given(family, q.Answer));
+        var (text, answer, alternatives) = random.Pick(phrasing.Questions.Where(q => Given(family, q.Answer) == rarest).ToList());
         return new SceneQuestion(family, phrasing.QuestionType, text, answer, alternatives);
     }
 
-    private string WantedAnswer(QuestionFamily family, SplitMix64 random)
-    {
-        var yes = _yes.GetValueOrDefault(family);
-        var no = _no.GetValueOrDefault(family);
-        if (yes == no) return random.Pick(YesNoWords);
-        return yes < no ? "yes" : "no";
-    }
+    private int Given(QuestionFamily family, string answer) => _answers.GetValueOrDefault((family, answer));
 
     private void Count(SceneQuestion question)
     {
         _asked[question.Family]++;
-        if (question.Answer == "yes") _yes[question.Family] = _yes.GetValueOrDefault(question.Family) + 1;
-        if (question.Answer == "no") _no[question.Family] = _no.GetValueOrDefault(question.Family) + 1;
+        _answers[(question.Family, question.Answer)] = Given(question.Family, question.Answer) + 1;
     }
 
     private IEnumerable<Phrasing> Phrasings(QuestionFamily family, Scene scene) => family switch

@@ -4,7 +4,7 @@ namespace VqaPipeline.Ml.Data.Synthetic;
 /// One drawn object. Its bounding box is the square of side <see cref="Extent"/> centred on (CenterX, CenterY), in
 /// pixels from the top-left corner; circles and squares fill that box, triangles point up inside it.
 /// </summary>
-public sealed record SceneObject(ShapeKind Shape, ObjectColor Color, ObjectSize Size, int CenterX, int CenterY, int Extent)
+internal sealed record SceneObject(ShapeKind Shape, ObjectColor Color, ObjectSize Size, int CenterX, int CenterY, int Extent)
 {
     public int Left => CenterX - Extent / 2;
 
@@ -23,11 +23,11 @@ public sealed record SceneObject(ShapeKind Shape, ObjectColor Color, ObjectSize 
 /// A background: a linear gradient from <paramref name="From"/> to <paramref name="To"/> along
 /// <paramref name="AngleDegrees"/> (0 = left to right, 90 = top to bottom); solid when both colours are equal.
 /// </summary>
-public sealed record SceneBackground(Rgb From, Rgb To, int AngleDegrees)
+internal sealed record SceneBackground(Rgb From, Rgb To, int AngleDegrees)
 {
     public bool IsSolid => From == To;
 }
 
 /// <summary>Everything an image shows: what it is rendered from, and what every answer about it is derived from.</summary>
-public sealed record Scene(long ImageId, string FileName, int Width, int Height, SceneBackground Background,
+internal sealed record Scene(long ImageId, string FileName, int Width, int Height, SceneBackground Background,
     IReadOnlyList<SceneObject> Objects);

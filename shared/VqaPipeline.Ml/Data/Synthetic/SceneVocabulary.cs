@@ -1,16 +1,16 @@
 namespace VqaPipeline.Ml.Data.Synthetic;
 
 /// <summary>The shapes a scene draws.</summary>
-public enum ShapeKind { Circle, Square, Triangle }
+internal enum ShapeKind { Circle, Square, Triangle }
 
 /// <summary>The object colours: saturated and far apart from each other and from every background.</summary>
-public enum ObjectColor { Red, Green, Blue, Yellow, Purple, Orange }
+internal enum ObjectColor { Red, Green, Blue, Yellow, Purple, Orange }
 
 /// <summary>The two object sizes; a large object's extent is nearly twice a small one's.</summary>
-public enum ObjectSize { Small, Large }
+internal enum ObjectSize { Small, Large }
 
 /// <summary>An 8-bit RGB colour.</summary>
-public readonly record struct Rgb(byte R, byte G, byte B)
+internal readonly record struct Rgb(byte R, byte G, byte B)
 {
     public double DistanceTo(Rgb other) =>
         Math.Sqrt(Square(R - other.R) + Square(G - other.G) + Square(B - other.B));
@@ -19,7 +19,7 @@ public readonly record struct Rgb(byte R, byte G, byte B)
 }
 
 /// <summary>The words of questions and answers, and the colours objects are painted with.</summary>
-public static class SceneVocabulary
+internal static class SceneVocabulary
 {
     public static IReadOnlyList<ShapeKind> Shapes { get; } = Enum.GetValues<ShapeKind>();
 
