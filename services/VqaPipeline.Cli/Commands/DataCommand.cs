@@ -112,7 +112,7 @@ internal static class DataCommand
         var id2Label = Id2LabelOption();
         var minAnswerCount = new Option<int?>("--min-answer-count")
         {
-            Description = "Keep answers given at least N times (every annotator's answer counts)",
+            Description = "Keep answers that are the majority answer of at least N questions (ViLT: 9 over VQA v2 train+val → 3129)",
         };
         var maxAnswers = new Option<int?>("--max-answers") { Description = "Keep the N most frequent answers" };
         var labelMode = new Option<string?>("--label-mode")

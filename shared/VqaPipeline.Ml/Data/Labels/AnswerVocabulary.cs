@@ -7,7 +7,7 @@ namespace VqaPipeline.Ml.Data.Labels;
 /// <summary>What <see cref="AnswerVocabulary.Build(AnswerCounts, VocabularyOptions?)"/> keeps.</summary>
 public sealed record VocabularyOptions
 {
-    /// <summary>Keep only answers given at least this many times (counting every annotator's answer).</summary>
+    /// <summary>Keep only answers that are the majority answer of at least this many questions.</summary>
     public int MinAnswerCount { get; init; } = 1;
 
     /// <summary>Keep at most this many answers, the most frequent first; null keeps all that pass the count.</summary>
@@ -185,7 +185,11 @@ public sealed class AnswerCounts
 
     public int TotalAnswers => ByFrequency.Sum(entry => entry.Count);
 
-    /// <summary>Counts every annotator's answer (or every given label), as <see cref="AnswerVocabulary.Build(IEnumerable{VqaExample}, VocabularyOptions?)"/> describes.</summary>
+    /// <summary>
+    /// Counts, per question, its majority answer after normalization (ViLT's <c>write_vqa.py</c> counts VQA v2's
+    /// <c>multiple_choice_answer</c>, the most common of the ten, over train+val and keeps those seen ≥ 9 times: 3129
+    /// answers); in <see cref="LabelMode.AsGiven"/> mode every given label counts once.
+    /// </summary>
     public static AnswerCounts Count(IEnumerable<VqaExample> examples, LabelMode mode = LabelMode.Normalized)
     {
         ArgumentNullException.ThrowIfNull(examples);
@@ -195,8 +199,10 @@ public sealed class AnswerCounts
         {
             total++;
             var answers = AnswerTexts(example, mode).ToList();
-            if (answers.Count > 0) withAnswers++;
-            foreach (var answer in answers)
+            if (answers.Count == 0) continue;
+            withAnswers++;
+            var counted = mode == LabelMode.Normalized ? [MajorityAnswer(answers)] : answers;
+            foreach (var answer in counted)
                 counts[answer] = counts.GetValueOrDefault(answer) + 1;
         }
         var ordered = counts.Select(entry => (entry.Key, entry.Value))
@@ -205,6 +211,13 @@ public sealed class AnswerCounts
             .ToList();
         return new AnswerCounts(ordered, total, withAnswers);
     }
+
+    /// <summary>The most frequent answer; ties go to the ordinally smallest text, so the count is deterministic.</summary>
+    private static string MajorityAnswer(IReadOnlyList<string> answers) =>
+        answers.GroupBy(answer => answer, StringComparer.Ordinal)
+            .OrderByDescending(group => group.Count())
+            .ThenBy(group => group.Key, StringComparer.Ordinal)
+            .First().Key;
 
     private static IEnumerable<string> AnswerTexts(VqaExample example, LabelMode mode)
     {
