@@ -57,6 +57,7 @@ internal static class AskCommand
                 Hub = console.Hub,
             }, cancellationToken);
 
+            if (pipeline.LoadWarning is { } loadWarning) console.Warn(loadWarning);
             var results = pipeline.Ask(loaded, asked, k);
             foreach (var truncated in results.Where(r => r.QuestionTruncated))
                 console.Warn($"question truncated to the model's text length: \"{truncated.Question}\"");

@@ -14,6 +14,12 @@ public interface IVqaClassifier : IDisposable
     /// <summary>Most word pieces a question may have, [CLS] and [SEP] included (<c>max_position_embeddings</c>).</summary>
     int MaxTextLength { get; }
 
+    /// <summary>
+    /// Null when every weight came from the checkpoint; otherwise what was missing, unexpected or re-initialised, in
+    /// transformers' words (answers from a randomly initialised head are meaningless).
+    /// </summary>
+    string? LoadWarning { get; }
+
     /// <summary>Row-major logits, <c>batch.BatchSize × Labels.Count</c>.</summary>
     float[] Logits(ClassifierBatch batch);
 }

@@ -33,6 +33,9 @@ public sealed class VqaPipeline : IDisposable
     /// <summary>The local folder the model was loaded from (a snapshot in the Hub cache for Hub ids).</summary>
     public string ModelFolder { get; }
 
+    /// <summary>Null when the checkpoint filled every weight; otherwise transformers' description of what it lacked.</summary>
+    public string? LoadWarning => classifier.LoadWarning;
+
     /// <summary>The answer vocabulary.</summary>
     public IReadOnlyList<string> Labels => classifier.Labels;
 

@@ -11,9 +11,12 @@ public sealed class TorchViltClassifier : IVqaClassifier
     private readonly ViltForQuestionAnswering model;
     private readonly Device device;
     private readonly ScalarType dtype;
+    private readonly string modelFolder;
 
-    private TorchViltClassifier(ViltForQuestionAnswering model, ViltConfig config, Device device, ScalarType dtype, LoadReport report)
+    private TorchViltClassifier(ViltForQuestionAnswering model, ViltConfig config, Device device, ScalarType dtype,
+        LoadReport report, string modelFolder)
     {
+        this.modelFolder = modelFolder;
         this.model = model;
         this.device = device;
         this.dtype = dtype;
@@ -30,6 +33,8 @@ public sealed class TorchViltClassifier : IVqaClassifier
 
     public IReadOnlyList<string> Labels { get; }
 
+    public string? LoadWarning => LoadReport.IsComplete ? null : LoadReport.Describe(nameof(ViltForQuestionAnswering), modelFolder);
+
     public int MaxTextLength => Config.MaxPositionEmbeddings;
 
     /// <summary>Builds the model from <c>config.json</c> and loads its weights (safetensors, .bin or sharded).</summary>
@@ -44,7 +49,7 @@ public sealed class TorchViltClassifier : IVqaClassifier
         model.eval();
         model.to(device);
         if (dtype != ScalarType.Float32) model.to(dtype);
-        return new TorchViltClassifier(model, config, device, dtype, report);
+        return new TorchViltClassifier(model, config, device, dtype, report, modelFolder);
     }
 
     public float[] Logits(ClassifierBatch batch)
@@ -58,7 +63,10 @@ public sealed class TorchViltClassifier : IVqaClassifier
             tensor(batch.AttentionMask, [rows, length], device: device),
             tensor(batch.TokenTypeIds, [rows, length], device: device),
             tensor(images.PixelValues, [rows, 3, images.Height, images.Width], device: device).to(dtype),
-            tensor(images.PixelMask, [rows, images.Height, images.Width], device: device));
+            // A processor without padding (do_pad false) returns no mask: every pixel is then valid, as HF assumes.
+            images.PixelMask is { } mask
+                ? tensor(mask, [rows, images.Height, images.Width], device: device)
+                : ones(rows, images.Height, images.Width, dtype: ScalarType.Int64, device: device));
         var output = model.forward(inputs);
         return output.Logits.to(ScalarType.Float32).cpu().data<float>().ToArray();
     }
