@@ -115,7 +115,7 @@ internal static class DataCommand
             Description = "Keep answers that are the majority answer of at least N questions (ViLT: 9 over VQA v2 train+val → 3129)",
         };
         var maxAnswers = new Option<int?>("--max-answers") { Description = "Keep the N most frequent answers" };
-        var labelMode = new Option<string?>("--label-mode")
+        var labelMode = new Option<string?>("--labels")
         {
             Description = "normalized (official evaluator's normalization) or as-given (texts verbatim, as the HF guide); " +
                           "default: as-given for Graphcore/vqa data, else normalized",
