@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using VqaPipeline.Ml.Checkpoints;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
