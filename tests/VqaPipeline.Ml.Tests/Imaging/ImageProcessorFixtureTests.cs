@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using System.Runtime.InteropServices;
+using VqaPipeline.Ml.Checkpoints;
 using System.Security.Cryptography;
 using System.Text.Json;
 using VqaPipeline.Ml.Imaging;
