@@ -1,0 +1,139 @@
+using System.Text.RegularExpressions;
+using VqaPipeline.Ml.Checkpoints;
+using VqaPipeline.Ml.Models.Vilt;
+using VqaPipeline.Ml.Tests.Checkpoints;
+using VqaPipeline.Ml.Tests.Models;
+using VqaPipeline.Ml.Training;
+using static TorchSharp.torch;
+
+namespace VqaPipeline.Ml.Tests.Training;
+
+/// <summary>HF-style initialization, and a question-answering model started from an MLM backbone checkpoint.</summary>
+public class ViltInitializationTests
+{
+    private static readonly Regex LayerNormWeight = new(@"(LayerNorm|layernorm[a-z_]*|classifier\.1)\.weight$");
+    private static readonly string[] ZeroAtConstruction = ["vilt.embeddings.cls_token", "vilt.embeddings.position_embeddings"];
+
+    [Fact]
+    public void Fresh_model_is_initialized_like_transformers()
+    {
+        var config = ModelConfig.Load<ViltConfig>(ViltFixture.ModelFolder);
+        config.PadTokenId = 0;
+        using var model = new ViltForQuestionAnswering(config);
+
+        ViltInitializer.Initialize(model, config, seed: 3);
+
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            using var values = parameter.detach().to(float64);
+            if (name.EndsWith(".bias", StringComparison.Ordinal) || ZeroAtConstruction.Contains(name))
+                Assert.True(values.abs().max().item<double>() == 0, $"{name} should be zero");
+            else if (LayerNormWeight.IsMatch(name))
+                Assert.True(values.eq(1.0).all().item<bool>(), $"{name} should be one");
+            else
+            {
+                var std = values.std().item<double>();
+                Assert.True(Math.Abs(std - config.InitializerRange) < 0.1 * config.InitializerRange, $"{name}: std {std:g3}");
+                Assert.True(Math.Abs(values.mean().item<double>()) < 0.1 * config.InitializerRange, $"{name}: mean");
+            }
+        }
+        var words = model.named_parameters().Single(p => p.name.EndsWith("word_embeddings.weight", StringComparison.Ordinal)).parameter;
+        Assert.True(words[config.PadTokenId!.Value].abs().max().item<float>() == 0, "the padding row should be zero");
+    }
+
+    [Fact]
+    public void Same_seed_gives_the_same_weights()
+    {
+        var config = ModelConfig.Load<ViltConfig>(ViltFixture.ModelFolder);
+        using var first = new ViltForQuestionAnswering(config);
+        using var second = new ViltForQuestionAnswering(config);
+        using var third = new ViltForQuestionAnswering(config);
+        ViltInitializer.Initialize(first, config, seed: 11);
+        ViltInitializer.Initialize(second, config, seed: 11);
+        ViltInitializer.Initialize(third, config, seed: 12);
+
+        var a = first.state_dict();
+        var b = second.state_dict();
+        var c = third.state_dict();
+        Assert.All(a.Keys, key => Assert.True(a[key].allclose(b[key], rtol: 0, atol: 0), key));
+        Assert.Contains(a.Keys, key => !a[key].allclose(c[key], rtol: 0, atol: 0));
+    }
+
+    [Fact]
+    public void Question_answering_model_starts_from_an_mlm_backbone()
+    {
+        using var temporary = new TemporaryFolder();
+        var backbone = WriteMlmBackbone(temporary.File("mlm"));
+        string[] answers = ["red", "blue", "two", "yes", "no", "cat", "nothing"];
+
+        var start = ViltFineTuning.FromBackbone(backbone, answers, seed: 5);
+        using var model = start.Model;
+
+        var head = model.state_dict().Keys.Where(key => key.StartsWith("classifier.", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(head, start.Report.MissingKeys);
+        Assert.All(start.Report.UnexpectedKeys, key => Assert.StartsWith("mlm_score.", key));
+        Assert.NotEmpty(start.Report.UnexpectedKeys);
+        Assert.Contains("newly initialized: ['classifier.0.bias'", start.LoadMessage);
+        Assert.Contains("Some weights of the model checkpoint at", start.LoadMessage);
+        Assert.Equal(answers, Enumerable.Range(0, answers.Length).Select(id => start.Config.Id2Label[id]));
+        Assert.Equal(answers.Length, start.Config.NumLabels);
+
+        var state = model.state_dict();
+        using (var weights = CheckpointReader.ReadFolder(backbone))
+            foreach (var key in weights.Keys.Where(key => key.StartsWith("vilt.", StringComparison.Ordinal)))
+                Assert.True(weights[key].ToTorch().allclose(state[key], rtol: 0, atol: 0), $"{key} not taken from the backbone");
+        Assert.True(state["classifier.1.weight"].eq(1.0).all().item<bool>());
+        foreach (var bias in new[] { "classifier.0.bias", "classifier.1.bias", "classifier.3.bias" })
+            Assert.True(state[bias].abs().max().item<float>() == 0, bias);
+        var std = state["classifier.0.weight"].std().item<float>();
+        Assert.True(Math.Abs(std - start.Config.InitializerRange) < 0.1 * start.Config.InitializerRange, $"classifier.0.weight std {std:g3}");
+        Assert.Equal(new long[] { answers.Length, 2 * start.Config.HiddenSize }, state["classifier.3.weight"].shape);
+
+        var again = ViltFineTuning.FromBackbone(backbone, answers, seed: 5);
+        using var againModel = again.Model;
+        Assert.True(againModel.state_dict()["classifier.3.weight"].allclose(state["classifier.3.weight"], rtol: 0, atol: 0));
+
+        model.eval();
+        using var inference = inference_mode();
+        var logits = model.forward(ViltTrainStepFixture.BatchInputs()).Logits;
+        Assert.Equal(answers.Length, logits.shape[1]);
+        Assert.True(logits.isfinite().all().item<bool>());
+    }
+
+    [Fact]
+    public void Duplicate_answers_are_rejected()
+    {
+        var error = Assert.Throws<InvalidTrainingBatchException>(() => ViltFineTuning.FromBackbone(ViltFixture.ModelFolder, ["yes", "no", "yes"]));
+        Assert.Contains("'yes'", error.Message);
+    }
+
+    /// <summary>vilt-tiny's backbone weights plus an MLM head, saved as a ViltForMaskedLM checkpoint.</summary>
+    private static string WriteMlmBackbone(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var config = ModelConfig.Load<ViltConfig>(ViltFixture.ModelFolder);
+        config.Architectures = ["ViltForMaskedLM"];
+        config.NumLabels = 2;
+        config.Save(folder);
+        var hidden = config.HiddenSize;
+        var generator = new Random(1);
+        CheckpointTensor Fake(string name, params long[] shape)
+        {
+            var values = new float[shape.Aggregate(1L, (product, size) => product * size)];
+            for (var i = 0; i < values.Length; i++) values[i] = (float)(generator.NextDouble() - 0.5);
+            return new CheckpointTensor(name, TensorDType.Float32, shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+        }
+        using var weights = CheckpointReader.ReadFolder(ViltFixture.ModelFolder);
+        var tensors = weights.Values.Where(tensor => tensor.Name.StartsWith("vilt.", StringComparison.Ordinal)).ToList();
+        tensors.AddRange([
+            Fake("mlm_score.bias", config.VocabSize),
+            Fake("mlm_score.decoder.weight", config.VocabSize, hidden),
+            Fake("mlm_score.transform.dense.weight", hidden, hidden),
+            Fake("mlm_score.transform.dense.bias", hidden),
+            Fake("mlm_score.transform.LayerNorm.weight", hidden),
+            Fake("mlm_score.transform.LayerNorm.bias", hidden),
+        ]);
+        Safetensors.Write(Path.Combine(folder, ViltCheckpointWriter.WeightsFileName), tensors);
+        return folder;
+    }
+}
