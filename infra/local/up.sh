@@ -117,9 +117,11 @@ rabbitmq_env() {
 }
 
 # RabbitMQ boots in 5-8 s, the longest of the three, so it is started first and awaited last.
+rabbitmq_starting=false
 start_rabbitmq() {
   already_running rabbitmq "$VQA_RABBITMQ_PORT" && return 0
   say "starting RabbitMQ on 127.0.0.1:$VQA_RABBITMQ_PORT"
+  rabbitmq_starting=true
   local dir="$VQA_STATE_DIR/rabbitmq"
   fresh_dir "$dir"
   ( rabbitmq_env
@@ -130,22 +132,22 @@ start_rabbitmq() {
       start_background rabbitmq-epmd epmd -address 127.0.0.1 -port "$VQA_RABBITMQ_EPMD_PORT"
       wait_for_port rabbitmq-epmd "$VQA_RABBITMQ_EPMD_PORT" 10
     fi
-    /usr/lib/rabbitmq/bin/rabbitmq-server -detached </dev/null >"$VQA_LOG_DIR/rabbitmq.log" 2>&1 \
-      || fail "RabbitMQ did not start; see $VQA_LOG_DIR/rabbitmq.log" )
+    # In the foreground (RUNNING_UNDER_SYSTEMD makes the script exec the VM instead of wrapping it), so the pid
+    # start_background records is the node's own from the first moment, even if up.sh fails before it is ready.
+    RUNNING_UNDER_SYSTEMD=true start_background rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server )
 }
 
 await_rabbitmq() {
-  running_pid rabbitmq >/dev/null && return 0
   ( rabbitmq_env
     local deadline=$((SECONDS + 10))
     until [ -s "$RABBITMQ_PID_FILE" ]; do
-      [ "$SECONDS" -lt "$deadline" ] || fail "RabbitMQ wrote no pid file within 10 s; see $VQA_LOG_DIR/rabbitmq.log and $RABBITMQ_LOG_BASE"
+      running_pid rabbitmq >/dev/null || fail "RabbitMQ exited during startup; see $VQA_LOG_DIR/rabbitmq.log"
+      [ "$SECONDS" -lt "$deadline" ] || fail "RabbitMQ wrote no pid file within 10 s; see $VQA_LOG_DIR/rabbitmq.log"
       sleep 0.1
     done
-    # `rabbitmqctl await_startup` right after a detached start fails; `wait <pidfile>` does not.
-    /usr/lib/rabbitmq/bin/rabbitmqctl wait "$RABBITMQ_PID_FILE" --timeout 60 >>"$VQA_LOG_DIR/rabbitmq.log" 2>&1 \
-      || fail "RabbitMQ did not become ready within 60 s; see $VQA_LOG_DIR/rabbitmq.log and $RABBITMQ_LOG_BASE"
-    cp "$RABBITMQ_PID_FILE" "$VQA_PID_DIR/rabbitmq.pid" )
+    # `rabbitmqctl await_startup` right after a start fails; `wait <pidfile>` does not.
+    /usr/lib/rabbitmq/bin/rabbitmqctl wait "$RABBITMQ_PID_FILE" --timeout 60 >"$VQA_LOG_DIR/rabbitmqctl-wait.log" 2>&1 \
+      || fail "RabbitMQ did not become ready within 60 s; see $VQA_LOG_DIR/rabbitmq.log and $RABBITMQ_LOG_BASE" )
   wait_for_port rabbitmq "$VQA_RABBITMQ_PORT" 10
   say "RabbitMQ ready"
 }
@@ -199,7 +201,7 @@ install_missing
 start_rabbitmq
 start_postgres
 start_s3
-await_rabbitmq
+if [ "$rabbitmq_starting" = true ]; then await_rabbitmq; fi
 for setting in "${VQA_EXPORTED_SETTINGS[@]}"; do export "${setting?}"; done
 if [ "$infra_only" = false ]; then
   for service in ${services[@]+"${services[@]}"}; do start_service "$service"; done
