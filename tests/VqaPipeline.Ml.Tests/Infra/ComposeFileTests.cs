@@ -1,0 +1,123 @@
+using VqaPipeline.Ml.Tests.Support;
+using YamlDotNet.RepresentationModel;
+
+namespace VqaPipeline.Ml.Tests.Infra;
+
+/// <summary>
+/// docker-compose.yml cannot be started here (no Docker engine), so its shape is checked instead: every server of the
+/// stack, with a health check, its data in a declared named volume, valid depends_on conditions, and the same ports
+/// and credentials as infra/local/settings.sh.
+/// </summary>
+public class ComposeFileTests
+{
+    private static readonly string[] Servers = ["rabbitmq", "postgres", "minio", "seq"];
+    private static readonly string[] DependencyConditions =
+        ["service_started", "service_healthy", "service_completed_successfully"];
+
+    private static readonly YamlMappingNode Compose = LoadCompose();
+    private static readonly YamlMappingNode Services = (YamlMappingNode)Compose["services"];
+    private static readonly IReadOnlyDictionary<string, string> Defaults = LocalStackSettings.ScriptDefaults();
+
+    public static TheoryData<string> ServerNames => new(Servers);
+
+    [Theory]
+    [MemberData(nameof(ServerNames))]
+    public void EveryServerHasAnImageAHealthCheckAndANamedVolume(string server)
+    {
+        var service = Service(server);
+
+        Assert.False(string.IsNullOrWhiteSpace(Scalar(service, "image")), $"{server} has no image");
+        var test = Assert.IsType<YamlSequenceNode>(((YamlMappingNode)service["healthcheck"])["test"]);
+        Assert.Equal("CMD", test.Children[0].ToString());
+        Assert.Contains(Mounts(service), mount => NamedVolume(mount) is not null);
+    }
+
+    [Fact]
+    public void EveryNamedVolumeMountIsDeclared()
+    {
+        var declared = ((YamlMappingNode)Compose["volumes"]).Children.Keys.Select(key => key.ToString()).ToHashSet();
+
+        var mounted = Services.Children.Values.Cast<YamlMappingNode>().SelectMany(Mounts)
+            .Select(NamedVolume).OfType<string>().ToList();
+
+        Assert.NotEmpty(mounted);
+        Assert.All(mounted, volume => Assert.Contains(volume, declared));
+    }
+
+    [Fact]
+    public void DependenciesNameAConditionTheTargetCanMeet()
+    {
+        foreach (var (name, service) in Services.Children.Select(entry => (entry.Key.ToString(), (YamlMappingNode)entry.Value)))
+        {
+            if (!service.Children.TryGetValue("depends_on", out var dependsOn)) continue;
+            foreach (var (target, dependency) in ((YamlMappingNode)dependsOn).Children)
+            {
+                var condition = Scalar((YamlMappingNode)dependency, "condition");
+                Assert.Contains(condition, DependencyConditions);
+                if (condition == "service_healthy")
+                    Assert.True(Service(target.ToString()).Children.ContainsKey("healthcheck"),
+                        $"{name} waits for {target} to be healthy, but {target} has no health check");
+            }
+        }
+    }
+
+    [Fact]
+    public void TheBucketIsCreatedOnceMinioIsHealthy()
+    {
+        var init = Service("minio-init");
+
+        var dependency = (YamlMappingNode)((YamlMappingNode)init["depends_on"])["minio"];
+        Assert.Equal("service_healthy", Scalar(dependency, "condition"));
+        var script = string.Join(" ", ((YamlSequenceNode)init["entrypoint"]).Children);
+        Assert.Contains($"mc mb --ignore-existing vqa/{Defaults["VQA_S3_BUCKET"]}", script);
+        Assert.Contains($"{Defaults["VQA_S3_ACCESS_KEY"]} {Defaults["VQA_S3_SECRET_KEY"]}", script);
+    }
+
+    [Fact]
+    public void PortsAndCredentialsMatchTheLocalScripts()
+    {
+        Assert.Contains($"{Defaults["VQA_RABBITMQ_PORT"]}:5672", Ports("rabbitmq"));
+        Assert.Contains("15672:15672", Ports("rabbitmq"));
+        Assert.Contains($"{Defaults["VQA_POSTGRES_PORT"]}:5432", Ports("postgres"));
+        Assert.Contains($"{Defaults["VQA_S3_PORT"]}:9000", Ports("minio"));
+
+        var postgres = (YamlMappingNode)Service("postgres")["environment"];
+        Assert.Equal(Defaults["VQA_POSTGRES_DB"], Scalar(postgres, "POSTGRES_DB"));
+        Assert.Equal(Defaults["VQA_POSTGRES_USER"], Scalar(postgres, "POSTGRES_USER"));
+        Assert.Equal(Defaults["VQA_POSTGRES_PASSWORD"], Scalar(postgres, "POSTGRES_PASSWORD"));
+        var minio = (YamlMappingNode)Service("minio")["environment"];
+        Assert.Equal(Defaults["VQA_S3_ACCESS_KEY"], Scalar(minio, "MINIO_ROOT_USER"));
+        Assert.Equal(Defaults["VQA_S3_SECRET_KEY"], Scalar(minio, "MINIO_ROOT_PASSWORD"));
+    }
+
+    private static YamlMappingNode LoadCompose()
+    {
+        using var reader = File.OpenText(Path.Combine(Fixtures.RepositoryRoot, "docker-compose.yml"));
+        var yaml = new YamlStream();
+        yaml.Load(reader);
+        return (YamlMappingNode)yaml.Documents.Single().RootNode;
+    }
+
+    private static YamlMappingNode Service(string name) =>
+        Services.Children.TryGetValue(name, out var service)
+            ? (YamlMappingNode)service
+            : throw new Xunit.Sdk.XunitException($"docker-compose.yml has no service '{name}'");
+
+    private static string? Scalar(YamlMappingNode node, string key) =>
+        node.Children.TryGetValue(key, out var value) ? ((YamlScalarNode)value).Value : null;
+
+    private static IEnumerable<string> Ports(string service) =>
+        ((YamlSequenceNode)Service(service)["ports"]).Children.Select(port => port.ToString());
+
+    private static IEnumerable<string> Mounts(YamlMappingNode service) =>
+        service.Children.TryGetValue("volumes", out var volumes)
+            ? ((YamlSequenceNode)volumes).Children.Select(mount => mount.ToString())
+            : [];
+
+    // "name:/path" mounts a named volume; "./dir:/path" or "/dir:/path" mounts a host folder.
+    private static string? NamedVolume(string mount)
+    {
+        var source = mount.Split(':')[0];
+        return source.StartsWith('.') || source.StartsWith('/') ? null : source;
+    }
+}
