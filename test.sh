@@ -12,8 +12,11 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -x infra/local/up.sh ]; then
-  infra/local/up.sh --infra-only >&2 || { echo "infra/local/up.sh failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+  # Set before up.sh runs, so that a half-finished start is still stopped by down.sh.
   VQA_STARTED_INFRA=1
+  stack_settings=$(infra/local/up.sh --infra-only) || { echo "infra/local/up.sh failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+  eval "$stack_settings"
+  export VQA_REQUIRE_STACK=1
 fi
 
 dotnet test VqaPipeline.sln --logger "trx" --results-directory "$results_dir" "$@" 2>&1 | tee "$results_dir/console.log"
@@ -27,5 +30,7 @@ for trx in "$results_dir"/*.trx; do
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "dotnet test exited with $status (build or runner failure)" >&2; fi
+# Stop the stack first, so the summary is the last line printed.
+cleanup; trap - EXIT
 echo "$passed passed, $failed failed"
 exit "$status"
