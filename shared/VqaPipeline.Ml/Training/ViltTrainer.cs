@@ -24,31 +24,59 @@ public sealed record TrainingStepResult(float Loss, double GradientNorm);
 public sealed class ViltTrainer : IDisposable
 {
     private readonly ViltForQuestionAnswering model;
-    private readonly optim.Optimizer optimizer;
     private readonly IReadOnlyList<TorchSharp.Modules.Parameter> parameters;
 
-    public ViltTrainer(ViltForQuestionAnswering model, AdamWOptions? options = null)
+    /// <param name="noDecay">Parameter names that get no weight decay; see <see cref="NoDecayParameterNames"/>.</param>
+    public ViltTrainer(ViltForQuestionAnswering model, AdamWOptions? options = null, IReadOnlySet<string>? noDecay = null)
     {
-        options ??= new AdamWOptions();
         this.model = model;
-        parameters = model.parameters().ToList();
-        optimizer = optim.AdamW(parameters, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2,
-            eps: options.Epsilon, weight_decay: options.WeightDecay);
+        var named = model.named_parameters().Select(pair => (pair.name, pair.parameter)).ToList();
+        parameters = named.Select(pair => pair.parameter).ToList();
+        Optimizer = new AdamW(named, options ?? new AdamWOptions(), noDecay);
+    }
+
+    /// <summary>The optimizer, whose learning rate and state a training run sets and saves.</summary>
+    public AdamW Optimizer { get; }
+
+    /// <summary>transformers Trainer's no-decay group: every bias and every LayerNorm parameter.</summary>
+    public static IReadOnlySet<string> NoDecayParameterNames(nn.Module model)
+    {
+        var layerNorms = model.named_modules()
+            .Where(pair => pair.module is TorchSharp.Modules.LayerNorm)
+            .Select(pair => pair.name + ".")
+            .ToList();
+        return model.named_parameters()
+            .Select(pair => pair.name)
+            .Where(name => name.EndsWith(".bias", StringComparison.Ordinal) || name == "bias" ||
+                           layerNorms.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal)))
+            .ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>Forward, loss and backward on one batch; the gradients stay on the parameters until <see cref="ApplyGradients"/>.</summary>
     public float ComputeGradients(ViltInputs inputs, Tensor labels)
     {
+        Optimizer.ZeroGradients();
+        return AccumulateGradients(inputs, labels, lossScale: 1.0);
+    }
+
+    /// <summary>
+    /// Forward, loss and backward of <c>loss * lossScale</c>, adding to the gradients already there (gradient
+    /// accumulation: transformers' Trainer scales each micro-batch's loss by 1 / accumulation steps). Returns the unscaled loss.
+    /// </summary>
+    public float AccumulateGradients(ViltInputs inputs, Tensor labels, double lossScale)
+    {
         if (inputs.InputIds.shape[0] == 0)
             throw new InvalidTrainingBatchException("the training batch is empty: give at least one example.");
         model.train();
-        optimizer.zero_grad();
         using var scope = NewDisposeScope();
         var output = model.forward(inputs);
         var loss = ViltQuestionAnsweringLoss.Compute(output.Logits, labels);
-        loss.backward();
+        (lossScale == 1.0 ? loss : loss * lossScale).backward();
         return loss.item<float>();
     }
+
+    /// <summary>Clears the gradients before a new accumulation.</summary>
+    public void ZeroGradients() => Optimizer.ZeroGradients();
 
     /// <summary>The L2 norm of all parameter gradients taken together (what <c>clip_grad_norm_</c> measures).</summary>
     public double GradientNorm()
@@ -62,11 +90,7 @@ public sealed class ViltTrainer : IDisposable
     }
 
     /// <summary>One AdamW update from the gradients of the last <see cref="ComputeGradients"/>.</summary>
-    public void ApplyGradients()
-    {
-        using var scope = NewDisposeScope();
-        optimizer.step();
-    }
+    public void ApplyGradients() => Optimizer.Step();
 
     /// <summary>A whole training step: gradients, their norm, then the AdamW update.</summary>
     public TrainingStepResult Step(ViltInputs inputs, Tensor labels)
@@ -77,5 +101,5 @@ public sealed class ViltTrainer : IDisposable
         return new TrainingStepResult(loss, norm);
     }
 
-    public void Dispose() => optimizer.Dispose();
+    public void Dispose() => Optimizer.Dispose();
 }

@@ -1,0 +1,123 @@
+using VqaPipeline.Ml.Checkpoints;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace VqaPipeline.Ml.Training;
+
+/// <summary>
+/// torch.optim.AdamW (single-tensor path, no amsgrad), written out so its state — <c>exp_avg</c>, <c>exp_avg_sq</c> and
+/// <c>step</c> per parameter — can be saved and restored exactly for resumable training. Parameters named in
+/// <paramref name="noDecay"/> get no weight decay (transformers' usual bias/LayerNorm group).
+/// </summary>
+public sealed class AdamW(IReadOnlyList<(string Name, Parameter Parameter)> parameters, AdamWOptions options,
+    IReadOnlySet<string>? noDecay = null) : IDisposable
+{
+    private const string ExpAvg = "exp_avg/";
+    private const string ExpAvgSq = "exp_avg_sq/";
+    private const string StepKey = "step/";
+
+    private readonly Dictionary<string, ParameterState> states = new(StringComparer.Ordinal);
+
+    public AdamWOptions Options { get; } = options;
+
+    /// <summary>The learning rate of the next <see cref="Step"/> (a scheduler sets it before each step).</summary>
+    public double LearningRate { get; set; } = options.LearningRate;
+
+    /// <summary>Drops every parameter's gradient (torch's <c>zero_grad(set_to_none=True)</c>), so unused parameters are not updated.</summary>
+    public void ZeroGradients()
+    {
+        foreach (var (_, parameter) in parameters)
+            parameter.grad = null;
+    }
+
+    /// <summary>One update of every parameter that has a gradient, as torch's <c>_single_tensor_adamw</c> does it.</summary>
+    public void Step()
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        foreach (var (name, parameter) in parameters)
+        {
+            var grad = parameter.grad;
+            if (grad is null) continue;
+            var state = StateOf(name, parameter);
+            state.Step++;
+            var decay = noDecay?.Contains(name) == true ? 0.0 : Options.WeightDecay;
+            parameter.mul_(1 - LearningRate * decay);
+            state.ExpAvg.lerp_(grad, 1 - Options.Beta1);
+            state.ExpAvgSq.mul_(Options.Beta2).addcmul_(grad, grad, 1 - Options.Beta2);
+            var biasCorrection1 = 1 - Math.Pow(Options.Beta1, state.Step);
+            var biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(Options.Beta2, state.Step));
+            var denominator = (state.ExpAvgSq.sqrt() / biasCorrection2Sqrt).add_(Options.Epsilon);
+            parameter.addcdiv_(state.ExpAvg, denominator, -LearningRate / biasCorrection1);
+        }
+    }
+
+    /// <summary>The state as named tensors (<c>exp_avg/NAME</c>, <c>exp_avg_sq/NAME</c>, <c>step/NAME</c>), on the CPU.</summary>
+    public IReadOnlyList<CheckpointTensor> StateTensors()
+    {
+        var tensors = new List<CheckpointTensor>();
+        foreach (var (name, state) in states)
+        {
+            tensors.Add(ToCheckpointTensor(ExpAvg + name, state.ExpAvg));
+            tensors.Add(ToCheckpointTensor(ExpAvgSq + name, state.ExpAvgSq));
+            using var step = tensor((float)state.Step);
+            tensors.Add(ToCheckpointTensor(StepKey + name, step));
+        }
+        return tensors;
+    }
+
+    /// <summary>Replaces the state with one written by <see cref="StateTensors"/>.</summary>
+    public void LoadState(StateDict saved)
+    {
+        foreach (var state in states.Values) state.Dispose();
+        states.Clear();
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in parameters)
+        {
+            if (!saved.ContainsKey(StepKey + name)) continue;
+            if (!saved.ContainsKey(ExpAvg + name) || !saved.ContainsKey(ExpAvgSq + name))
+                throw new TrainingCheckpointException($"the optimizer state has a step for '{name}' but not its moments.");
+            var expAvg = saved[ExpAvg + name].ToTorch().to(parameter.dtype, parameter.device);
+            var expAvgSq = saved[ExpAvgSq + name].ToTorch().to(parameter.dtype, parameter.device);
+            if (!expAvg.shape.SequenceEqual(parameter.shape) || !expAvgSq.shape.SequenceEqual(parameter.shape))
+                throw new TrainingCheckpointException($"the optimizer state of '{name}' does not have the parameter's shape.");
+            states[name] = new ParameterState(expAvg, expAvgSq) { Step = (long)saved[StepKey + name].ToTorch().item<float>() };
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var state in states.Values) state.Dispose();
+        states.Clear();
+    }
+
+    private ParameterState StateOf(string name, Parameter parameter)
+    {
+        if (states.TryGetValue(name, out var state)) return state;
+        state = new ParameterState(zeros_like(parameter).DetachFromDisposeScope(), zeros_like(parameter).DetachFromDisposeScope());
+        states[name] = state;
+        return state;
+    }
+
+    private static CheckpointTensor ToCheckpointTensor(string name, Tensor value)
+    {
+        using var cpu = value.detach().to(ScalarType.Float32).cpu().contiguous();
+        return new CheckpointTensor(name, TensorDType.Float32, cpu.shape, cpu.bytes.ToArray());
+    }
+
+    private sealed class ParameterState(Tensor expAvg, Tensor expAvgSq) : IDisposable
+    {
+        public Tensor ExpAvg { get; } = expAvg;
+        public Tensor ExpAvgSq { get; } = expAvgSq;
+        public long Step { get; set; }
+
+        public void Dispose()
+        {
+            ExpAvg.Dispose();
+            ExpAvgSq.Dispose();
+        }
+    }
+}
+
+/// <summary>A training checkpoint cannot be used to resume (missing, incomplete, or made with other settings).</summary>
+public sealed class TrainingCheckpointException(string message) : VqaPipelineException(message);
