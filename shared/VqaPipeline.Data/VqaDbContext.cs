@@ -1,0 +1,109 @@
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+
+namespace VqaPipeline.Data;
+
+/// <summary>The pipeline's PostgreSQL database: collections, images, the event log and the consumer inbox.</summary>
+public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbContext(options)
+{
+    /// <summary>Image collections.</summary>
+    public DbSet<Collection> Collections => Set<Collection>();
+
+    /// <summary>Images of all collections.</summary>
+    public DbSet<Image> Images => Set<Image>();
+
+    /// <summary>Messages published or consumed.</summary>
+    public DbSet<EventLogEntry> EventLog => Set<EventLogEntry>();
+
+    /// <summary>Messages consumers have handled.</summary>
+    public DbSet<InboxMessage> InboxMessages => Set<InboxMessage>();
+
+    /// <summary>Options for a context on <paramref name="connectionString"/> (an Npgsql connection string).</summary>
+    public static DbContextOptions<VqaDbContext> OptionsFor(string connectionString) =>
+        new DbContextOptionsBuilder<VqaDbContext>().UseNpgsql(connectionString).Options;
+
+    /// <inheritdoc />
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<Collection>(collection =>
+        {
+            collection.Property(c => c.Name).HasMaxLength(200);
+            collection.HasIndex(c => c.Name).IsUnique();
+        });
+
+        modelBuilder.Entity<Image>(image =>
+        {
+            image.Property(i => i.Sha256).HasMaxLength(64).IsFixedLength();
+            image.Property(i => i.ObjectKey).HasMaxLength(1024);
+            image.Property(i => i.PreprocessedObjectKey).HasMaxLength(1024);
+            image.Property(i => i.FileName).HasMaxLength(1024);
+            image.Property(i => i.ContentType).HasMaxLength(255);
+            image.Property(i => i.Format).HasMaxLength(32);
+            image.Property(i => i.Status)
+                .HasMaxLength(16)
+                .HasConversion(status => status.ToString().ToLowerInvariant(),
+                               text => Enum.Parse<ImageStatus>(text, ignoreCase: true));
+            image.HasIndex(i => new { i.CollectionId, i.Sha256 }).IsUnique();
+            image.HasOne(i => i.Collection).WithMany(c => c.Images).HasForeignKey(i => i.CollectionId);
+        });
+
+        modelBuilder.Entity<EventLogEntry>(entry =>
+        {
+            entry.ToTable("event_log");
+            entry.Property(e => e.MessageType).HasMaxLength(255);
+            entry.Property(e => e.Body).HasColumnType("jsonb");
+            entry.HasIndex(e => new { e.MessageType, e.OccurredAt });
+            entry.HasIndex(e => e.MessageId);
+        });
+
+        modelBuilder.Entity<InboxMessage>(inbox =>
+        {
+            inbox.Property(m => m.Consumer).HasMaxLength(255);
+            inbox.HasKey(m => new { m.Consumer, m.MessageId });
+        });
+
+        UseSnakeCaseNames(modelBuilder);
+    }
+
+    /// <summary>
+    /// PostgreSQL folds unquoted names to lower case; snake_case tables and columns keep hand-written SQL (psql, the
+    /// inbox's ON CONFLICT insert) free of quoting.
+    /// </summary>
+    private static void UseSnakeCaseNames(ModelBuilder modelBuilder)
+    {
+        foreach (var entity in modelBuilder.Model.GetEntityTypes())
+        {
+            entity.SetTableName(SnakeCase(entity.GetTableName()!));
+            foreach (var property in entity.GetProperties())
+                property.SetColumnName(SnakeCase(property.GetColumnName()));
+            foreach (var key in entity.GetKeys())
+                key.SetName(SnakeCase(key.GetName()!));
+            foreach (var foreignKey in entity.GetForeignKeys())
+                foreignKey.SetConstraintName(SnakeCase(foreignKey.GetConstraintName()!));
+            foreach (var index in entity.GetIndexes())
+                index.SetDatabaseName(SnakeCase(index.GetDatabaseName()!));
+        }
+    }
+
+    private static string SnakeCase(string name)
+    {
+        var builder = new StringBuilder(name.Length + 8);
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            if (char.IsUpper(c) && i > 0 && name[i - 1] != '_' && !char.IsUpper(name[i - 1]))
+                builder.Append('_');
+            builder.Append(char.ToLowerInvariant(c));
+        }
+        return builder.ToString();
+    }
+}
+
+/// <summary>Lets <c>dotnet ef migrations add</c> build the model without a running database.</summary>
+public sealed class VqaDbContextDesignTimeFactory : IDesignTimeDbContextFactory<VqaDbContext>
+{
+    /// <inheritdoc />
+    public VqaDbContext CreateDbContext(string[] args) =>
+        new(VqaDbContext.OptionsFor("Host=localhost;Database=vqapipeline_design"));
+}
