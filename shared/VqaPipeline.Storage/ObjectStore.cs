@@ -1,0 +1,179 @@
+using System.Security.Cryptography;
+using Minio;
+using Minio.DataModel.Args;
+using Minio.Exceptions;
+
+namespace VqaPipeline.Storage;
+
+/// <summary>What the store knows about one object.</summary>
+/// <param name="Key">The object's key in the bucket.</param>
+/// <param name="SizeBytes">Its size in bytes.</param>
+/// <param name="ContentType">Its media type; <c>null</c> in listings, which do not carry it.</param>
+/// <param name="LastModified">When it was last written, when the store says.</param>
+public sealed record StoredObject(string Key, long SizeBytes, string? ContentType, DateTimeOffset? LastModified);
+
+/// <summary>The outcome of a content-addressed <see cref="ObjectStore.PutAsync"/>.</summary>
+/// <param name="Key">Where the content is: <c>{prefix}/{sha256}</c>.</param>
+/// <param name="Sha256">Lower-case hex SHA-256 of the content.</param>
+/// <param name="SizeBytes">Size of the content in bytes.</param>
+/// <param name="AlreadyStored">True when the same content was there already and nothing was uploaded.</param>
+public sealed record PutResult(string Key, string Sha256, long SizeBytes, bool AlreadyStored);
+
+/// <summary>The pipeline's bucket in an S3-compatible store (MinIO in production), through the Minio SDK.</summary>
+public sealed class ObjectStore : IDisposable
+{
+    /// <summary>The prefix originals are stored under.</summary>
+    public const string OriginalsPrefix = "originals";
+
+    private readonly IMinioClient _client;
+    private readonly string _bucket;
+
+    /// <summary>A store for <paramref name="options"/>; nothing is contacted until the first call.</summary>
+    public ObjectStore(ObjectStoreOptions options)
+    {
+        _bucket = options.Bucket;
+        _client = new MinioClient()
+            .WithEndpoint(options.Endpoint.Host, options.Endpoint.Port)
+            .WithCredentials(options.AccessKey, options.SecretKey)
+            .WithSSL(options.Endpoint.Scheme == Uri.UriSchemeHttps)
+            .Build();
+    }
+
+    /// <summary>The bucket this store reads and writes.</summary>
+    public string Bucket => _bucket;
+
+    /// <summary>Creates the bucket unless it exists.</summary>
+    public async Task EnsureBucketAsync(CancellationToken cancellationToken = default)
+    {
+        if (!await _client.BucketExistsAsync(new BucketExistsArgs().WithBucket(_bucket), cancellationToken))
+            await _client.MakeBucketAsync(new MakeBucketArgs().WithBucket(_bucket), cancellationToken);
+    }
+
+    /// <summary>
+    /// Stores <paramref name="content"/> under <c>{prefix}/{sha256 of the content}</c>, uploading it only when no
+    /// object is at that key yet, so the same bytes are stored once however often they arrive. A stream that cannot
+    /// seek is spooled to a temporary file first, since it must be read twice (hash, then upload).
+    /// </summary>
+    public async Task<PutResult> PutAsync(
+        Stream content,
+        string contentType,
+        string prefix = OriginalsPrefix,
+        CancellationToken cancellationToken = default)
+    {
+        if (!content.CanSeek)
+        {
+            await using var spooled = await SpoolAsync(content, cancellationToken);
+            return await PutAsync(spooled, contentType, prefix, cancellationToken);
+        }
+
+        var start = content.Position;
+        var sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(content, cancellationToken));
+        var size = content.Position - start;
+        var key = $"{prefix.TrimEnd('/')}/{sha256}";
+        if (await StatAsync(key, cancellationToken) is not null)
+            return new PutResult(key, sha256, size, AlreadyStored: true);
+
+        content.Position = start;
+        await _client.PutObjectAsync(
+            new PutObjectArgs()
+                .WithBucket(_bucket)
+                .WithObject(key)
+                .WithStreamData(content)
+                .WithObjectSize(size)
+                .WithContentType(contentType),
+            cancellationToken);
+        return new PutResult(key, sha256, size, AlreadyStored: false);
+    }
+
+    /// <summary>
+    /// The whole object at <paramref name="key"/>, read into memory (a ranged GET would fail in Minio SDK 7.0.0 on
+    /// a correct 206 response). Throws <see cref="FileNotFoundException"/> when there is no such object.
+    /// </summary>
+    public async Task<Stream> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var buffer = new MemoryStream();
+        try
+        {
+            await _client.GetObjectAsync(
+                new GetObjectArgs()
+                    .WithBucket(_bucket)
+                    .WithObject(key)
+                    .WithCallbackStream((stream, token) => stream.CopyToAsync(buffer, token)),
+                cancellationToken);
+        }
+        catch (ObjectNotFoundException)
+        {
+            await buffer.DisposeAsync();
+            throw new FileNotFoundException($"object '{key}' does not exist in bucket '{_bucket}'", key);
+        }
+        buffer.Position = 0;
+        return buffer;
+    }
+
+    /// <summary>What the store knows about <paramref name="key"/>, or <c>null</c> when there is no such object.</summary>
+    public async Task<StoredObject?> StatAsync(string key, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var stat = await _client.StatObjectAsync(
+                new StatObjectArgs().WithBucket(_bucket).WithObject(key), cancellationToken);
+            return new StoredObject(key, stat.Size, stat.ContentType, AsUtc(stat.LastModified));
+        }
+        catch (ObjectNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Every object whose key starts with <paramref name="prefix"/>, at any depth, in key order.</summary>
+    public async Task<IReadOnlyList<StoredObject>> ListAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        var objects = new List<StoredObject>();
+        var args = new ListObjectsArgs().WithBucket(_bucket).WithPrefix(prefix).WithRecursive(true);
+        await foreach (var item in _client.ListObjectsEnumAsync(args, cancellationToken))
+        {
+            if (!item.IsDir)
+                objects.Add(new StoredObject(item.Key, (long)item.Size, null, AsUtc(item.LastModifiedDateTime)));
+        }
+        return objects.OrderBy(o => o.Key, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Removes the object at <paramref name="key"/>; removing a missing object is not an error.</summary>
+    public Task DeleteAsync(string key, CancellationToken cancellationToken = default) =>
+        _client.RemoveObjectAsync(new RemoveObjectArgs().WithBucket(_bucket).WithObject(key), cancellationToken);
+
+    /// <summary>
+    /// A URL anyone can GET the object at <paramref name="key"/> from, without credentials, for
+    /// <paramref name="expiry"/> (one second to seven days, S3's limits).
+    /// </summary>
+    public async Task<Uri> PresignedGetUrlAsync(string key, TimeSpan expiry)
+    {
+        if (expiry < TimeSpan.FromSeconds(1) || expiry > TimeSpan.FromDays(7))
+            throw new ArgumentOutOfRangeException(nameof(expiry), expiry, "a presigned URL lasts 1 s to 7 days");
+        var url = await _client.PresignedGetObjectAsync(
+            new PresignedGetObjectArgs().WithBucket(_bucket).WithObject(key).WithExpiry((int)expiry.TotalSeconds));
+        return new Uri(url);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _client.Dispose();
+
+    private static async Task<FileStream> SpoolAsync(Stream content, CancellationToken cancellationToken)
+    {
+        var file = new FileStream(
+            Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 81920,
+            FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+        await content.CopyToAsync(file, cancellationToken);
+        file.Position = 0;
+        return file;
+    }
+
+    private static DateTimeOffset? AsUtc(DateTime? time) =>
+        time switch
+        {
+            null => null,
+            { Kind: DateTimeKind.Local } local => new DateTimeOffset(local.ToUniversalTime()),
+            // The SDK parses the server's GMT timestamps without marking them as UTC.
+            { } utc => new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)),
+        };
+}
