@@ -49,7 +49,7 @@ public sealed class HealthEndpointTests
         });
 
         // The bus connects in the background after start; readiness waits for it too.
-        var response = await PollUntil(service, ServiceDefaults.ReadyPath, HttpStatusCode.OK, TimeSpan.FromSeconds(20));
+        using var response = await service.WaitUntilReadyAsync(TimeSpan.FromSeconds(20));
 
         var checks = await ChecksOf(response);
         Assert.Equal("Healthy", checks[VqaHealthChecks.Broker]);
@@ -70,23 +70,6 @@ public sealed class HealthEndpointTests
         var checks = await ChecksOf(response);
         Assert.Equal("Healthy", checks[VqaHealthChecks.Database]);
         Assert.Equal("Unhealthy", checks[VqaHealthChecks.Broker]);
-    }
-
-    private static async Task<HttpResponseMessage> PollUntil(TestService service, string path, HttpStatusCode wanted, TimeSpan limit)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var response = await service.GetAsync(path);
-            if (response.StatusCode == wanted || deadline.Elapsed > limit)
-            {
-                Assert.True(response.StatusCode == wanted,
-                    $"{path} still {(int)response.StatusCode} after {limit}: {await response.Content.ReadAsStringAsync()}");
-                return response;
-            }
-            response.Dispose();
-            await Task.Delay(200);
-        }
     }
 
     private static async Task<Dictionary<string, string>> ChecksOf(HttpResponseMessage response)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using MassTransit;
@@ -37,6 +38,26 @@ public sealed class TestService : IAsyncDisposable
     }
 
     public Task<HttpResponseMessage> GetAsync(string path) => Http.GetAsync(new Uri(BaseAddress, path));
+
+    /// <summary>
+    /// Polls <c>/health/ready</c> until it answers 200: the bus connects and binds its queues in the background after
+    /// start, and a message published before its queue is bound is dropped by RabbitMQ.
+    /// </summary>
+    public async Task<HttpResponseMessage> WaitUntilReadyAsync(TimeSpan limit)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var response = await GetAsync(ServiceDefaults.ReadyPath);
+            if (response.StatusCode == HttpStatusCode.OK)
+                return response;
+            if (deadline.Elapsed > limit)
+                throw new TimeoutException(
+                    $"{ServiceDefaults.ReadyPath} still {(int)response.StatusCode} after {limit}: {await response.Content.ReadAsStringAsync()}");
+            response.Dispose();
+            await Task.Delay(100);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
