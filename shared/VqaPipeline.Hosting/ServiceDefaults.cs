@@ -81,7 +81,7 @@ public static class ServiceDefaults
             if (options.SeqUrl is { } seqUrl)
                 logger.WriteTo.Seq(seqUrl.ToString(), formatProvider: CultureInfo.InvariantCulture,
                     messageHandler: new TimeoutHandler(options.SeqTimeout));
-        });
+        }, preserveStaticLogger: true); // each host owns its logger, so hosts sharing a process (tests) stay apart
 
     private static void AddBus(IServiceCollection services, ServiceOptions serviceOptions,
         Action<IBusRegistrationConfigurator>? configureBus)
