@@ -1,0 +1,133 @@
+using System.Globalization;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using Serilog;
+using Serilog.Events;
+using VqaPipeline.Hosting.Health;
+
+namespace VqaPipeline.Hosting;
+
+/// <summary>What every VqaPipeline service shares: settings, logging, the message bus, health, metrics, shutdown.</summary>
+public static class ServiceDefaults
+{
+    public const string LivePath = "/health/live";
+    public const string ReadyPath = "/health/ready";
+    public const string MetricsPath = "/metrics";
+
+    /// <summary>
+    /// Adds the shared service wiring. <paramref name="configureBus"/> registers the service's consumers; every
+    /// consumer gets a receive endpoint on RabbitMQ with exponential retry, after which the message moves to the
+    /// endpoint's <c>_error</c> queue with the exception in its headers.
+    /// </summary>
+    public static TBuilder AddVqaServiceDefaults<TBuilder>(
+        this TBuilder builder, string serviceName, Action<IBusRegistrationConfigurator>? configureBus = null)
+        where TBuilder : IHostApplicationBuilder
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(serviceName);
+        var configuration = builder.Configuration;
+        configuration.AddInMemoryCollection(VqaEnvironment.ConfigurationKeys
+            .Where(pair => !string.IsNullOrEmpty(configuration[pair.Key]))
+            .Select(pair => KeyValuePair.Create(pair.Value, configuration[pair.Key])));
+
+        var services = builder.Services;
+        services.AddOptions<BrokerOptions>().Bind(configuration.GetSection(BrokerOptions.Section));
+        services.AddOptions<DatabaseOptions>().Bind(configuration.GetSection(DatabaseOptions.Section));
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section));
+        services.AddOptions<ServiceOptions>().Bind(configuration.GetSection(ServiceOptions.Section));
+        var serviceOptions = configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
+
+        AddLogging(services, serviceName, serviceOptions);
+        AddBus(services, serviceOptions, configureBus);
+        AddHealthChecks(services, configuration, serviceOptions);
+        AddMetrics(services, serviceName);
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = serviceOptions.ShutdownTimeout);
+        return builder;
+    }
+
+    /// <summary>Maps <c>/health/live</c>, <c>/health/ready</c> and the Prometheus scraping endpoint <c>/metrics</c>.</summary>
+    public static TApp MapVqaServiceDefaults<TApp>(this TApp app) where TApp : IEndpointRouteBuilder
+    {
+        // Liveness runs no check: the process answering is the whole answer.
+        app.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks(ReadyPath, new HealthCheckOptions
+        {
+            Predicate = registration => registration.Tags.Contains(VqaHealthChecks.ReadyTag),
+            ResponseWriter = HealthReportWriter.WriteAsync,
+        });
+        app.MapPrometheusScrapingEndpoint(MetricsPath);
+        return app;
+    }
+
+    private static void AddLogging(IServiceCollection services, string serviceName, ServiceOptions options) =>
+        services.AddSerilog((provider, logger) =>
+        {
+            logger.MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+                .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
+                .ReadFrom.Configuration(provider.GetRequiredService<IConfiguration>())
+                .Enrich.FromLogContext()
+                .Enrich.WithProperty("Service", serviceName)
+                .WriteTo.Console(formatProvider: CultureInfo.InvariantCulture);
+            if (options.SeqUrl is { } seqUrl)
+                logger.WriteTo.Seq(seqUrl.ToString(), formatProvider: CultureInfo.InvariantCulture,
+                    messageHandler: new TimeoutHandler(options.SeqTimeout));
+        }, preserveStaticLogger: true); // each host owns its logger, so hosts sharing a process (tests) stay apart
+
+    private static void AddBus(IServiceCollection services, ServiceOptions serviceOptions,
+        Action<IBusRegistrationConfigurator>? configureBus)
+    {
+        services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            configureBus?.Invoke(bus);
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                var broker = context.GetRequiredService<IOptions<BrokerOptions>>().Value;
+                rabbit.Host(broker.Url);
+                rabbit.PrefetchCount = broker.PrefetchCount;
+                rabbit.UseMessageRetry(retry => retry.Exponential(
+                    broker.RetryLimit, broker.RetryMinInterval, broker.RetryMaxInterval, broker.RetryMinInterval));
+                rabbit.ConfigureEndpoints(context);
+            });
+        });
+        services.Configure<MassTransitHostOptions>(host => host.StopTimeout = serviceOptions.ShutdownTimeout);
+    }
+
+    private static void AddHealthChecks(IServiceCollection services, IConfiguration configuration, ServiceOptions options)
+    {
+        services.AddHttpClient(nameof(StorageHealthCheck), client => client.Timeout = options.HealthCheckTimeout);
+        services.TryAddKeyedSingleton<IHealthCheck, BrokerHealthCheck>(VqaHealthChecks.Broker);
+        services.TryAddKeyedSingleton<IHealthCheck, DatabaseHealthCheck>(VqaHealthChecks.Database);
+        services.TryAddKeyedSingleton<IHealthCheck, StorageHealthCheck>(VqaHealthChecks.Storage);
+
+        var checks = services.AddHealthChecks();
+        checks.Add(ReadinessCheck(VqaHealthChecks.Broker, options));
+        // A service without a database or object store configured does not depend on one.
+        if (!string.IsNullOrEmpty(configuration[$"{DatabaseOptions.Section}:{nameof(DatabaseOptions.ConnectionString)}"]))
+            checks.Add(ReadinessCheck(VqaHealthChecks.Database, options));
+        if (!string.IsNullOrEmpty(configuration[$"{StorageOptions.Section}:{nameof(StorageOptions.Endpoint)}"]))
+            checks.Add(ReadinessCheck(VqaHealthChecks.Storage, options));
+    }
+
+    private static HealthCheckRegistration ReadinessCheck(string name, ServiceOptions options) =>
+        new(name, provider => provider.GetRequiredKeyedService<IHealthCheck>(name), HealthStatus.Unhealthy,
+            [VqaHealthChecks.ReadyTag], options.HealthCheckTimeout);
+
+    private static void AddMetrics(IServiceCollection services, string serviceName) =>
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName))
+            .WithMetrics(metrics => metrics
+                .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime",
+                    "System.Net.Http", "MassTransit", "VqaPipeline.*")
+                .AddPrometheusExporter());
+}

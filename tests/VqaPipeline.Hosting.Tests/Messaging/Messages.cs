@@ -1,0 +1,5 @@
+namespace VqaPipeline.Hosting.Tests.Messaging;
+
+public sealed record PingMessage(Guid Id, string Text);
+
+public sealed record DoomedMessage(Guid Id);

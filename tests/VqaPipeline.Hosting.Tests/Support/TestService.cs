@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace VqaPipeline.Hosting.Tests.Support;
+
+/// <summary>A real service host on 127.0.0.1 with a free port, wired by the service defaults.</summary>
+public sealed class TestService : IAsyncDisposable
+{
+    private TestService(WebApplication app) => App = app;
+
+    public WebApplication App { get; }
+
+    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public Uri BaseAddress => new(App.Urls.Single());
+
+    /// <summary>Builds and starts a service whose settings are the environment's overlaid with <paramref name="settings"/>.</summary>
+    public static async Task<TestService> StartAsync(
+        IDictionary<string, string?> settings,
+        Action<IBusRegistrationConfigurator>? configureBus = null,
+        Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.AddVqaServiceDefaults("hosting-tests", configureBus);
+        configureServices?.Invoke(builder.Services);
+        var app = builder.Build();
+        app.MapVqaServiceDefaults();
+        await app.StartAsync();
+        return new TestService(app);
+    }
+
+    public Task<HttpResponseMessage> GetAsync(string path) => Http.GetAsync(new Uri(BaseAddress, path));
+
+    /// <summary>
+    /// Polls <c>/health/ready</c> until it answers 200: the bus connects and binds its queues in the background after
+    /// start, and a message published before its queue is bound is dropped by RabbitMQ.
+    /// </summary>
+    public async Task<HttpResponseMessage> WaitUntilReadyAsync(TimeSpan limit)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var response = await GetAsync(ServiceDefaults.ReadyPath);
+            if (response.StatusCode == HttpStatusCode.OK)
+                return response;
+            if (deadline.Elapsed > limit)
+                throw new TimeoutException(
+                    $"{ServiceDefaults.ReadyPath} still {(int)response.StatusCode} after {limit}: {await response.Content.ReadAsStringAsync()}");
+            response.Dispose();
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+
+    /// <summary>A local TCP port nothing listens on (free a moment ago).</summary>
+    public static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
+}
