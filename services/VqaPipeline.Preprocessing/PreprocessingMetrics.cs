@@ -1,0 +1,26 @@
+using System.Diagnostics.Metrics;
+
+namespace VqaPipeline.Preprocessing;
+
+/// <summary>Counts outcomes and times each image, under the meter <c>VqaPipeline.Preprocessing</c>.</summary>
+public sealed class PreprocessingMetrics
+{
+    public const string MeterName = "VqaPipeline.Preprocessing";
+
+    private readonly Counter<long> _images;
+    private readonly Histogram<double> _duration;
+
+    public PreprocessingMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _images = meter.CreateCounter<long>("vqa.preprocessing.images", "{image}", "Images handled, by outcome.");
+        _duration = meter.CreateHistogram<double>("vqa.preprocessing.duration", "s", "Time to preprocess one image.");
+    }
+
+    public void Record(string outcome, TimeSpan elapsed)
+    {
+        var tag = new KeyValuePair<string, object?>("outcome", outcome);
+        _images.Add(1, tag);
+        _duration.Record(elapsed.TotalSeconds, tag);
+    }
+}
