@@ -21,7 +21,9 @@ s3rver_dir="$here/.cache/node_modules/s3rver"
 
 # The built services up.sh starts after the servers, as "name|port|command" (the command runs in the repository root
 # with the exported settings in its environment). None is built yet: each service adds its line in its own issue.
-services=()
+services=(
+  "ingestion|5080|exec dotnet services/VqaPipeline.Ingestion/bin/Release/net10.0/VqaPipeline.Ingestion.dll"
+)
 
 postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
