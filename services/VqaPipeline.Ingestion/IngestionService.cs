@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Options;
 using VqaPipeline.Data;
 using VqaPipeline.Hosting;
@@ -38,7 +39,11 @@ public static class IngestionService
         var services = builder.Services;
         services.AddSingleton(limits);
         services.AddSingleton(TimeProvider.System);
-        services.AddDbContext<VqaDbContext>(options => options.UseNpgsql(connectionString));
+        // A duplicate upload is an expected unique violation, answered as such: EF's own error logs would cry wolf.
+        // Failures nobody handles still reach the log through ASP.NET Core's unhandled-exception logging.
+        services.AddDbContext<VqaDbContext>(options => options.UseNpgsql(connectionString)
+            .ConfigureWarnings(warnings => warnings.Log(
+                (RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug))));
         services.AddSingleton(provider => new ObjectStore(ObjectStoreOptionsFrom(
             provider.GetRequiredService<IOptions<StorageOptions>>().Value)));
         services.AddScoped<ImageIngestor>();
