@@ -24,7 +24,8 @@ public static class IngestionService
     public static WebApplication Build(
         string[] args, Action<WebApplicationBuilder>? configure = null, Action<IBusRegistrationConfigurator>? configureBus = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // up.sh runs the dll from the repository root: appsettings.json is found next to the dll, not in the cwd.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
             builder.WebHost.UseUrls(builder.Configuration["VQA_INGESTION_URL"] is { Length: > 0 } url ? url : DefaultUrl);
         configure?.Invoke(builder);
