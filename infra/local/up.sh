@@ -20,9 +20,10 @@ S3RVER_VERSION=3.7.1
 s3rver_dir="$here/.cache/node_modules/s3rver"
 
 # The built services up.sh starts after the servers, as "name|port|command" (the command runs in the repository root
-# with the exported settings in its environment). None is built yet: each service adds its line in its own issue.
+# with the exported settings in its environment). Each service adds its line in its own issue; up.sh builds them (Release).
 services=(
-  "preprocessing|5082|ASPNETCORE_URLS=http://127.0.0.1:5082 dotnet services/VqaPipeline.Preprocessing/bin/Debug/net10.0/VqaPipeline.Preprocessing.dll"
+  "ingestion|5080|exec dotnet services/VqaPipeline.Ingestion/bin/Release/net10.0/VqaPipeline.Ingestion.dll"
+  "preprocessing|5082|ASPNETCORE_URLS=http://127.0.0.1:5082 exec dotnet services/VqaPipeline.Preprocessing/bin/Release/net10.0/VqaPipeline.Preprocessing.dll"
 )
 
 postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
@@ -205,7 +206,12 @@ start_postgres
 start_s3
 if [ "$rabbitmq_starting" = true ]; then await_rabbitmq; fi
 for setting in "${VQA_EXPORTED_SETTINGS[@]}"; do export "${setting?}"; done
-if [ "$infra_only" = false ]; then
+if [ "$infra_only" = false ] && [ ${#services[@]} -gt 0 ]; then
+  say "building the services (Release)"
+  for project in services/VqaPipeline.Ingestion services/VqaPipeline.Preprocessing; do
+    (cd "$here/../.." && dotnet build "$project" -c Release --nologo -v quiet >>"$VQA_LOG_DIR/build.log" 2>&1) \
+      || fail "building $project failed; see $VQA_LOG_DIR/build.log"
+  done
   for service in ${services[@]+"${services[@]}"}; do start_service "$service"; done
 fi
 for setting in "${VQA_EXPORTED_SETTINGS[@]}"; do printf 'export %s=%q\n' "$setting" "${!setting}"; done

@@ -1,0 +1,134 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using VqaPipeline.Data;
+
+namespace VqaPipeline.Ingestion;
+
+/// <summary>The HTTP API: collections, uploads (files, zip archives, URLs) and image listings.</summary>
+internal static class Endpoints
+{
+    private const int MaxCollectionNameLength = 200;
+
+    public static void MapIngestionEndpoints(this IEndpointRouteBuilder app)
+    {
+        var collections = app.MapGroup("/collections").WithTags("collections");
+        collections.MapPost("/", CreateCollectionAsync);
+        collections.MapGet("/", ListCollectionsAsync);
+        collections.MapPost("/{collectionId:guid}/images", UploadImagesAsync).DisableAntiforgery()
+            .Accepts<IFormFileCollection>("multipart/form-data");
+        collections.MapPost("/{collectionId:guid}/images/urls", IngestUrlsAsync);
+        collections.MapGet("/{collectionId:guid}/images", ListImagesAsync);
+    }
+
+    private static async Task<Results<Created<CollectionResponse>, BadRequest<ErrorResponse>, Conflict<ErrorResponse>>>
+        CreateCollectionAsync(CreateCollectionRequest request, VqaDbContext database, TimeProvider clock,
+            CancellationToken cancellationToken)
+    {
+        var name = request.Name?.Trim() ?? "";
+        if (name.Length == 0)
+            return TypedResults.BadRequest(new ErrorResponse("a collection needs a non-empty name"));
+        if (name.Length > MaxCollectionNameLength)
+            return TypedResults.BadRequest(new ErrorResponse($"a collection name has at most {MaxCollectionNameLength} characters"));
+
+        var collection = new Collection { Id = Guid.NewGuid(), Name = name, CreatedAt = clock.GetUtcNow() };
+        database.Collections.Add(collection);
+        try
+        {
+            await database.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException exception) when (exception.InnerException is PostgresException { SqlState: "23505" })
+        {
+            return TypedResults.Conflict(new ErrorResponse($"a collection named '{name}' already exists"));
+        }
+        return TypedResults.Created($"/collections/{collection.Id}", new CollectionResponse(collection.Id, collection.Name));
+    }
+
+    private static async Task<List<CollectionResponse>> ListCollectionsAsync(
+        VqaDbContext database, CancellationToken cancellationToken) =>
+        await database.Collections.AsNoTracking()
+            .OrderBy(c => c.CreatedAt)
+            .Select(c => new CollectionResponse(c.Id, c.Name))
+            .ToListAsync(cancellationToken);
+
+    private static async Task<Results<Ok<IngestResponse>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>>>
+        UploadImagesAsync(Guid collectionId, HttpRequest request, VqaDbContext database, ImageIngestor ingestor,
+            ArchiveExpander archives, CancellationToken cancellationToken)
+    {
+        if (!await CollectionExistsAsync(database, collectionId, cancellationToken))
+            return UnknownCollection(collectionId);
+        if (!request.HasFormContentType)
+            return TypedResults.BadRequest(new ErrorResponse("send multipart/form-data with one or more parts named 'files'"));
+
+        var form = await request.ReadFormAsync(cancellationToken);
+        var files = form.Files.GetFiles("files");
+        if (files.Count == 0)
+            return TypedResults.BadRequest(new ErrorResponse("no part named 'files' in the form"));
+
+        var report = new IngestReport();
+        foreach (var file in files)
+        {
+            var fileName = Path.GetFileName(file.FileName.Replace('\\', '/'));
+            await using var content = file.OpenReadStream();
+            if (ImageSignature.IsZip(await ImageSignature.PeekAsync(content, cancellationToken))
+                || fileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+            {
+                await archives.ExpandAsync(content, fileName, report,
+                    (entryName, entry) => ingestor.IngestAsync(collectionId, entryName, null, entry, report, cancellationToken),
+                    cancellationToken);
+            }
+            else
+            {
+                await ingestor.IngestAsync(collectionId, fileName, file.ContentType, content, report, cancellationToken);
+            }
+        }
+        return TypedResults.Ok(report.ToResponse());
+    }
+
+    private static async Task<Results<Ok<IngestResponse>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>>>
+        IngestUrlsAsync(Guid collectionId, IngestUrlsRequest request, VqaDbContext database, ImageIngestor ingestor,
+            UrlDownloader downloader, CancellationToken cancellationToken)
+    {
+        if (!await CollectionExistsAsync(database, collectionId, cancellationToken))
+            return UnknownCollection(collectionId);
+        if (request.Urls is not { Count: > 0 } urls)
+            return TypedResults.BadRequest(new ErrorResponse("give one or more URLs in 'urls'"));
+
+        var report = new IngestReport();
+        foreach (var url in urls)
+        {
+            var download = await downloader.DownloadAsync(url, cancellationToken);
+            if (download.Content is null)
+            {
+                report.Refuse(download.FileName, download.Failure!);
+                continue;
+            }
+            await using var content = download.Content;
+            await ingestor.IngestAsync(collectionId, download.FileName, download.ContentType, content, report, cancellationToken);
+        }
+        return TypedResults.Ok(report.ToResponse());
+    }
+
+    private static async Task<Results<Ok<List<ImageResponse>>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>>>
+        ListImagesAsync(Guid collectionId, string? status, VqaDbContext database, CancellationToken cancellationToken)
+    {
+        if (!await CollectionExistsAsync(database, collectionId, cancellationToken))
+            return UnknownCollection(collectionId);
+        var images = database.Images.AsNoTracking().Where(i => i.CollectionId == collectionId);
+        if (status is not null)
+        {
+            if (!Enum.TryParse<ImageStatus>(status, ignoreCase: true, out var wanted) || !Enum.IsDefined(wanted))
+                return TypedResults.BadRequest(new ErrorResponse($"status '{status}' is not one of pending, ready, rejected"));
+            images = images.Where(i => i.Status == wanted);
+        }
+        var rows = await images.OrderBy(i => i.CreatedAt).ThenBy(i => i.Id).ToListAsync(cancellationToken);
+        return TypedResults.Ok(rows.Select(i => new ImageResponse(
+            i.Id, i.FileName, i.Sha256, i.Status.ToString().ToLowerInvariant(), i.RejectionReason, i.Width, i.Height)).ToList());
+    }
+
+    private static Task<bool> CollectionExistsAsync(VqaDbContext database, Guid collectionId, CancellationToken cancellationToken) =>
+        database.Collections.AnyAsync(c => c.Id == collectionId, cancellationToken);
+
+    private static NotFound<ErrorResponse> UnknownCollection(Guid collectionId) =>
+        TypedResults.NotFound(new ErrorResponse($"collection {collectionId} does not exist"));
+}

@@ -1,0 +1,79 @@
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.Data;
+using VqaPipeline.Storage;
+
+namespace VqaPipeline.Ingestion;
+
+/// <summary>
+/// Stores one original (content-addressed, so once), records it as pending in its collection, logs and publishes
+/// <see cref="ImageIngested"/>. The unique (collection, sha256) index, not a prior lookup, decides duplicates, so two
+/// uploads of the same bytes racing each other still yield one row.
+/// </summary>
+internal sealed class ImageIngestor(
+    VqaDbContext database, ObjectStore store, IPublishEndpoint publisher, TimeProvider clock, ILogger<ImageIngestor> logger)
+{
+    private const string UniqueViolation = "23505";
+
+    /// <summary>Ingests <paramref name="content"/> (seekable, positioned at its start) into the report.</summary>
+    public async Task IngestAsync(
+        Guid collectionId, string fileName, string? declaredContentType, Stream content, IngestReport report,
+        CancellationToken cancellationToken)
+    {
+        var sniffed = ImageSignature.MediaTypeOf(await ImageSignature.PeekAsync(content, cancellationToken));
+        if (sniffed is null)
+        {
+            report.Refuse(fileName, "not an image: the content is not JPEG, PNG, GIF, BMP or WebP");
+            return;
+        }
+
+        var contentType = declaredContentType is { Length: > 0 } declared && declared.StartsWith("image/", StringComparison.OrdinalIgnoreCase)
+            ? declared
+            : sniffed;
+        var stored = await store.PutAsync(content, contentType, ObjectStore.OriginalsPrefix, cancellationToken);
+        var now = clock.GetUtcNow();
+        var image = new Image
+        {
+            Id = NewId.NextGuid(),
+            CollectionId = collectionId,
+            Sha256 = stored.Sha256,
+            ObjectKey = stored.Key,
+            FileName = fileName,
+            ContentType = contentType,
+            SizeBytes = stored.SizeBytes,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        var message = new ImageIngested(
+            collectionId, image.Id, stored.Key, stored.Sha256, fileName, contentType, stored.SizeBytes, now);
+        var messageId = NewId.NextGuid();
+        database.Images.Add(image);
+        database.EventLog.Add(EventLogEntry.For(messageId, message, now, collectionId, image.Id));
+        try
+        {
+            await database.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException exception) when (exception.InnerException is PostgresException { SqlState: UniqueViolation })
+        {
+            database.ChangeTracker.Clear();
+            var existing = await database.Images.AsNoTracking()
+                .Where(i => i.CollectionId == collectionId && i.Sha256 == stored.Sha256)
+                .Select(i => i.Id)
+                .SingleAsync(cancellationToken);
+            report.Duplicate(new IngestedImage(existing, fileName, stored.Sha256));
+            return;
+        }
+        finally
+        {
+            database.ChangeTracker.Clear();
+        }
+
+        // The row and its log entry are committed first, so a consumer never hears of an image it cannot find.
+        await publisher.Publish(message, context => context.MessageId = messageId, cancellationToken);
+        logger.LogInformation("Ingested {FileName} as {ImageId} ({Sha256}) into {CollectionId}",
+            fileName, image.Id, stored.Sha256, collectionId);
+        report.Accept(new IngestedImage(image.Id, fileName, stored.Sha256));
+    }
+}

@@ -1,0 +1,19 @@
+namespace VqaPipeline.Ingestion;
+
+/// <summary>Limits of the ingestion service (configuration section <c>Ingestion</c>).</summary>
+public sealed record IngestionOptions
+{
+    public const string Section = "Ingestion";
+
+    /// <summary>Largest single image, uploaded, downloaded or inside an archive.</summary>
+    public long MaxImageBytes { get; set; } = 50L * 1024 * 1024;
+
+    /// <summary>Largest total of uncompressed entries one archive may expand to.</summary>
+    public long MaxArchiveBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>Largest request body (every part of one upload together).</summary>
+    public long MaxRequestBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>Longest one URL download may take, headers and body.</summary>
+    public TimeSpan DownloadTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,84 @@
+using MassTransit;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Options;
+using VqaPipeline.Data;
+using VqaPipeline.Hosting;
+using VqaPipeline.Storage;
+
+namespace VqaPipeline.Ingestion;
+
+/// <summary>Builds the ingestion service: the HTTP API over PostgreSQL, object storage and the bus.</summary>
+public static class IngestionService
+{
+    public const string Name = "ingestion";
+
+    /// <summary>Where the service listens unless <c>urls</c> (or <c>ASPNETCORE_URLS</c>) says otherwise.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>
+    /// The service, not yet started. <paramref name="configure"/> runs before the service defaults read the settings
+    /// (tests add theirs and their listening URL there); <paramref name="configureBus"/> adds consumers.
+    /// </summary>
+    public static WebApplication Build(
+        string[] args, Action<WebApplicationBuilder>? configure = null, Action<IBusRegistrationConfigurator>? configureBus = null)
+    {
+        // up.sh runs the dll from the repository root: appsettings.json is found next to the dll, not in the cwd.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+            builder.WebHost.UseUrls(builder.Configuration["VQA_INGESTION_URL"] is { Length: > 0 } url ? url : DefaultUrl);
+        configure?.Invoke(builder);
+        builder.AddVqaServiceDefaults(Name, configureBus);
+
+        var configuration = builder.Configuration;
+        var limits = configuration.GetSection(IngestionOptions.Section).Get<IngestionOptions>() ?? new IngestionOptions();
+        var connectionString = configuration[$"{DatabaseOptions.Section}:{nameof(DatabaseOptions.ConnectionString)}"];
+        if (string.IsNullOrEmpty(connectionString))
+            throw new InvalidOperationException("VQA_POSTGRES is not set: the ingestion service needs PostgreSQL");
+
+        var services = builder.Services;
+        services.AddSingleton(limits);
+        services.AddSingleton(TimeProvider.System);
+        // A duplicate upload is an expected unique violation, answered as such: EF's own error logs would cry wolf.
+        // Failures nobody handles still reach the log through ASP.NET Core's unhandled-exception logging.
+        services.AddDbContext<VqaDbContext>(options => options.UseNpgsql(connectionString)
+            .ConfigureWarnings(warnings => warnings.Log(
+                (RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug))));
+        services.AddSingleton(provider => new ObjectStore(ObjectStoreOptionsFrom(
+            provider.GetRequiredService<IOptions<StorageOptions>>().Value)));
+        services.AddScoped<ImageIngestor>();
+        services.AddSingleton<ArchiveExpander>();
+        services.AddHttpClient<UrlDownloader>(UrlDownloader.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { ConnectTimeout = limits.DownloadTimeout });
+        services.AddHostedService(provider => new StartupPreparation(
+            connectionString, provider.GetRequiredService<ObjectStore>(), provider.GetRequiredService<ILogger<StartupPreparation>>()));
+        services.Configure<FormOptions>(form => form.MultipartBodyLengthLimit = limits.MaxRequestBytes);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBytes);
+        services.AddOpenApi();
+
+        var app = builder.Build();
+        app.MapVqaServiceDefaults();
+        app.MapOpenApi();
+        app.MapIngestionEndpoints();
+        return app;
+    }
+
+    private static ObjectStoreOptions ObjectStoreOptionsFrom(StorageOptions storage) =>
+        new(storage.Endpoint ?? throw new InvalidOperationException("VQA_S3_ENDPOINT is not set: the ingestion service needs object storage"),
+            storage.AccessKey, storage.SecretKey, storage.Bucket);
+}
+
+/// <summary>Applies pending migrations (advisory-locked) and creates the bucket before the API takes requests.</summary>
+internal sealed class StartupPreparation(string connectionString, ObjectStore store, ILogger<StartupPreparation> logger)
+    : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await DatabaseMigrator.MigrateAsync(connectionString, cancellationToken);
+        await store.EnsureBucketAsync(cancellationToken);
+        logger.LogInformation("Database migrated and bucket {Bucket} ready", store.Bucket);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,3 @@
+using VqaPipeline.Ingestion;
+
+await IngestionService.Build(args).RunAsync();

@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.Data;
+using VqaPipeline.Hosting;
+using VqaPipeline.Storage;
+
+namespace VqaPipeline.Ingestion.Tests.Support;
+
+/// <summary>
+/// The ingestion service hosted in-process on 127.0.0.1 with a free port against the local stack, shared by one test
+/// class, with a consumer on a queue of its own that hears every <see cref="ImageIngested"/>.
+/// </summary>
+public sealed class IngestionHost : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private WebApplication? _app;
+
+    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
+
+    public IngestedMessages Messages { get; } = new();
+
+    public ObjectStore Store { get; private set; } = null!;
+
+    public VqaDbContext NewDatabase() => new(VqaDbContext.OptionsFor(LocalStack.Get("VQA_POSTGRES")));
+
+    public async Task InitializeAsync()
+    {
+        if (LocalStack.Missing.Count > 0 && !LocalStack.Required)
+            return; // every test of the class is skipped: see StackFactAttribute
+        var queue = $"ingestion-tests-{Guid.NewGuid():N}";
+        _app = IngestionService.Build([],
+            builder =>
+            {
+                builder.WebHost.UseUrls("http://127.0.0.1:0");
+                builder.Services.AddSingleton(Messages);
+            },
+            bus => bus.AddConsumer<IngestedMessages.Consumer>().Endpoint(endpoint => endpoint.Name = queue));
+        await _app.StartAsync();
+        Http.BaseAddress = new Uri(_app.Urls.Single());
+        Store = new ObjectStore(ObjectStoreOptions.FromEnvironment());
+        await WaitUntilReadyAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        Store?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+
+    /// <summary>The bus binds its queues in the background after start; a message published before is lost.</summary>
+    private async Task WaitUntilReadyAsync()
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            using var response = await Http.GetAsync(ServiceDefaults.ReadyPath);
+            if (response.StatusCode == HttpStatusCode.OK)
+                return;
+            if (deadline.Elapsed > Patience)
+                throw new TimeoutException($"{ServiceDefaults.ReadyPath} still {(int)response.StatusCode} after {Patience}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>A local TCP port nothing listens on (free a moment ago).</summary>
+    public static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>Every <see cref="ImageIngested"/> the test consumer received, by image id.</summary>
+public sealed class IngestedMessages
+{
+    private readonly ConcurrentDictionary<Guid, TaskCompletionSource<ImageIngested>> _byImage = new();
+
+    public Task<ImageIngested> For(Guid imageId) => Slot(imageId).Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+    private TaskCompletionSource<ImageIngested> Slot(Guid imageId) =>
+        _byImage.GetOrAdd(imageId, _ => new TaskCompletionSource<ImageIngested>(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public sealed class Consumer(IngestedMessages messages) : IConsumer<ImageIngested>
+    {
+        public Task Consume(ConsumeContext<ImageIngested> context)
+        {
+            messages.Slot(context.Message.ImageId).TrySetResult(context.Message);
+            return Task.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,34 @@
+namespace VqaPipeline.Ingestion.Tests.Support;
+
+/// <summary>The VQA_* settings that <c>infra/local/up.sh</c> prints and <c>./test.sh</c> exports.</summary>
+public static class LocalStack
+{
+    public static readonly string[] Variables =
+        ["VQA_RABBITMQ_URL", "VQA_POSTGRES", "VQA_S3_ENDPOINT", "VQA_S3_ACCESS_KEY", "VQA_S3_SECRET_KEY", "VQA_S3_BUCKET"];
+
+    /// <summary>Set to 1 by ./test.sh: the stack must be there, so a missing setting fails instead of skipping.</summary>
+    public static bool Required => Environment.GetEnvironmentVariable("VQA_REQUIRE_STACK") == "1";
+
+    public static IReadOnlyList<string> Missing { get; } =
+        Variables.Where(name => string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name))).ToArray();
+
+    public static string Get(string name) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException(
+                $"{name} is not set: run ./test.sh, or eval \"$(infra/local/up.sh --infra-only)\" before dotnet test");
+}
+
+/// <summary>
+/// A fact that needs the local stack: skipped, with the reason, when the VQA_* settings are absent; run (and so
+/// failing with a message naming ./test.sh) when VQA_REQUIRE_STACK=1.
+/// </summary>
+public sealed class StackFactAttribute : FactAttribute
+{
+    public StackFactAttribute()
+    {
+        if (LocalStack.Missing.Count > 0 && !LocalStack.Required)
+            Skip = $"the local stack is not configured ({string.Join(", ", LocalStack.Missing)} unset): "
+                   + "run ./test.sh, or eval \"$(infra/local/up.sh --infra-only)\" first";
+    }
+}
