@@ -1,5 +1,4 @@
 using VqaPipeline.Ml.Checkpoints;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Checkpoints;
 

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using VqaPipeline.Ml.Checkpoints;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Checkpoints;
 

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using VqaPipeline.Ml.Checkpoints;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Checkpoints;
 

@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using TorchSharp;
 using TorchSharp.Modules;
 using VqaPipeline.Ml.Checkpoints;
-using VqaPipeline.Ml.Tests.Support;
 using static TorchSharp.torch;
 
 namespace VqaPipeline.Ml.Tests.Checkpoints;

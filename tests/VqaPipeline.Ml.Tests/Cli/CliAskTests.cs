@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using VqaPipeline.Ml.Tests.Checkpoints;
 using VqaPipeline.Ml.Tests.Hub;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Cli;
 

@@ -1,7 +1,6 @@
 using VqaPipeline.Ml.Tests.Checkpoints;
 using VqaPipeline.Ml.Tests.Hub;
 using VqaPipeline.Ml.Tests.Imaging;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Cli;
 

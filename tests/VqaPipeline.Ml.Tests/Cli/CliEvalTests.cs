@@ -1,7 +1,6 @@
 using System.Text.Json;
 using VqaPipeline.Ml.Data.Synthetic;
 using VqaPipeline.Ml.Tests.Models;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Cli;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using VqaPipeline.Ml.Tests.Hub;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Cli;
 

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json.Nodes;
 using VqaPipeline.Ml.Tests.Checkpoints;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Cli;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Cli;
 

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Parquet.Serialization;
 using VqaPipeline.Ml.Data;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Data;
 

@@ -1,5 +1,4 @@
 using VqaPipeline.Ml.Evaluation;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Evaluation;
 

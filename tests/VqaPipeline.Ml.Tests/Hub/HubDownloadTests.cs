@@ -1,6 +1,5 @@
 using System.Text;
 using VqaPipeline.Ml.Checkpoints.Hub;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Hub;
 

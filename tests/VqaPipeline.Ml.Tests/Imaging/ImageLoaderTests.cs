@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using SkiaSharp;
 using VqaPipeline.Ml.Imaging;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Imaging;
 

@@ -3,7 +3,6 @@ using VqaPipeline.Ml.Checkpoints;
 using System.Security.Cryptography;
 using System.Text.Json;
 using VqaPipeline.Ml.Imaging;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Imaging;
 

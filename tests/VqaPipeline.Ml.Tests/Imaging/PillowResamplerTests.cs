@@ -1,5 +1,4 @@
 using VqaPipeline.Ml.Imaging;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Imaging;
 

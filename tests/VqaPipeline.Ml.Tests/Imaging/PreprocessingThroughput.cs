@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using VqaPipeline.Ml.Imaging;
-using VqaPipeline.Ml.Tests.Support;
 using Xunit.Abstractions;
 
 namespace VqaPipeline.Ml.Tests.Imaging;

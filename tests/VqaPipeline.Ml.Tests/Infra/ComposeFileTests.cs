@@ -1,4 +1,3 @@
-using VqaPipeline.Ml.Tests.Support;
 using YamlDotNet.RepresentationModel;
 
 namespace VqaPipeline.Ml.Tests.Infra;

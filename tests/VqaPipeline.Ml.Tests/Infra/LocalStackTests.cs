@@ -19,7 +19,7 @@ public class LocalStackTests
     [StackFact]
     public async Task RabbitMqAnswersTheAmqpProtocolHeaderWithConnectionStart()
     {
-        var url = new Uri(LocalStackSettings.Get("VQA_RABBITMQ_URL"));
+        var url = new Uri(LocalStack.Get("VQA_RABBITMQ_URL"));
         var frameStart = await ExchangeAsync(url.Host, url.IsDefaultPort ? 5672 : url.Port, "AMQP\0\0\u0009\u0001"u8.ToArray(), 13);
 
         Assert.Equal(1, frameStart[0]); // method frame
@@ -32,7 +32,7 @@ public class LocalStackTests
     [StackFact]
     public async Task PostgresAnswersAnSslRequest()
     {
-        var settings = new DbConnectionStringBuilder { ConnectionString = LocalStackSettings.Get("VQA_POSTGRES") };
+        var settings = new DbConnectionStringBuilder { ConnectionString = LocalStack.Get("VQA_POSTGRES") };
         var port = settings.TryGetValue("Port", out var value) ? Convert.ToInt32(value) : 5432;
         var sslRequest = new byte[8];
         BinaryPrimitives.WriteInt32BigEndian(sslRequest, 8);
@@ -46,10 +46,10 @@ public class LocalStackTests
     [StackFact]
     public async Task S3ListsTheImagesBucket()
     {
-        var endpoint = new Uri(LocalStackSettings.Get("VQA_S3_ENDPOINT"));
+        var endpoint = new Uri(LocalStack.Get("VQA_S3_ENDPOINT"));
         using var http = new HttpClient { Timeout = Timeout };
         using var request = SignedListBucketsRequest(
-            endpoint, LocalStackSettings.Get("VQA_S3_ACCESS_KEY"), LocalStackSettings.Get("VQA_S3_SECRET_KEY"));
+            endpoint, LocalStack.Get("VQA_S3_ACCESS_KEY"), LocalStack.Get("VQA_S3_SECRET_KEY"));
 
         using var response = await http.SendAsync(request);
         var body = await response.Content.ReadAsStringAsync();
@@ -58,7 +58,7 @@ public class LocalStackTests
         XNamespace s3 = "http://s3.amazonaws.com/doc/2006-03-01/";
         var root = XDocument.Parse(body).Root!;
         Assert.Equal(s3 + "ListAllMyBucketsResult", root.Name);
-        Assert.Contains(LocalStackSettings.Get("VQA_S3_BUCKET"),
+        Assert.Contains(LocalStack.Get("VQA_S3_BUCKET"),
             root.Descendants(s3 + "Bucket").Select(bucket => bucket.Element(s3 + "Name")?.Value));
     }
 

@@ -2,7 +2,6 @@ using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Ml.Models.Vilt;
 using VqaPipeline.Ml.Pipelines;
-using VqaPipeline.Ml.Tests.Support;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 

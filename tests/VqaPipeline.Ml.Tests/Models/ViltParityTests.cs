@@ -2,7 +2,6 @@ using System.Text.Json;
 using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Ml.Models.Vilt;
-using VqaPipeline.Ml.Tests.Support;
 using VqaPipeline.Ml.Tokenization;
 using static TorchSharp.torch;
 

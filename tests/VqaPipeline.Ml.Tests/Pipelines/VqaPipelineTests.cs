@@ -3,7 +3,6 @@ using System.Text.Json;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Ml.Pipelines;
 using VqaPipeline.Ml.Tests.Models;
-using VqaPipeline.Ml.Tests.Support;
 using Pipeline = VqaPipeline.Ml.Pipelines.VqaPipeline;
 
 namespace VqaPipeline.Ml.Tests.Pipelines;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using VqaPipeline.Ml.Tests.Support;
 using VqaPipeline.Ml.Tokenization;
 
 namespace VqaPipeline.Ml.Tests.Tokenization;

@@ -2,7 +2,6 @@ using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Models.Vilt;
 using VqaPipeline.Ml.Tests.Checkpoints;
 using VqaPipeline.Ml.Tests.Models;
-using VqaPipeline.Ml.Tests.Support;
 using VqaPipeline.Ml.Training;
 using static TorchSharp.torch;
 

@@ -3,7 +3,6 @@ using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Ml.Models.Vilt;
 using VqaPipeline.Ml.Tests.Models;
-using VqaPipeline.Ml.Tests.Support;
 using static TorchSharp.torch;
 
 namespace VqaPipeline.Ml.Tests.Training;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using VqaPipeline.Ml.Imaging;
-using VqaPipeline.Ml.Tests.Support;
 
 namespace VqaPipeline.Ml.Tests.Data.Synthetic;
 

@@ -1,6 +1,8 @@
-namespace VqaPipeline.Hosting.Tests.Support;
+using Xunit;
 
-/// <summary>The VQA_* settings that <c>infra/local/up.sh</c> prints (and <c>./test.sh</c> exports).</summary>
+namespace VqaPipeline.TestSupport;
+
+/// <summary>The VQA_* settings that <c>infra/local/up.sh</c> prints and <c>./test.sh</c> exports.</summary>
 public static class LocalStack
 {
     public static readonly string[] Variables =
@@ -12,6 +14,8 @@ public static class LocalStack
     public static IReadOnlyList<string> Missing { get; } =
         Variables.Where(name => string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name))).ToArray();
 
+    public static bool Skipped => Missing.Count > 0 && !Required;
+
     public static string Get(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
             ? value
@@ -20,14 +24,14 @@ public static class LocalStack
 }
 
 /// <summary>
-/// A fact that needs the local stack. Skipped, with the reason shown, when the VQA_* settings are absent; run, and so
-/// failing with a message naming ./test.sh, when VQA_REQUIRE_STACK=1.
+/// A fact that needs the local stack. Skipped, with the reason shown, when the VQA_* settings are absent (a plain
+/// <c>dotnet test</c>); run, and so failing with a message naming ./test.sh, when VQA_REQUIRE_STACK=1.
 /// </summary>
 public sealed class StackFactAttribute : FactAttribute
 {
     public StackFactAttribute()
     {
-        if (LocalStack.Missing.Count > 0 && !LocalStack.Required)
+        if (LocalStack.Skipped)
             Skip = $"the local stack is not configured ({string.Join(", ", LocalStack.Missing)} unset): "
                    + "run ./test.sh, or eval \"$(infra/local/up.sh --infra-only)\" first";
     }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 
-namespace VqaPipeline.Ingestion.Tests.Support;
+namespace VqaPipeline.TestSupport;
 
 /// <summary>
 /// Locates the reference fixtures: <c>VQA_FIXTURES</c> if set, else <c>../shared/fixtures</c> next to the repository root
@@ -10,12 +11,7 @@ public static class Fixtures
 {
     public static string Root { get; } = ResolveRoot();
 
-    /// <summary>Every image of <c>images/</c>, by file name.</summary>
-    public static IReadOnlyList<string> Images() =>
-        Directory.GetFiles(PathOf("images"))
-            .Where(path => Path.GetExtension(path) is ".png" or ".jpg")
-            .Order(StringComparer.Ordinal)
-            .ToList();
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
     public static string PathOf(params string[] parts)
     {
@@ -23,6 +19,27 @@ public static class Fixtures
         if (!File.Exists(path) && !Directory.Exists(path))
             throw new FileNotFoundException($"Fixture '{Path.Combine(parts)}' is missing under {Root}", path);
         return path;
+    }
+
+    /// <summary>Every fixture image (<c>images/*</c> except the notes), in name order.</summary>
+    public static IReadOnlyList<string> Images()
+    {
+        var images = Directory.GetFiles(PathOf("images"))
+            .Where(path => !path.EndsWith(".md", StringComparison.OrdinalIgnoreCase))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        return images.Length > 0 ? images : throw new FileNotFoundException($"No fixture images under {Root}/images");
+    }
+
+    /// <summary>The first fixture JPEG (truncation tests need JPEG data).</summary>
+    public static string Jpeg() =>
+        Images().FirstOrDefault(path => path.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase))
+        ?? throw new FileNotFoundException($"No JPEG fixture under {Root}/images");
+
+    public static JsonElement Manifest(params string[] parts)
+    {
+        using var stream = File.OpenRead(PathOf(parts));
+        return JsonDocument.Parse(stream).RootElement.Clone();
     }
 
     private static string ResolveRoot()
