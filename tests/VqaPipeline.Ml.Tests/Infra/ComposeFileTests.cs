@@ -31,6 +31,25 @@ public class ComposeFileTests
         Assert.Contains(Mounts(service), mount => NamedVolume(mount) is not null);
     }
 
+    public static TheoryData<string> ApplicationServices => new("ingestion", "preprocessing");
+
+    [Theory]
+    [MemberData(nameof(ApplicationServices))]
+    public void EveryServiceBuildsFromItsDockerfileAndWaitsForTheServersItUses(string name)
+    {
+        var service = Service(name);
+
+        var build = (YamlMappingNode)service["build"];
+        Assert.True(File.Exists(Path.Combine(Fixtures.RepositoryRoot, Scalar(build, "dockerfile"))), $"{name}: Dockerfile missing");
+        var environment = (YamlMappingNode)service["environment"];
+        foreach (var setting in LocalStack.Variables)
+            Assert.True(environment.Children.ContainsKey(setting), $"{name} lacks {setting}");
+        var dependsOn = (YamlMappingNode)service["depends_on"];
+        foreach (var server in new[] { "rabbitmq", "postgres", "minio" })
+            Assert.Equal("service_healthy", Scalar((YamlMappingNode)dependsOn[server], "condition"));
+        Assert.Equal("service_completed_successfully", Scalar((YamlMappingNode)dependsOn["minio-init"], "condition"));
+    }
+
     [Fact]
     public void EveryNamedVolumeMountIsDeclared()
     {
