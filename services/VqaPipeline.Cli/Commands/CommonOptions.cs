@@ -1,4 +1,6 @@
 using System.CommandLine;
+using VqaPipeline.Ml.Data;
+using VqaPipeline.Ml.Evaluation;
 
 namespace VqaPipeline.Cli.Commands;
 
@@ -29,4 +31,27 @@ internal static class CommonOptions
         Description = "Compute dtype",
         DefaultValueFactory = _ => "float32",
     }.AcceptOnlyFromAmong("float32", "bfloat16");
+
+    public static Option<string> Metric() => new("--metric")
+    {
+        Description = "official: GT-Vision-Lab/VQA's vqaEval.py; normalized: lmms-eval's vqav2 answer treatment",
+        DefaultValueFactory = _ => "official",
+    };
+
+    // Checked by hand rather than with AcceptOnlyFromAmong, whose message lists every choice on lines of its own.
+    public static VqaMetric ParseMetric(string value) => value switch
+    {
+        "official" => VqaMetric.Official,
+        "normalized" => VqaMetric.Normalized,
+        _ => throw new CliUsageException($"--metric must be official or normalized (got '{value}')."),
+    };
+
+    public static Option<string> OnBadExample() => new Option<string>("--on-bad-example")
+    {
+        Description = "What a missing, unreadable or malformed example does: fail (stop with an error) or skip (count it)",
+        DefaultValueFactory = _ => "fail",
+    }.AcceptOnlyFromAmong("fail", "skip");
+
+    public static BadExamplePolicy ParseOnBadExample(string value) =>
+        value == "skip" ? BadExamplePolicy.Skip : BadExamplePolicy.Fail;
 }

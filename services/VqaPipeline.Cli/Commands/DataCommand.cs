@@ -38,11 +38,7 @@ internal static class DataCommand
         var data = DataOption();
         var split = SplitOption();
         var id2Label = Id2LabelOption();
-        var onBadExample = new Option<string>("--on-bad-example")
-        {
-            Description = "What a missing, unreadable or malformed example does: fail (stop with an error) or skip (count it)",
-            DefaultValueFactory = _ => "fail",
-        }.AcceptOnlyFromAmong("fail", "skip");
+        var onBadExample = CommonOptions.OnBadExample();
         var limit = new Option<int?>("--limit") { Description = "Look at the first N examples only" };
         var json = CommonOptions.Json();
         var command = new Command("inspect",
@@ -57,7 +53,7 @@ internal static class DataCommand
             var maximum = parse.GetValue(limit);
             if (maximum is < 1) throw new CliUsageException($"--limit must be at least 1 (got {maximum}).");
             var dataset = Open(parse.GetRequiredValue(data), parse.GetValue(split), parse.GetValue(id2Label),
-                parse.GetRequiredValue(onBadExample) == "skip" ? BadExamplePolicy.Skip : BadExamplePolicy.Fail);
+                CommonOptions.ParseOnBadExample(parse.GetRequiredValue(onBadExample)));
 
             int examples = 0, withAnswers = 0, humanAnswers = 0;
             var answerTypes = new SortedDictionary<string, int>(StringComparer.Ordinal);

@@ -23,11 +23,8 @@ internal static class EvalCommand
             Description = "Where to write the results file", DefaultValueFactory = _ => new FileInfo("results.json"),
         };
         var split = new Option<string?>("--split") { Description = "The split to read when the folder holds several" };
-        var onBadExample = new Option<string>("--on-bad-example")
-        {
-            Description = "fail (default) or skip questions whose image is missing or unreadable", DefaultValueFactory = _ => "fail",
-        };
-        var metric = new Option<string>("--metric") { Description = "official or normalized", DefaultValueFactory = _ => "official" };
+        var onBadExample = CommonOptions.OnBadExample();
+        var metric = CommonOptions.Metric();
         var limit = new Option<int?>("--limit") { Description = "Answer only the first N questions" };
         var batchSize = new Option<int>("--batch-size") { Description = "Questions per forward pass", DefaultValueFactory = _ => 8 };
         var json = CommonOptions.Json();
@@ -44,18 +41,8 @@ internal static class EvalCommand
 
         console.SetAction(command, async (parse, cancellationToken) =>
         {
-            var policy = parse.GetRequiredValue(onBadExample) switch
-            {
-                "fail" => BadExamplePolicy.Fail,
-                "skip" => BadExamplePolicy.Skip,
-                var other => throw new CliUsageException($"--on-bad-example must be fail or skip (got '{other}')."),
-            };
-            var chosenMetric = parse.GetRequiredValue(metric) switch
-            {
-                "official" => VqaMetric.Official,
-                "normalized" => VqaMetric.Normalized,
-                var other => throw new CliUsageException($"--metric must be official or normalized (got '{other}')."),
-            };
+            var policy = CommonOptions.ParseOnBadExample(parse.GetRequiredValue(onBadExample));
+            var chosenMetric = CommonOptions.ParseMetric(parse.GetRequiredValue(metric));
             var size = parse.GetValue(batchSize);
             if (size < 1) throw new CliUsageException("--batch-size must be at least 1.");
             var maximum = parse.GetValue(limit);

@@ -16,11 +16,7 @@ internal static class ScoreCommand
             Description = "Results JSON: [{\"question_id\": …, \"answer\": \"…\"}] covering every annotated question",
             Required = true,
         };
-        var metric = new Option<string>("--metric")
-        {
-            Description = "official: GT-Vision-Lab/VQA's vqaEval.py; normalized: lmms-eval's vqav2 answer treatment",
-            DefaultValueFactory = _ => "official",
-        };
+        var metric = CommonOptions.Metric();
         var json = CommonOptions.Json();
 
         var command = new Command("score",
@@ -44,12 +40,7 @@ internal static class ScoreCommand
                              $"they are counted under \"{VqaEvaluationFiles.UnknownType}\".");
 
             var predictions = VqaEvaluationFiles.LoadResults(parse.GetRequiredValue(results));
-            var chosen = parse.GetRequiredValue(metric) switch
-            {
-                "official" => VqaMetric.Official,
-                "normalized" => VqaMetric.Normalized,
-                var other => throw new CliUsageException($"--metric must be official or normalized (got '{other}')."),
-            };
+            var chosen = CommonOptions.ParseMetric(parse.GetRequiredValue(metric));
             var score = VqaAccuracy.Score(annotationFile.Annotations, predictions, chosen);
 
             if (parse.GetValue(json))

@@ -40,7 +40,7 @@ public class ComposeFileTests
         var service = Service(name);
 
         var build = (YamlMappingNode)service["build"];
-        Assert.True(File.Exists(Path.Combine(Fixtures.RepositoryRoot, Scalar(build, "dockerfile"))), $"{name}: Dockerfile missing");
+        Assert.True(File.Exists(Path.Combine(Fixtures.RepositoryRoot, Scalar(build, "dockerfile")!)), $"{name}: Dockerfile missing");
         var environment = (YamlMappingNode)service["environment"];
         foreach (var setting in LocalStack.Variables)
             Assert.True(environment.Children.ContainsKey(setting), $"{name} lacks {setting}");
