@@ -1,17 +1,24 @@
 namespace VqaPipeline.Contracts.V1;
 
-/// <summary>A client asked one question about every ready image of a collection (or about one image).</summary>
+/// <summary>
+/// A client asked questions about every ready image of a collection. Published by the ingestion API when a job is
+/// accepted; the inference service answers every (image, question) pair with <see cref="AnswersProduced"/>, one
+/// message per image. Images that become ready in the collection while the job runs are included.
+/// </summary>
 /// <param name="JobId">The job's id; every <see cref="AnswersProduced"/> for it carries the same id.</param>
 /// <param name="CollectionId">The collection to ask about.</param>
-/// <param name="ImageId">One image of the collection, or <c>null</c> for all its ready images.</param>
-/// <param name="Question">The question in natural language.</param>
-/// <param name="TopK">How many ranked answers to produce per image.</param>
+/// <param name="Questions">The questions in natural language, in the order the client gave them.</param>
+/// <param name="Model">
+/// The model as the client named it: a folder, a Hub id (<c>org/name[@revision]</c>) or <c>models/{name}/{version}</c>
+/// in object storage.
+/// </param>
+/// <param name="TopK">How many ranked answers to produce per image and question.</param>
 /// <param name="SubmittedAt">When the job was accepted.</param>
 public sealed record QuestionJobSubmitted(
     Guid JobId,
     Guid CollectionId,
-    Guid? ImageId,
-    string Question,
+    IReadOnlyList<string> Questions,
+    string Model,
     int TopK,
     DateTimeOffset SubmittedAt)
 {
@@ -19,22 +26,32 @@ public sealed record QuestionJobSubmitted(
     public int SchemaVersion { get; init; } = ContractVersion.Current;
 }
 
-/// <summary>The answers a model gave for one image of a question job.</summary>
+/// <summary>The answers a model gave to every question of a job about one image.</summary>
 /// <param name="JobId">The job from <see cref="QuestionJobSubmitted.JobId"/>.</param>
 /// <param name="CollectionId">The collection the image belongs to.</param>
 /// <param name="ImageId">The image the answers are about.</param>
-/// <param name="ModelVersion">The model (name and revision) that produced the answers.</param>
-/// <param name="Answers">Answers ranked best first.</param>
+/// <param name="ModelVersion">
+/// The model that produced the answers, stable across processes (for example <c>models/shapes/3</c> or
+/// <c>dandelin/vilt-b32-finetuned-vqa@&lt;commit&gt;</c>); answers of different versions are kept side by side.
+/// </param>
+/// <param name="Questions">Each question of the job with its answers, in the job's question order.</param>
+/// <param name="ProducedAt">When the inference service stored the answers.</param>
 public sealed record AnswersProduced(
     Guid JobId,
     Guid CollectionId,
     Guid ImageId,
     string ModelVersion,
-    IReadOnlyList<Answer> Answers)
+    IReadOnlyList<QuestionAnswers> Questions,
+    DateTimeOffset ProducedAt)
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;
 }
+
+/// <summary>One question with its answers, ranked best first.</summary>
+/// <param name="Question">The question as the client asked it.</param>
+/// <param name="Answers">The top-k answers, best first (rank 1 is the first).</param>
+public sealed record QuestionAnswers(string Question, IReadOnlyList<Answer> Answers);
 
 /// <summary>One ranked answer.</summary>
 /// <param name="Text">The answer text.</param>
