@@ -19,6 +19,15 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
     /// <summary>Messages consumers have handled.</summary>
     public DbSet<InboxMessage> InboxMessages => Set<InboxMessage>();
 
+    /// <summary>The retrieval index: ranked answers per image, normalized question and model version.</summary>
+    public DbSet<IndexedAnswer> IndexedAnswers => Set<IndexedAnswer>();
+
+    /// <summary>Questions answered per collection and model version.</summary>
+    public DbSet<IndexedQuestion> IndexedQuestions => Set<IndexedQuestion>();
+
+    /// <summary>Question jobs started by searches.</summary>
+    public DbSet<SearchJob> SearchJobs => Set<SearchJob>();
+
     /// <summary>Options for a context on <paramref name="connectionString"/> (an Npgsql connection string).</summary>
     public static DbContextOptions<VqaDbContext> OptionsFor(string connectionString) =>
         new DbContextOptionsBuilder<VqaDbContext>().UseNpgsql(connectionString).Options;
@@ -63,6 +72,7 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
             inbox.HasKey(m => new { m.Consumer, m.MessageId });
         });
 
+        IndexModel.ConfigureIndex(modelBuilder);
         UseSnakeCaseNames(modelBuilder);
     }
 

@@ -208,6 +208,146 @@ namespace VqaPipeline.Data.Migrations
                     b.ToTable("inbox_messages");
                 });
 
+            modelBuilder.Entity("VqaPipeline.Data.IndexedAnswer", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Answer")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("answer");
+
+                    b.Property<Guid>("CollectionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("collection_id");
+
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<Guid>("JobId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("job_id");
+
+                    b.Property<string>("ModelVersion")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("model_version");
+
+                    b.Property<string>("NormalizedAnswer")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("normalized_answer");
+
+                    b.Property<DateTimeOffset>("ProducedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("produced_at");
+
+                    b.Property<string>("Question")
+                        .IsRequired()
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("question");
+
+                    b.Property<string>("QuestionAsked")
+                        .IsRequired()
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("question_asked");
+
+                    b.Property<int>("Rank")
+                        .HasColumnType("integer")
+                        .HasColumnName("rank");
+
+                    b.Property<double>("Score")
+                        .HasColumnType("double precision")
+                        .HasColumnName("score");
+
+                    b.HasKey("Id")
+                        .HasName("pk_indexed_answers");
+
+                    b.HasIndex("ImageId", "Question", "ModelVersion", "Rank")
+                        .IsUnique()
+                        .HasDatabaseName("ix_indexed_answers_image_id_question_model_version_rank");
+
+                    b.HasIndex("Question", "NormalizedAnswer", "CollectionId", "ModelVersion", "Score")
+                        .IsDescending(false, false, false, false, true)
+                        .HasDatabaseName("ix_indexed_answers_question_normalized_answer_collection_id_mo~");
+
+                    b.ToTable("indexed_answers", (string)null);
+                });
+
+            modelBuilder.Entity("VqaPipeline.Data.IndexedQuestion", b =>
+                {
+                    b.Property<Guid>("CollectionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("collection_id");
+
+                    b.Property<string>("Question")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("question");
+
+                    b.Property<string>("ModelVersion")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("model_version");
+
+                    b.Property<DateTimeOffset>("LastProducedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_produced_at");
+
+                    b.Property<string>("QuestionAsked")
+                        .IsRequired()
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("question_asked");
+
+                    b.HasKey("CollectionId", "Question", "ModelVersion")
+                        .HasName("pk_indexed_questions");
+
+                    b.ToTable("indexed_questions", (string)null);
+                });
+
+            modelBuilder.Entity("VqaPipeline.Data.SearchJob", b =>
+                {
+                    b.Property<Guid>("CollectionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("collection_id");
+
+                    b.Property<string>("Question")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("question");
+
+                    b.Property<Guid>("JobId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("job_id");
+
+                    b.Property<DateTimeOffset>("RequestedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("requested_at");
+
+                    b.Property<string>("StatusUrl")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("status_url");
+
+                    b.HasKey("CollectionId", "Question")
+                        .HasName("pk_search_jobs");
+
+                    b.ToTable("search_jobs", (string)null);
+                });
+
             modelBuilder.Entity("VqaPipeline.Data.Image", b =>
                 {
                     b.HasOne("VqaPipeline.Data.Collection", "Collection")
