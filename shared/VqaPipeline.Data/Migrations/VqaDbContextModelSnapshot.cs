@@ -280,7 +280,7 @@ namespace VqaPipeline.Data.Migrations
 
                     b.HasIndex("Question", "NormalizedAnswer", "CollectionId", "ModelVersion", "Score")
                         .IsDescending(false, false, false, false, true)
-                        .HasDatabaseName("ix_indexed_answers_question_normalized_answer_collection_id_mo~");
+                        .HasDatabaseName("ix_indexed_answers_search");
 
                     b.ToTable("indexed_answers", (string)null);
                 });

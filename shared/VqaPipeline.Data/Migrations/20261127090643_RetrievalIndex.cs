@@ -72,7 +72,7 @@ namespace VqaPipeline.Data.Migrations
                 unique: true);
 
             migrationBuilder.CreateIndex(
-                name: "ix_indexed_answers_question_normalized_answer_collection_id_mo~",
+                name: "ix_indexed_answers_search",
                 table: "indexed_answers",
                 columns: new[] { "question", "normalized_answer", "collection_id", "model_version", "score" },
                 descending: new[] { false, false, false, false, true });

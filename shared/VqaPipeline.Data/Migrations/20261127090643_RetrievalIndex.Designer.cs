@@ -12,7 +12,7 @@ using VqaPipeline.Data;
 namespace VqaPipeline.Data.Migrations
 {
     [DbContext(typeof(VqaDbContext))]
-    [Migration("20261127090622_RetrievalIndex")]
+    [Migration("20261127090643_RetrievalIndex")]
     partial class RetrievalIndex
     {
         /// <inheritdoc />
@@ -283,7 +283,7 @@ namespace VqaPipeline.Data.Migrations
 
                     b.HasIndex("Question", "NormalizedAnswer", "CollectionId", "ModelVersion", "Score")
                         .IsDescending(false, false, false, false, true)
-                        .HasDatabaseName("ix_indexed_answers_question_normalized_answer_collection_id_mo~");
+                        .HasDatabaseName("ix_indexed_answers_search");
 
                     b.ToTable("indexed_answers", (string)null);
                 });
