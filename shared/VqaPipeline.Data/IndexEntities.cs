@@ -77,6 +77,9 @@ public sealed class SearchJob
     /// <summary>The normalized question.</summary>
     public required string Question { get; set; }
 
+    /// <summary>The model the search asked for; empty for the jobs API's default model.</summary>
+    public required string Model { get; set; }
+
     /// <summary>The job's id, as the jobs API gave it.</summary>
     public Guid JobId { get; set; }
 
@@ -120,8 +123,9 @@ internal static class IndexModel
         {
             job.ToTable("search_jobs");
             job.Property(j => j.Question).HasMaxLength(1000);
+            job.Property(j => j.Model).HasMaxLength(500);
             job.Property(j => j.StatusUrl).HasMaxLength(2000);
-            job.HasKey(j => new { j.CollectionId, j.Question });
+            job.HasKey(j => new { j.CollectionId, j.Question, j.Model });
         });
     }
 }

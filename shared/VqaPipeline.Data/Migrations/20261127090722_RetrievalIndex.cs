@@ -56,13 +56,14 @@ namespace VqaPipeline.Data.Migrations
                 {
                     collection_id = table.Column<Guid>(type: "uuid", nullable: false),
                     question = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: false),
+                    model = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: false),
                     job_id = table.Column<Guid>(type: "uuid", nullable: false),
                     status_url = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: false),
                     requested_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("pk_search_jobs", x => new { x.collection_id, x.question });
+                    table.PrimaryKey("pk_search_jobs", x => new { x.collection_id, x.question, x.model });
                 });
 
             migrationBuilder.CreateIndex(

@@ -12,7 +12,7 @@ using VqaPipeline.Data;
 namespace VqaPipeline.Data.Migrations
 {
     [DbContext(typeof(VqaDbContext))]
-    [Migration("20261127090643_RetrievalIndex")]
+    [Migration("20261127090722_RetrievalIndex")]
     partial class RetrievalIndex
     {
         /// <inheritdoc />
@@ -331,6 +331,11 @@ namespace VqaPipeline.Data.Migrations
                         .HasColumnType("character varying(1000)")
                         .HasColumnName("question");
 
+                    b.Property<string>("Model")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("model");
+
                     b.Property<Guid>("JobId")
                         .HasColumnType("uuid")
                         .HasColumnName("job_id");
@@ -345,7 +350,7 @@ namespace VqaPipeline.Data.Migrations
                         .HasColumnType("character varying(2000)")
                         .HasColumnName("status_url");
 
-                    b.HasKey("CollectionId", "Question")
+                    b.HasKey("CollectionId", "Question", "Model")
                         .HasName("pk_search_jobs");
 
                     b.ToTable("search_jobs", (string)null);
