@@ -24,7 +24,7 @@ public static class VqaCommandLine
                      AskCommand.Create(console), DownloadCommand.Create(console), InspectCommand.Create(console),
                      TokenizeCommand.Create(console), PreprocessCommand.Create(console), BenchCommand.Create(console),
                      ScoreCommand.Create(console), EvalCommand.Create(console), DataCommand.Create(console),
-                     FinetuneCommand.Create(console),
+                     FinetuneCommand.Create(console), ReplayCommand.Create(console),
                  })
             root.Subcommands.Add(command);
 

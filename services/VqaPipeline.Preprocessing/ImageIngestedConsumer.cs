@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Data;
+using VqaPipeline.Messaging;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Storage;
 
@@ -11,7 +12,9 @@ namespace VqaPipeline.Preprocessing;
 /// <summary>
 /// Turns an ingested original into a model-ready image, or rejects it with a reason. Idempotent: the inbox row, the
 /// image's new state and the event log entries commit together, so a redelivered or duplicated message, or one for an
-/// image that is no longer pending, changes nothing. The outcome is published after that commit.
+/// image that is no longer pending, changes nothing. The outcome is published after that commit. A replayed message
+/// (see <see cref="ReplayHeaders"/>) preprocesses a final image again: its row is updated in place, and the outcome is
+/// published only when it differs from the one recorded.
 /// </summary>
 public sealed class ImageIngestedConsumer(
     VqaDbContext db,
@@ -30,12 +33,13 @@ public sealed class ImageIngestedConsumer(
             ?? throw new InvalidOperationException($"ImageIngested for image {message.ImageId} has no MessageId");
         var cancellationToken = context.CancellationToken;
         var stopwatch = Stopwatch.StartNew();
+        var replayed = context.ReplayedMessageId() is not null;
 
         var current = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == message.ImageId, cancellationToken)
             ?? throw new InvalidOperationException(
                 $"ImageIngested {messageId} names image {message.ImageId}, which is not in the database");
         // The heavy work runs outside the transaction; only a pending image is worth it.
-        var outcome = current.Status == ImageStatus.Pending ? await PreprocessAsync(message, cancellationToken) : null;
+        var outcome = current.Status == ImageStatus.Pending || replayed ? await PreprocessAsync(message, cancellationToken) : null;
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         if (!await db.TryMarkProcessedAsync(InboxName, messageId, cancellationToken))
@@ -44,14 +48,14 @@ public sealed class ImageIngestedConsumer(
             return;
         }
         var now = DateTimeOffset.UtcNow;
-        db.EventLog.Add(EventLogEntry.For(messageId, message, context.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : now,
+        db.EventLog.Add(EventLogEntry.For(context.LoggedMessageId(), message, context.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : now,
             message.CollectionId, message.ImageId));
 
         // Locked, so two different messages about one image cannot both move it out of pending.
         var image = await db.Images
             .FromSql($"SELECT * FROM images WHERE id = {message.ImageId} FOR UPDATE")
             .SingleAsync(cancellationToken);
-        if (image.Status != ImageStatus.Pending || outcome is null)
+        if ((image.Status != ImageStatus.Pending && !replayed) || outcome is null)
         {
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -60,8 +64,17 @@ public sealed class ImageIngestedConsumer(
             return;
         }
 
+        var recorded = (image.Status, image.PreprocessedObjectKey, image.RejectionReason);
         var publishedId = NewId.NextGuid();
         var (published, entry) = outcome.Apply(image, publishedId, now);
+        if (recorded == (image.Status, image.PreprocessedObjectKey, image.RejectionReason))
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            logger.LogInformation("Image {ImageId} preprocessed again by replayed ImageIngested {MessageId}: still {Status}",
+                image.Id, messageId, image.Status);
+            return;
+        }
         db.EventLog.Add(entry);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -112,8 +125,8 @@ public sealed class ImageIngestedConsumer(
     {
         public override (object Message, EventLogEntry Entry) Apply(Image image, Guid messageId, DateTimeOffset now)
         {
-            (image.Status, image.Width, image.Height, image.Format, image.PreprocessedObjectKey, image.UpdatedAt) =
-                (ImageStatus.Ready, Width, Height, Format, ObjectKey, now);
+            (image.Status, image.Width, image.Height, image.Format, image.PreprocessedObjectKey, image.RejectionReason, image.UpdatedAt) =
+                (ImageStatus.Ready, Width, Height, Format, ObjectKey, null, now);
             var message = new ImagePreprocessed(image.CollectionId, image.Id, Width, Height, Format, ObjectKey);
             return (message, EventLogEntry.For(messageId, message, now, image.CollectionId, image.Id));
         }

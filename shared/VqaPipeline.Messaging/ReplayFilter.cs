@@ -1,3 +1,4 @@
+using System.Globalization;
 using VqaPipeline.Contracts.V1;
 
 namespace VqaPipeline.Messaging;
@@ -23,18 +24,49 @@ public sealed record ReplayFilter(
     public Type ClrType => Types[MessageType];
 
     /// <summary>
-    /// A filter from user input, or the one-line reason it is not valid: an unknown type, or a range that ends before
-    /// it starts.
+    /// A filter from user input (a command line, a request body), or the one-line reason it is not valid. Times are
+    /// ISO 8601 (<c>2026-11-27T09:00:00Z</c>; without an offset, UTC); ids are GUIDs.
     /// </summary>
-    public static (ReplayFilter? Filter, string? Error) Create(
-        string? messageType, DateTimeOffset? from, DateTimeOffset? to, Guid? collectionId, Guid? jobId)
+    public static (ReplayFilter? Filter, string? Error) Parse(
+        string? messageType, string? from = null, string? to = null, string? collectionId = null, string? jobId = null)
     {
         if (string.IsNullOrWhiteSpace(messageType))
             return (null, $"give the message type to replay, one of {string.Join(", ", MessageTypes)}");
         if (!Types.ContainsKey(messageType))
             return (null, $"unknown message type '{messageType}': one of {string.Join(", ", MessageTypes)}");
-        if (from is { } start && to is { } end && end < start)
+        if (!TryParseTime(from, "from", out var start, out var error) || !TryParseTime(to, "to", out var end, out error)
+            || !TryParseId(collectionId, "collection", out var collection, out error) || !TryParseId(jobId, "job", out var job, out error))
+            return (null, error);
+        if (start is not null && end is not null && end < start)
             return (null, $"the range ends ({end:O}) before it starts ({start:O})");
-        return (new ReplayFilter(messageType, from, to, collectionId, jobId), null);
+        return (new ReplayFilter(messageType, start, end, collection, job), null);
+    }
+
+    private static bool TryParseTime(string? text, string name, out DateTimeOffset? time, out string? error)
+    {
+        (time, error) = (null, null);
+        if (string.IsNullOrWhiteSpace(text))
+            return true;
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+        {
+            time = parsed;
+            return true;
+        }
+        error = $"{name} '{text}' is not a time: give ISO 8601, like 2026-11-27T09:00:00Z";
+        return false;
+    }
+
+    private static bool TryParseId(string? text, string name, out Guid? id, out string? error)
+    {
+        (id, error) = (null, null);
+        if (string.IsNullOrWhiteSpace(text))
+            return true;
+        if (Guid.TryParse(text, out var parsed))
+        {
+            id = parsed;
+            return true;
+        }
+        error = $"{name} '{text}' is not an id (a GUID)";
+        return false;
     }
 }
