@@ -1,0 +1,174 @@
+using Stopwatch = System.Diagnostics.Stopwatch;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.Data;
+using VqaPipeline.Hosting;
+using VqaPipeline.Ingestion;
+using VqaPipeline.Preprocessing;
+
+namespace VqaPipeline.Indexing.Tests.Support;
+
+/// <summary>
+/// The ingestion API, the preprocessing worker and the indexing service hosted in this process on free ports of
+/// 127.0.0.1, against the local RabbitMQ, S3 server and a PostgreSQL database of their own (<c>vqa_test_&lt;guid&gt;</c>,
+/// dropped afterwards), each consumer on a queue of its own. Questions jobs go to a <see cref="JobsApiRecorder"/>.
+/// </summary>
+public sealed class IndexingStack : IAsyncLifetime
+{
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
+    private readonly List<WebApplication> _apps = [];
+
+    public string ConnectionString { get; private set; } = "";
+
+    public JobsApiRecorder JobsApi { get; } = new();
+
+    /// <summary>A client of the ingestion API.</summary>
+    public HttpClient Ingestion { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
+
+    /// <summary>A client of the indexing API.</summary>
+    public HttpClient Indexing { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
+
+    public VqaDbContext NewDatabase() => new(VqaDbContext.OptionsFor(ConnectionString));
+
+    public async Task InitializeAsync()
+    {
+        if (LocalStack.Skipped)
+            return; // every test is skipped: see StackFactAttribute
+        await ExecuteOnServerAsync($"CREATE DATABASE {_database}");
+        ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = _database }.ConnectionString;
+        await JobsApi.StartAsync();
+        var settings = new Dictionary<string, string?>
+        {
+            ["VQA_POSTGRES"] = ConnectionString,
+            ["VQA_INGESTION_URL"] = JobsApi.BaseAddress.ToString(),
+            ["Preprocessing:QueueName"] = $"indexing-tests-preprocessing-{Guid.NewGuid():N}",
+            ["Indexing:QueueName"] = $"indexing-tests-answers-{Guid.NewGuid():N}",
+        };
+        void Configure(WebApplicationBuilder builder)
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        var indexing = await StartAsync(IndexingService.Build([], Configure));
+        Indexing.BaseAddress = indexing;
+        Ingestion.BaseAddress = await StartAsync(IngestionService.Build([], Configure));
+        var preprocessing = WebApplication.CreateBuilder();
+        Configure(preprocessing);
+        preprocessing.AddPreprocessing();
+        var worker = preprocessing.Build();
+        worker.MapPreprocessing();
+        await StartAsync(worker);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var app in Enumerable.Reverse(_apps))
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+        await JobsApi.DisposeAsync();
+        Ingestion.Dispose();
+        Indexing.Dispose();
+        if (ConnectionString.Length == 0)
+            return;
+        NpgsqlConnection.ClearAllPools();
+        await ExecuteOnServerAsync($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)");
+    }
+
+    /// <summary>A new collection with every fixture image uploaded and preprocessed; returns its id and the images by file name.</summary>
+    public async Task<(Guid CollectionId, IReadOnlyDictionary<string, Guid> Images)> NewCollectionWithFixtureImagesAsync()
+    {
+        using var created = await Ingestion.PostAsJsonAsync("/collections", new { name = $"indexing-{Guid.NewGuid():N}" });
+        created.EnsureSuccessStatusCode();
+        var collectionId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        using var form = new MultipartFormDataContent();
+        foreach (var path in Fixtures.Images())
+            form.Add(new ByteArrayContent(await File.ReadAllBytesAsync(path)), "files", Path.GetFileName(path));
+        using var uploaded = await Ingestion.PostAsync($"/collections/{collectionId}/images", form);
+        uploaded.EnsureSuccessStatusCode();
+        var accepted = (await uploaded.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accepted").EnumerateArray()
+            .ToDictionary(image => image.GetProperty("fileName").GetString()!, image => image.GetProperty("imageId").GetGuid());
+        Assert.Equal(Fixtures.Images().Count, accepted.Count);
+        await WaitUntilAsync(async db => !await db.Images.AnyAsync(i => i.CollectionId == collectionId && i.Status == ImageStatus.Pending),
+            $"images of {collectionId} still pending");
+        return (collectionId, accepted);
+    }
+
+    /// <summary>Logs and publishes answers as the inference service does: the event log entry first, then the message.</summary>
+    public async Task ProduceAsync(IEnumerable<AnswersProduced> messages)
+    {
+        var publisher = _apps[0].Services.GetRequiredService<IPublishEndpoint>();
+        foreach (var message in messages)
+        {
+            var messageId = NewId.NextGuid();
+            await using (var db = NewDatabase())
+            {
+                db.EventLog.Add(EventLogEntry.For(messageId, message, message.ProducedAt, message.CollectionId, message.ImageId, message.JobId));
+                await db.SaveChangesAsync();
+            }
+            await publisher.Publish(message, context => context.MessageId = messageId);
+        }
+    }
+
+    /// <summary>Polls <paramref name="condition"/> on a fresh context until it holds, within <see cref="Patience"/>.</summary>
+    public async Task WaitUntilAsync(Func<VqaDbContext, Task<bool>> condition, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            await using (var db = NewDatabase())
+                if (await condition(db))
+                    return;
+            if (deadline.Elapsed > Patience)
+                throw new TimeoutException($"{what} after {Patience}");
+            await Task.Delay(100);
+        }
+    }
+
+    private async Task<Uri> StartAsync(WebApplication app)
+    {
+        _apps.Add(app);
+        await app.StartAsync();
+        var address = new Uri(app.Urls.Single());
+        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
+        var deadline = Stopwatch.StartNew();
+        // The bus binds its queues in the background after start; a message published before would be lost.
+        while (true)
+        {
+            using var response = await http.GetAsync(ServiceDefaults.ReadyPath);
+            if (response.StatusCode == HttpStatusCode.OK)
+                return address;
+            if (deadline.Elapsed > Patience)
+                throw new TimeoutException($"{address}{ServiceDefaults.ReadyPath} still {(int)response.StatusCode} after {Patience}");
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task ExecuteOnServerAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(LocalStack.Get("VQA_POSTGRES"));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class IndexingStackCollection : ICollectionFixture<IndexingStack>
+{
+    public const string Name = "indexing stack";
+}
