@@ -1,7 +1,145 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+using VqaPipeline.Data;
+using VqaPipeline.Storage;
+
 namespace VqaPipeline.Indexing;
 
+/// <summary>
+/// <c>dotnet VqaPipeline.Indexing.dll --bench-search [rows] [queries]</c>: search latency over a generated index. Fills a
+/// throwaway database (<c>vqa_bench_&lt;guid&gt;</c> on the <c>VQA_POSTGRES</c> server, dropped afterwards) by binary
+/// COPY, then times the search as the endpoint runs it (the query and the presigned URLs, without HTTP) over random
+/// queries and prints p50 and p99.
+/// </summary>
 internal static class SearchBenchmark
 {
     public const string Argument = "--bench-search";
-    public static Task<int> RunAsync(string[] args) => Task.FromResult(0);
+
+    private const int Collections = 10;
+    private const int AnswersPerImage = 10; // 5 questions x 2 ranks
+    private static readonly string[] Questions = ["is there dog", "is it indoors", "what color is car", "how many people are there", "is photo blurry"];
+    private static readonly string[] Vocabulary = ["yes", "no", "2", "3", "red", "blue", "white", "dog", "cat", "car"];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var rows = args.Length > 0 ? int.Parse(args[0]) : 1_000_000;
+        var queries = args.Length > 1 ? int.Parse(args[1]) : 400;
+        var server = Environment.GetEnvironmentVariable("VQA_POSTGRES")
+                     ?? throw new InvalidOperationException("VQA_POSTGRES is not set: eval \"$(infra/local/up.sh --infra-only)\"");
+        var database = $"vqa_bench_{Guid.NewGuid():N}";
+        await ExecuteAsync(server, $"CREATE DATABASE {database}");
+        try
+        {
+            var connectionString = new NpgsqlConnectionStringBuilder(server) { Database = database }.ConnectionString;
+            await DatabaseMigrator.MigrateAsync(connectionString);
+            var fill = Stopwatch.StartNew();
+            var collections = await FillAsync(connectionString, rows);
+            Console.WriteLine($"{rows:N0} index rows ({rows / AnswersPerImage:N0} images, {Collections} collections) copied and analysed in {fill.Elapsed.TotalSeconds:0.0} s");
+
+            await using var dataSource = NpgsqlDataSource.Create(connectionString);
+            using var store = new ObjectStore(ObjectStoreOptions.FromEnvironment());
+            var search = new RetrievalSearch(dataSource, store, new JobsClient(new HttpClient()), Options.Create(new IndexingOptions()));
+            var random = new Random(7);
+            SearchQuery RandomQuery() => new("q", Questions[random.Next(Questions.Length)], "a", Vocabulary[random.Next(Vocabulary.Length)],
+                new[] { 0.0, 0.3, 0.5 }[random.Next(3)], collections[random.Next(collections.Length)], SearchQuery.DefaultLimit, null);
+
+            for (var i = 0; i < 20; i++) await search.RunAsync(RandomQuery(), CancellationToken.None); // warm-up
+            var milliseconds = new List<double>(queries);
+            for (var i = 0; i < queries; i++)
+            {
+                var query = RandomQuery();
+                var watch = Stopwatch.StartNew();
+                await search.RunAsync(query, CancellationToken.None);
+                milliseconds.Add(watch.Elapsed.TotalMilliseconds);
+            }
+            milliseconds.Sort();
+            Console.WriteLine($"{queries} searches (limit 50, with presigned URLs): p50 {Percentile(milliseconds, 0.50):0.00} ms, "
+                              + $"p99 {Percentile(milliseconds, 0.99):0.00} ms, max {milliseconds[^1]:0.00} ms");
+            return 0;
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await ExecuteAsync(server, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+        }
+    }
+
+    private static async Task<Guid[]> FillAsync(string connectionString, int rows)
+    {
+        var random = new Random(1);
+        var collections = Enumerable.Range(0, Collections).Select(_ => Guid.NewGuid()).ToArray();
+        var images = Enumerable.Range(0, rows / AnswersPerImage).Select(i => (Id: Guid.NewGuid(), Collection: collections[i % Collections])).ToArray();
+        var now = DateTimeOffset.UtcNow;
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+
+        await using (var writer = await connection.BeginBinaryImportAsync("COPY collections (id, name, created_at) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var id in collections)
+                await writer.WriteRowAsync(default, id, $"bench-{id:N}", now);
+            await writer.CompleteAsync();
+        }
+        await using (var writer = await connection.BeginBinaryImportAsync(
+                         "COPY images (id, collection_id, sha256, object_key, file_name, content_type, size_bytes, status, created_at, updated_at) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var (id, collection) in images)
+            {
+                var sha = Convert.ToHexStringLower(id.ToByteArray()) + Convert.ToHexStringLower(id.ToByteArray());
+                await writer.WriteRowAsync(default, id, collection, sha, $"originals/{sha}", $"{id:N}.jpg", "image/jpeg", 1000L, "ready", now, now);
+            }
+            await writer.CompleteAsync();
+        }
+        await using (var writer = await connection.BeginBinaryImportAsync(
+                         "COPY indexed_answers (collection_id, image_id, question, question_asked, answer, normalized_answer, rank, score, model_version, job_id, produced_at) FROM STDIN (FORMAT BINARY)"))
+        {
+            var job = Guid.NewGuid();
+            foreach (var (id, collection) in images)
+                foreach (var question in Questions)
+                {
+                    var first = random.Next(Vocabulary.Length);
+                    var second = (first + 1 + random.Next(Vocabulary.Length - 1)) % Vocabulary.Length;
+                    var top = random.NextDouble();
+                    foreach (var (answer, rank, score) in new[] { (Vocabulary[first], 1, top), (Vocabulary[second], 2, top * random.NextDouble()) })
+                    {
+                        await writer.StartRowAsync();
+                        await writer.WriteAsync(collection, NpgsqlDbType.Uuid);
+                        await writer.WriteAsync(id, NpgsqlDbType.Uuid);
+                        await writer.WriteAsync(question, NpgsqlDbType.Varchar);
+                        await writer.WriteAsync(question + "?", NpgsqlDbType.Varchar);
+                        await writer.WriteAsync(answer, NpgsqlDbType.Varchar);
+                        await writer.WriteAsync(answer, NpgsqlDbType.Varchar);
+                        await writer.WriteAsync(rank, NpgsqlDbType.Integer);
+                        await writer.WriteAsync(score, NpgsqlDbType.Double);
+                        await writer.WriteAsync("bench@1", NpgsqlDbType.Varchar);
+                        await writer.WriteAsync(job, NpgsqlDbType.Uuid);
+                        await writer.WriteAsync(now, NpgsqlDbType.TimestampTz);
+                    }
+                }
+            await writer.CompleteAsync();
+        }
+        await using (var writer = await connection.BeginBinaryImportAsync(
+                         "COPY indexed_questions (collection_id, question, model_version, question_asked, last_produced_at) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var collection in collections)
+                foreach (var question in Questions)
+                    await writer.WriteRowAsync(default, collection, question, "bench@1", question + "?", now);
+            await writer.CompleteAsync();
+        }
+        await using (var analyze = new NpgsqlCommand("ANALYZE", connection))
+            await analyze.ExecuteNonQueryAsync();
+        return collections;
+    }
+
+    private static double Percentile(List<double> sorted, double quantile) =>
+        sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(quantile * sorted.Count) - 1)];
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
 }
