@@ -19,6 +19,15 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
     /// <summary>Messages consumers have handled.</summary>
     public DbSet<InboxMessage> InboxMessages => Set<InboxMessage>();
 
+    /// <summary>Human answers to questions about images.</summary>
+    public DbSet<ImageLabel> Labels => Set<ImageLabel>();
+
+    /// <summary>Requests to train a model.</summary>
+    public DbSet<TrainingRun> TrainingRuns => Set<TrainingRun>();
+
+    /// <summary>Trained models stored in object storage.</summary>
+    public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
+
     /// <summary>Options for a context on <paramref name="connectionString"/> (an Npgsql connection string).</summary>
     public static DbContextOptions<VqaDbContext> OptionsFor(string connectionString) =>
         new DbContextOptionsBuilder<VqaDbContext>().UseNpgsql(connectionString).Options;
@@ -62,6 +71,8 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
             inbox.Property(m => m.Consumer).HasMaxLength(255);
             inbox.HasKey(m => new { m.Consumer, m.MessageId });
         });
+
+        modelBuilder.ConfigureTraining();
 
         UseSnakeCaseNames(modelBuilder);
     }

@@ -13,6 +13,9 @@ using static TorchSharp.torch;
 
 namespace VqaPipeline.Ml.Training;
 
+/// <summary>Where a run is after <paramref name="Step"/> optimizer steps: the step's loss and the throughput so far.</summary>
+public sealed record FineTuningProgress(int Step, int TotalSteps, float Loss, double ExamplesPerSecond);
+
 /// <summary>A score of the model on the evaluation data: mean loss and the VQA soft score of each top answer.</summary>
 public sealed record FineTuningEvaluation(int Step, double Loss, double VqaScore, int Examples);
 
@@ -116,7 +119,11 @@ public sealed class ViltFineTuningRun
 
             var done = step + 1;
             if (done % options.LogEvery == 0 || done == lastStep)
+            {
                 log(ProgressLine(done, state.TotalSteps, losses[^1], trainer.Optimizer.LearningRate, examplesSeen, done - startStep, lastStep - done, clock.Elapsed));
+                options.Progress?.Invoke(new FineTuningProgress(done, state.TotalSteps, losses[^1],
+                    examplesSeen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
+            }
             if (options.SaveEvery is int every && done % every == 0)
             {
                 var folder = TrainingCheckpoints.Write(output, model, config, trainer.Optimizer, state with { GlobalStep = done },
