@@ -294,7 +294,8 @@ public sealed class TrainingRunner(
                     if (latest is not null && latest.Step > reported)
                     {
                         reported = latest.Step;
-                        await bus.Publish(new TrainingProgressed(runId, latest.Step, latest.TotalSteps, latest.Loss, latest.ExamplesPerSecond), claim.Token);
+                        await PublishAfterCommitAsync(db, new TrainingProgressed(runId, latest.Step, latest.TotalSteps, latest.Loss,
+                            latest.ExamplesPerSecond), now, null, claim.Token);
                     }
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
