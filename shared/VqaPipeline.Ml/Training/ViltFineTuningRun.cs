@@ -67,7 +67,9 @@ public sealed class ViltFineTuningRun
         var (model, config, sourceFiles) = checkpoint is null ? StartModel(examples, output) : ResumeModel(checkpoint.Value.Folder, output);
         using var _ = model;
         model.to(device);
-        if (dtype != ScalarType.Float32) model.to(dtype);
+        // Mixed precision: bfloat16 forward and backward, AdamW on float32 masters taken before the cast.
+        var masters = dtype == ScalarType.Float32 ? null : AdamW.CaptureMasters(model);
+        if (masters is not null) model.to(dtype);
 
         var vocabulary = AnswerVocabulary.FromLabels(Enumerable.Range(0, config.NumLabels).Select(id => config.Id2Label[id]));
         var labeler = new SoftScoreLabeler(vocabulary);
@@ -83,7 +85,7 @@ public sealed class ViltFineTuningRun
         var evaluation = options.EvalDataFolder is { } evalFolder ? ReadExamples(evalFolder, "evaluation") : null;
 
         var noDecay = options.NoDecayBiasAndNorm ? ViltTrainer.NoDecayParameterNames(model) : null;
-        using var trainer = new ViltTrainer(model, options.AdamW with { LearningRate = state.BaseLearningRate }, noDecay);
+        using var trainer = new ViltTrainer(model, options.AdamW with { LearningRate = state.BaseLearningRate }, noDecay, masters);
         if (checkpoint is not null) TrainingCheckpoints.LoadOptimizer(checkpoint.Value.Folder, trainer.Optimizer);
 
         var schedule = new LinearSchedule(state.BaseLearningRate, state.WarmupSteps, state.TotalSteps);
@@ -137,6 +139,12 @@ public sealed class ViltFineTuningRun
         var completed = lastStep == state.TotalSteps;
         if (completed)
         {
+            if (masters is not null)
+            {
+                // The saved model is the float32 masters, not their bfloat16 rounding.
+                model.to(ScalarType.Float32);
+                trainer.Optimizer.CopyMastersTo(model);
+            }
             SaveFinalModel(model, config, output, sourceFiles);
             log($"saved the fine-tuned model to {output}");
         }
