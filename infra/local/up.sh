@@ -25,6 +25,7 @@ services=(
   "ingestion|5080|exec dotnet services/VqaPipeline.Ingestion/bin/Release/net10.0/VqaPipeline.Ingestion.dll"
   "preprocessing|5082|ASPNETCORE_URLS=http://127.0.0.1:5082 exec dotnet services/VqaPipeline.Preprocessing/bin/Release/net10.0/VqaPipeline.Preprocessing.dll"
   "indexing|5081|exec dotnet services/VqaPipeline.Indexing/bin/Release/net10.0/VqaPipeline.Indexing.dll"
+  "training|5084|ASPNETCORE_URLS=http://127.0.0.1:5084 Training__WorkFolder=$VQA_STATE_DIR/training exec dotnet services/VqaPipeline.Training/bin/Release/net10.0/linux-x64/VqaPipeline.Training.dll"
 )
 
 postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
@@ -209,7 +210,7 @@ if [ "$rabbitmq_starting" = true ]; then await_rabbitmq; fi
 for setting in "${VQA_EXPORTED_SETTINGS[@]}"; do export "${setting?}"; done
 if [ "$infra_only" = false ] && [ ${#services[@]} -gt 0 ]; then
   say "building the services (Release)"
-  for project in services/VqaPipeline.Ingestion services/VqaPipeline.Preprocessing services/VqaPipeline.Indexing; do
+  for project in services/VqaPipeline.Ingestion services/VqaPipeline.Preprocessing services/VqaPipeline.Indexing services/VqaPipeline.Training; do
     (cd "$here/../.." && dotnet build "$project" -c Release --nologo -v quiet >>"$VQA_LOG_DIR/build.log" 2>&1) \
       || fail "building $project failed; see $VQA_LOG_DIR/build.log"
   done

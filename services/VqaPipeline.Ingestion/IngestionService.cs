@@ -61,6 +61,8 @@ public static class IngestionService
         app.MapVqaServiceDefaults();
         app.MapOpenApi();
         app.MapIngestionEndpoints();
+        app.MapLabelEndpoints();
+        app.MapTrainingRunEndpoints();
         return app;
     }
 

@@ -27,6 +27,14 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
 
     /// <summary>Question jobs started by searches.</summary>
     public DbSet<SearchJob> SearchJobs => Set<SearchJob>();
+    /// <summary>Human answers to questions about images.</summary>
+    public DbSet<ImageLabel> Labels => Set<ImageLabel>();
+
+    /// <summary>Requests to train a model.</summary>
+    public DbSet<TrainingRun> TrainingRuns => Set<TrainingRun>();
+
+    /// <summary>Trained models stored in object storage.</summary>
+    public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
 
     /// <summary>Options for a context on <paramref name="connectionString"/> (an Npgsql connection string).</summary>
     public static DbContextOptions<VqaDbContext> OptionsFor(string connectionString) =>
@@ -73,6 +81,8 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
         });
 
         IndexModel.ConfigureIndex(modelBuilder);
+        modelBuilder.ConfigureTraining();
+
         UseSnakeCaseNames(modelBuilder);
     }
 

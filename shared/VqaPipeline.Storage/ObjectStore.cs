@@ -42,6 +42,8 @@ public sealed class ObjectStore : IDisposable
     /// <summary>The bucket this store reads and writes.</summary>
     public string Bucket => _bucket;
 
+    internal IMinioClient Client => _client;
+
     /// <summary>Creates the bucket unless it exists.</summary>
     public async Task EnsureBucketAsync(CancellationToken cancellationToken = default)
     {

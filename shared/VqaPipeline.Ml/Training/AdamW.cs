@@ -8,15 +8,44 @@ namespace VqaPipeline.Ml.Training;
 /// torch.optim.AdamW (single-tensor path, no amsgrad), written out so its state — <c>exp_avg</c>, <c>exp_avg_sq</c> and
 /// <c>step</c> per parameter — can be saved and restored exactly for resumable training. Parameters named in
 /// <paramref name="noDecay"/> get no weight decay (transformers' usual bias/LayerNorm group).
+/// With <paramref name="fp32Masters"/> (mixed precision: the model computes in bfloat16), the update is applied to the
+/// float32 master copy of each parameter and the model's low-precision parameter is then set from it, so updates
+/// smaller than a bfloat16 step are not lost; the masters are part of the saved state.
 /// </summary>
 public sealed class AdamW(IReadOnlyList<(string Name, Parameter Parameter)> parameters, AdamWOptions options,
-    IReadOnlySet<string>? noDecay = null) : IDisposable
+    IReadOnlySet<string>? noDecay = null, IReadOnlyDictionary<string, Tensor>? fp32Masters = null) : IDisposable
 {
     private const string ExpAvg = "exp_avg/";
     private const string ExpAvgSq = "exp_avg_sq/";
     private const string StepKey = "step/";
+    private const string MasterKey = "master/";
 
     private readonly Dictionary<string, ParameterState> states = new(StringComparer.Ordinal);
+
+    /// <summary>The float32 master weights of a mixed-precision run, by parameter name; null for a float32 run.</summary>
+    public IReadOnlyDictionary<string, Tensor>? Masters { get; } = fp32Masters;
+
+    /// <summary>
+    /// Float32 copies of <paramref name="model"/>'s parameters, taken before the model is cast to a lower precision,
+    /// to pass as <c>fp32Masters</c>.
+    /// </summary>
+    public static IReadOnlyDictionary<string, Tensor> CaptureMasters(TorchSharp.torch.nn.Module model)
+    {
+        using var noGrad = no_grad();
+        return model.named_parameters().ToDictionary(
+            pair => pair.name,
+            pair => pair.parameter.detach().to(ScalarType.Float32).clone().DetachFromDisposeScope(),
+            StringComparer.Ordinal);
+    }
+
+    /// <summary>Sets every parameter of <paramref name="model"/> (cast back to float32) to its master weight.</summary>
+    public void CopyMastersTo(TorchSharp.torch.nn.Module model)
+    {
+        if (Masters is null) return;
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in model.named_parameters())
+            parameter.copy_(Masters[name]);
+    }
 
     public AdamWOptions Options { get; } = options;
 
@@ -37,18 +66,20 @@ public sealed class AdamW(IReadOnlyList<(string Name, Parameter Parameter)> para
         using var scope = NewDisposeScope();
         foreach (var (name, parameter) in parameters)
         {
-            var grad = parameter.grad;
-            if (grad is null) continue;
-            var state = StateOf(name, parameter);
+            if (parameter.grad is null) continue;
+            var weight = Masters?[name] ?? parameter;
+            var grad = Masters is null ? parameter.grad : parameter.grad.to(ScalarType.Float32);
+            var state = StateOf(name, weight);
             state.Step++;
             var decay = noDecay?.Contains(name) == true ? 0.0 : Options.WeightDecay;
-            parameter.mul_(1 - LearningRate * decay);
+            weight.mul_(1 - LearningRate * decay);
             state.ExpAvg.lerp_(grad, 1 - Options.Beta1);
             state.ExpAvgSq.mul_(Options.Beta2).addcmul_(grad, grad, 1 - Options.Beta2);
             var biasCorrection1 = 1 - Math.Pow(Options.Beta1, state.Step);
             var biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(Options.Beta2, state.Step));
             var denominator = (state.ExpAvgSq.sqrt() / biasCorrection2Sqrt).add_(Options.Epsilon);
-            parameter.addcdiv_(state.ExpAvg, denominator, -LearningRate / biasCorrection1);
+            weight.addcdiv_(state.ExpAvg, denominator, -LearningRate / biasCorrection1);
+            if (Masters is not null) parameter.copy_(weight);
         }
     }
 
@@ -63,6 +94,8 @@ public sealed class AdamW(IReadOnlyList<(string Name, Parameter Parameter)> para
             using var step = tensor((float)state.Step);
             tensors.Add(ToCheckpointTensor(StepKey + name, step));
         }
+        foreach (var (name, master) in Masters ?? new Dictionary<string, Tensor>())
+            tensors.Add(ToCheckpointTensor(MasterKey + name, master));
         return tensors;
     }
 
@@ -77,11 +110,22 @@ public sealed class AdamW(IReadOnlyList<(string Name, Parameter Parameter)> para
             if (!saved.ContainsKey(StepKey + name)) continue;
             if (!saved.ContainsKey(ExpAvg + name) || !saved.ContainsKey(ExpAvgSq + name))
                 throw new TrainingCheckpointException($"the optimizer state has a step for '{name}' but not its moments.");
-            var expAvg = saved[ExpAvg + name].ToTorch().to(parameter.dtype, parameter.device);
-            var expAvgSq = saved[ExpAvgSq + name].ToTorch().to(parameter.dtype, parameter.device);
+            var weight = Masters?[name] ?? parameter;
+            var expAvg = saved[ExpAvg + name].ToTorch().to(weight.dtype, weight.device);
+            var expAvgSq = saved[ExpAvgSq + name].ToTorch().to(weight.dtype, weight.device);
             if (!expAvg.shape.SequenceEqual(parameter.shape) || !expAvgSq.shape.SequenceEqual(parameter.shape))
                 throw new TrainingCheckpointException($"the optimizer state of '{name}' does not have the parameter's shape.");
             states[name] = new ParameterState(expAvg, expAvgSq) { Step = (long)saved[StepKey + name].ToTorch().item<float>() };
+        }
+        if (Masters is null) return;
+        foreach (var (name, parameter) in parameters)
+        {
+            if (!saved.ContainsKey(MasterKey + name))
+                throw new TrainingCheckpointException(
+                    $"the checkpoint has no float32 master weight of '{name}': it was not written by a mixed-precision run.");
+            using var master = saved[MasterKey + name].ToTorch();
+            Masters[name].copy_(master);
+            parameter.copy_(Masters[name]);
         }
     }
 
@@ -89,9 +133,10 @@ public sealed class AdamW(IReadOnlyList<(string Name, Parameter Parameter)> para
     {
         foreach (var state in states.Values) state.Dispose();
         states.Clear();
+        foreach (var master in Masters?.Values ?? []) master.Dispose();
     }
 
-    private ParameterState StateOf(string name, Parameter parameter)
+    private ParameterState StateOf(string name, Tensor parameter)
     {
         if (states.TryGetValue(name, out var state)) return state;
         state = new ParameterState(zeros_like(parameter).DetachFromDisposeScope(), zeros_like(parameter).DetachFromDisposeScope());

@@ -65,6 +65,9 @@ public sealed record FineTuningOptions
     /// <summary>A log line every this many steps (and at the last).</summary>
     public int LogEvery { get; init; } = 10;
 
+    /// <summary>Called with each logged step (every <see cref="LogEvery"/> steps and the last), for hosts that report progress.</summary>
+    public Action<FineTuningProgress>? Progress { get; init; }
+
     public string Device { get; init; } = "cpu";
     public string DType { get; init; } = "float32";
 

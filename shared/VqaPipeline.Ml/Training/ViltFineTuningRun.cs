@@ -13,6 +13,9 @@ using static TorchSharp.torch;
 
 namespace VqaPipeline.Ml.Training;
 
+/// <summary>Where a run is after <paramref name="Step"/> optimizer steps: the step's loss and the throughput so far.</summary>
+public sealed record FineTuningProgress(int Step, int TotalSteps, float Loss, double ExamplesPerSecond);
+
 /// <summary>A score of the model on the evaluation data: mean loss and the VQA soft score of each top answer.</summary>
 public sealed record FineTuningEvaluation(int Step, double Loss, double VqaScore, int Examples);
 
@@ -64,7 +67,9 @@ public sealed class ViltFineTuningRun
         var (model, config, sourceFiles) = checkpoint is null ? StartModel(examples, output) : ResumeModel(checkpoint.Value.Folder, output);
         using var _ = model;
         model.to(device);
-        if (dtype != ScalarType.Float32) model.to(dtype);
+        // Mixed precision: bfloat16 forward and backward, AdamW on float32 masters taken before the cast.
+        var masters = dtype == ScalarType.Float32 ? null : AdamW.CaptureMasters(model);
+        if (masters is not null) model.to(dtype);
 
         var vocabulary = AnswerVocabulary.FromLabels(Enumerable.Range(0, config.NumLabels).Select(id => config.Id2Label[id]));
         var labeler = new SoftScoreLabeler(vocabulary);
@@ -80,7 +85,7 @@ public sealed class ViltFineTuningRun
         var evaluation = options.EvalDataFolder is { } evalFolder ? ReadExamples(evalFolder, "evaluation") : null;
 
         var noDecay = options.NoDecayBiasAndNorm ? ViltTrainer.NoDecayParameterNames(model) : null;
-        using var trainer = new ViltTrainer(model, options.AdamW with { LearningRate = state.BaseLearningRate }, noDecay);
+        using var trainer = new ViltTrainer(model, options.AdamW with { LearningRate = state.BaseLearningRate }, noDecay, masters);
         if (checkpoint is not null) TrainingCheckpoints.LoadOptimizer(checkpoint.Value.Folder, trainer.Optimizer);
 
         var schedule = new LinearSchedule(state.BaseLearningRate, state.WarmupSteps, state.TotalSteps);
@@ -116,7 +121,11 @@ public sealed class ViltFineTuningRun
 
             var done = step + 1;
             if (done % options.LogEvery == 0 || done == lastStep)
+            {
                 log(ProgressLine(done, state.TotalSteps, losses[^1], trainer.Optimizer.LearningRate, examplesSeen, done - startStep, lastStep - done, clock.Elapsed));
+                options.Progress?.Invoke(new FineTuningProgress(done, state.TotalSteps, losses[^1],
+                    examplesSeen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
+            }
             if (options.SaveEvery is int every && done % every == 0)
             {
                 var folder = TrainingCheckpoints.Write(output, model, config, trainer.Optimizer, state with { GlobalStep = done },
@@ -130,6 +139,12 @@ public sealed class ViltFineTuningRun
         var completed = lastStep == state.TotalSteps;
         if (completed)
         {
+            if (masters is not null)
+            {
+                // The saved model is the float32 masters, not their bfloat16 rounding.
+                model.to(ScalarType.Float32);
+                trainer.Optimizer.CopyMastersTo(model);
+            }
             SaveFinalModel(model, config, output, sourceFiles);
             log($"saved the fine-tuned model to {output}");
         }

@@ -27,12 +27,14 @@ public sealed class ViltTrainer : IDisposable
     private readonly IReadOnlyList<TorchSharp.Modules.Parameter> parameters;
 
     /// <param name="noDecay">Parameter names that get no weight decay; see <see cref="NoDecayParameterNames"/>.</param>
-    public ViltTrainer(ViltForQuestionAnswering model, AdamWOptions? options = null, IReadOnlySet<string>? noDecay = null)
+    /// <param name="fp32Masters">For mixed precision: float32 copies of the parameters (see <see cref="AdamW.CaptureMasters"/>).</param>
+    public ViltTrainer(ViltForQuestionAnswering model, AdamWOptions? options = null, IReadOnlySet<string>? noDecay = null,
+        IReadOnlyDictionary<string, Tensor>? fp32Masters = null)
     {
         this.model = model;
         var named = model.named_parameters().Select(pair => (pair.name, pair.parameter)).ToList();
         parameters = named.Select(pair => pair.parameter).ToList();
-        Optimizer = new AdamW(named, options ?? new AdamWOptions(), noDecay);
+        Optimizer = new AdamW(named, options ?? new AdamWOptions(), noDecay, fp32Masters);
     }
 
     /// <summary>The optimizer, whose learning rate and state a training run sets and saves.</summary>
@@ -70,7 +72,11 @@ public sealed class ViltTrainer : IDisposable
         model.train();
         using var scope = NewDisposeScope();
         var output = model.forward(inputs);
-        var loss = ViltQuestionAnsweringLoss.Compute(output.Logits, labels);
+        // The loss is computed in float32 whatever the model computes in, as torch.autocast does for BCE: a bfloat16
+        // sum over thousands of labels would lose the small per-label terms.
+        var loss = output.Logits.dtype == ScalarType.Float32
+            ? ViltQuestionAnsweringLoss.Compute(output.Logits, labels)
+            : ViltQuestionAnsweringLoss.Compute(output.Logits.to(ScalarType.Float32), labels.to(ScalarType.Float32));
         (lossScale == 1.0 ? loss : loss * lossScale).backward();
         return loss.item<float>();
     }

@@ -31,7 +31,7 @@ public class ComposeFileTests
         Assert.Contains(Mounts(service), mount => NamedVolume(mount) is not null);
     }
 
-    public static TheoryData<string> ApplicationServices => new("ingestion", "preprocessing");
+    public static TheoryData<string> ApplicationServices => new("ingestion", "preprocessing", "training", "indexing");
 
     [Theory]
     [MemberData(nameof(ApplicationServices))]

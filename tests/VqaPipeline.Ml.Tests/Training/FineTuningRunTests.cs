@@ -84,6 +84,41 @@ public sealed class FineTuningRunTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_bfloat16_run_updates_float32_master_weights_saves_them_and_resumes_exactly()
+    {
+        var data = Scenes(images: 3, questionsPerImage: 2);
+        FineTuningOptions Options(string outputFolder, string dtype) => new()
+        {
+            DataFolder = data,
+            OutputFolder = outputFolder,
+            Model = new FineTuningModelSource.Backbone(ViltFixture.ModelFolder),
+            BatchSize = 4,
+            MaxSteps = 5,
+            Seed = 4,
+            DType = dtype,
+        };
+
+        var float32 = ViltFineTuningRun.Run(Options(temp.File("fp32"), "float32"));
+        var whole = ViltFineTuningRun.Run(Options(temp.File("whole"), "bfloat16"));
+        ViltFineTuningRun.Run(Options(temp.File("split"), "bfloat16") with { SaveEvery = 2, StopAfterSteps = 3 });
+        var resumed = ViltFineTuningRun.Run(Options(temp.File("split"), "bfloat16") with { SaveEvery = 2, Resume = true });
+
+        // bfloat16 keeps 8 bits of mantissa: the first loss (same weights, same batch) agrees to about 1%.
+        Assert.True(Math.Abs(whole.Losses[0] - float32.Losses[0]) <= 0.02 * float32.Losses[0],
+            $"bfloat16 loss {whole.Losses[0]} vs float32 {float32.Losses[0]}");
+        Assert.Equal(2, resumed.ResumedFromStep);
+        FineTuningAssert.SameWeights(temp.File("whole"), temp.File("split"), 1e-6);
+
+        using var saved = Safetensors.Read(Path.Combine(temp.File("whole"), ViltCheckpointWriter.WeightsFileName));
+        Assert.All(saved.Keys, key => Assert.Equal(TensorDType.Float32, saved[key].DType));
+        // Masters carry updates finer than bfloat16 can hold: the saved weights are not all bfloat16-representable.
+        var classifier = saved.Keys.Single(key => key.StartsWith("classifier.") && key.EndsWith("3.weight"));
+        using var weights = saved[classifier].ToTorch();
+        using var rounded = weights.to(TorchSharp.torch.ScalarType.BFloat16).to(TorchSharp.torch.ScalarType.Float32);
+        Assert.True(weights.ne(rounded).any().item<bool>(), $"{classifier} holds only bfloat16 values: the masters were not saved");
+    }
+
+    [Fact]
     public void The_learning_rate_warms_up_then_decays_linearly_to_zero()
     {
         var schedule = new LinearSchedule(1.0, WarmupSteps: 2, TotalSteps: 6);

@@ -1,0 +1,176 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.Data;
+using VqaPipeline.Storage;
+
+namespace VqaPipeline.Ingestion;
+
+/// <summary>The training data of a run: a collection's labels, or a VQA dataset folder in object storage.</summary>
+public sealed record TrainingDatasetRequest(Guid? CollectionId, string? ObjectPrefix);
+
+/// <summary>
+/// The body of <c>POST /training-runs</c>. Unset hyper-parameters take the Hugging Face VQA guide's recipe (batch 4,
+/// 20 epochs, AdamW lr 5e-5, weight decay 0.01).
+/// </summary>
+public sealed record TrainingRunRequest(
+    string? ModelName,
+    TrainingDatasetRequest? Dataset,
+    string? BaseModel,
+    JsonObject? FromConfig,
+    string? Tokenizer,
+    int? Epochs,
+    int? MaxSteps,
+    int? BatchSize,
+    int? GradientAccumulation,
+    double? LearningRate,
+    double? WeightDecay,
+    int? WarmupSteps,
+    long? Seed,
+    string? DType,
+    int? SaveEvery);
+
+/// <summary>What <c>POST /training-runs</c> answers.</summary>
+public sealed record TrainingRunAccepted(Guid Id, string StatusUrl);
+
+/// <summary>A training run as <c>GET /training-runs/{id}</c> shows it.</summary>
+public sealed record TrainingRunResponse(
+    Guid Id, string ModelName, string Status, int Step, int TotalSteps, double? Loss, double? ExamplesPerSecond,
+    string? Model, string? Error, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>Starting and following training runs; the training service does the work.</summary>
+internal static partial class TrainingRunEndpoints
+{
+    public static void MapTrainingRunEndpoints(this IEndpointRouteBuilder app)
+    {
+        var runs = app.MapGroup("/training-runs").WithTags("training");
+        runs.MapPost("/", StartAsync);
+        runs.MapGet("/{runId:guid}", GetAsync);
+    }
+
+    private static async Task<Results<Accepted<TrainingRunAccepted>, BadRequest<ErrorResponse>>> StartAsync(
+        TrainingRunRequest request, VqaDbContext database, ObjectStore store, IPublishEndpoint publisher,
+        TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (await InvalidAsync(request, database, store, cancellationToken) is { } reason)
+            return TypedResults.BadRequest(new ErrorResponse(reason));
+
+        var now = clock.GetUtcNow();
+        var message = new TrainingRequested(
+            Guid.NewGuid(),
+            request.ModelName!,
+            new TrainingDataset(request.Dataset!.CollectionId, request.Dataset.ObjectPrefix?.Trim('/')),
+            new TrainingStart(request.BaseModel, request.FromConfig?.ToJsonString(), request.Tokenizer),
+            new TrainingSettings(
+                request.Epochs ?? 20, request.MaxSteps, request.BatchSize ?? 4, request.GradientAccumulation ?? 1,
+                request.LearningRate ?? 5e-5, request.WeightDecay ?? 0.01, request.WarmupSteps ?? 0, request.Seed ?? 0,
+                request.DType ?? "float32", request.SaveEvery ?? 100),
+            now);
+        database.TrainingRuns.Add(new TrainingRun
+        {
+            Id = message.RunId,
+            ModelName = message.ModelName,
+            Request = JsonSerializer.Serialize(message, JsonSerializerOptions.Web),
+            CreatedAt = now,
+            UpdatedAt = now,
+        });
+        await PublishAfterCommitAsync(database, publisher, message, now, cancellationToken);
+        var statusUrl = $"/training-runs/{message.RunId}";
+        return TypedResults.Accepted(statusUrl, new TrainingRunAccepted(message.RunId, statusUrl));
+    }
+
+    private static async Task PublishAfterCommitAsync(
+        VqaDbContext database, IPublishEndpoint publisher, TrainingRequested message, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var messageId = NewId.NextGuid();
+        database.EventLog.Add(EventLogEntry.For(messageId, message, now, message.Dataset.CollectionId));
+        await database.SaveChangesAsync(cancellationToken);
+        await publisher.Publish(message, context => context.MessageId = messageId, cancellationToken);
+    }
+
+    private static async Task<string?> InvalidAsync(
+        TrainingRunRequest request, VqaDbContext database, ObjectStore store, CancellationToken cancellationToken)
+    {
+        if (request.ModelName is not { } name || !ModelNamePattern().IsMatch(name))
+            return "'modelName' must be 1-100 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit";
+        if (request.Dataset is not { } dataset || (dataset.CollectionId is null) == string.IsNullOrWhiteSpace(dataset.ObjectPrefix))
+            return "'dataset' must name exactly one of 'collectionId' (its labels) or 'objectPrefix' (a VQA dataset in object storage)";
+        if (dataset.CollectionId is { } collectionId)
+        {
+            if (!await database.Collections.AnyAsync(c => c.Id == collectionId, cancellationToken))
+                return $"collection {collectionId} does not exist";
+            if (!await database.Labels.AnyAsync(l => l.CollectionId == collectionId, cancellationToken))
+                return $"collection {collectionId} has no labels to train on (POST /collections/{collectionId}/labels first)";
+        }
+        else if ((await store.ListAsync(dataset.ObjectPrefix!.Trim('/') + "/", cancellationToken)).Count == 0)
+        {
+            return $"nothing is stored under '{dataset.ObjectPrefix}'";
+        }
+
+        if ((request.BaseModel is null) == (request.FromConfig is null))
+            return "name exactly one starting point: 'baseModel' (a ViLT checkpoint) or 'fromConfig' (a ViLT configuration)";
+        if (request.FromConfig is not null && string.IsNullOrWhiteSpace(request.Tokenizer))
+            return "'fromConfig' needs 'tokenizer': a model whose tokenizer and image processor files to use";
+        foreach (var reference in new[] { request.BaseModel, request.Tokenizer })
+        {
+            if (reference is not null && await UnknownModelAsync(reference, database, cancellationToken) is { } unknown)
+                return unknown;
+        }
+
+        return (request.Epochs, request.MaxSteps, request.BatchSize, request.GradientAccumulation, request.LearningRate,
+                request.WeightDecay, request.WarmupSteps, request.SaveEvery, request.DType) switch
+            {
+                ({ } epochs, _, _, _, _, _, _, _, _) when epochs < 1 => "'epochs' must be at least 1",
+                (_, { } steps, _, _, _, _, _, _, _) when steps < 1 => "'maxSteps' must be at least 1",
+                (_, _, { } batch, _, _, _, _, _, _) when batch is < 1 or > 4096 => "'batchSize' must be 1 to 4096",
+                (_, _, _, { } accumulation, _, _, _, _, _) when accumulation < 1 => "'gradientAccumulation' must be at least 1",
+                (_, _, _, _, { } lr, _, _, _, _) when !(lr > 0) || double.IsInfinity(lr) => "'learningRate' must be positive",
+                (_, _, _, _, _, { } decay, _, _, _) when !(decay >= 0) || double.IsInfinity(decay) => "'weightDecay' must not be negative",
+                (_, _, _, _, _, _, { } warmup, _, _) when warmup < 0 => "'warmupSteps' must not be negative",
+                (_, _, _, _, _, _, _, { } every, _) when every < 1 => "'saveEvery' must be at least 1",
+                (_, _, _, _, _, _, _, _, { } dtype) when dtype is not ("float32" or "bfloat16") => "'dtype' must be float32 or bfloat16",
+                _ => null,
+            };
+    }
+
+    /// <summary>
+    /// Why <paramref name="reference"/> names no model this system can load, or null when it can: a stored model
+    /// version, or a folder with a <c>config.json</c>. A Hub id is checked by the training worker, which owns the cache.
+    /// </summary>
+    private static async Task<string?> UnknownModelAsync(string reference, VqaDbContext database, CancellationToken cancellationToken)
+    {
+        if (StoredModelPattern().Match(reference) is { Success: true } stored)
+        {
+            var modelName = stored.Groups["name"].Value;
+            var version = int.Parse(stored.Groups["version"].Value);
+            return await database.ModelVersions.AnyAsync(m => m.Name == modelName && m.Version == version, cancellationToken)
+                ? null
+                : $"no stored model '{reference}'";
+        }
+        if (Path.IsPathRooted(reference) || reference.StartsWith('.'))
+            return File.Exists(Path.Combine(reference, "config.json")) ? null : $"'{reference}' is not a model folder (no config.json)";
+        return null;
+    }
+
+    private static async Task<Results<Ok<TrainingRunResponse>, NotFound<ErrorResponse>>> GetAsync(
+        Guid runId, VqaDbContext database, CancellationToken cancellationToken)
+    {
+        var run = await database.TrainingRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        if (run is null)
+            return TypedResults.NotFound(new ErrorResponse($"training run {runId} does not exist"));
+        return TypedResults.Ok(new TrainingRunResponse(
+            run.Id, run.ModelName, run.Status.ToString().ToLowerInvariant(), run.Step, run.TotalSteps, run.Loss,
+            run.ExamplesPerSecond, run.ModelReference, run.Error, run.CreatedAt, run.UpdatedAt));
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,99}$")]
+    private static partial Regex ModelNamePattern();
+
+    [GeneratedRegex("^models/(?<name>[a-z0-9][a-z0-9._-]{0,99})/(?<version>[1-9][0-9]{0,8})/?$")]
+    private static partial Regex StoredModelPattern();
+}

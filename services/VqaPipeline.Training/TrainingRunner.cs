@@ -1,0 +1,357 @@
+using System.Text.Json;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.Data;
+using VqaPipeline.Ml;
+using VqaPipeline.Ml.Checkpoints.Hub;
+using VqaPipeline.Ml.Training;
+using VqaPipeline.Storage;
+
+namespace VqaPipeline.Training;
+
+/// <summary>
+/// Trains one run: brings its data and starting model onto local disk, fine-tunes with the engine (resuming from the
+/// run's newest checkpoint when a previous worker got that far), stores the model folder as the model name's next
+/// version, and reports progress and the outcome on the bus and in the run's row.
+/// </summary>
+public sealed class TrainingRunner(
+    IDbContextFactory<VqaDbContext> databases, ObjectStore store, IBus bus, IOptions<TrainingOptions> options,
+    TimeProvider clock, ILogger<TrainingRunner> logger)
+{
+    private const string CompleteMarker = ".complete";
+    private readonly SemaphoreSlim _wake = new(0);
+
+    /// <summary>Tells a waiting worker that a run may be there to take.</summary>
+    public void Wake()
+    {
+        if (_wake.CurrentCount == 0) _wake.Release();
+    }
+
+    /// <summary>Waits until <see cref="Wake"/> or <paramref name="timeout"/>.</summary>
+    public async Task WaitForWorkAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        await _wake.WaitAsync(timeout, cancellationToken);
+
+    /// <summary>Runs <paramref name="runId"/>, claimed by this worker, to its end (or until the host stops).</summary>
+    public async Task RunAsync(Guid runId, CancellationToken stoppingToken)
+    {
+        TrainingRequested request;
+        await using (var db = await databases.CreateDbContextAsync(stoppingToken))
+        {
+            var run = await db.TrainingRuns.AsNoTracking().SingleAsync(r => r.Id == runId, stoppingToken);
+            request = JsonSerializer.Deserialize<TrainingRequested>(run.Request, JsonSerializerOptions.Web)!;
+        }
+
+        using var lostClaim = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var progress = new ProgressBox();
+        var heartbeat = HeartbeatAsync(runId, progress, lostClaim);
+        try
+        {
+            logger.LogInformation("Training run {RunId}: model {ModelName}", runId, request.ModelName);
+            var result = await TrainAsync(request, progress, lostClaim.Token);
+            await lostClaim.CancelAsync();
+            await heartbeat;
+            await StoreModelAsync(request, result, stoppingToken);
+        }
+        catch (OperationCanceledException) when (lostClaim.IsCancellationRequested)
+        {
+            await lostClaim.CancelAsync();
+            await heartbeat;
+            if (stoppingToken.IsCancellationRequested)
+                await ReleaseAsync(runId); // back in the queue: the next worker resumes from the last checkpoint
+            else
+                logger.LogWarning("Training run {RunId} was taken over by another worker; stopped here", runId);
+        }
+        catch (Exception exception)
+        {
+            await lostClaim.CancelAsync();
+            await heartbeat;
+            var reason = exception is VqaPipelineException or InvalidDataException
+                ? exception.Message
+                : $"{exception.GetType().Name}: {exception.Message}";
+            if (exception is not VqaPipelineException)
+                logger.LogError(exception, "Training run {RunId} failed", runId);
+            else
+                logger.LogWarning("Training run {RunId} failed: {Reason}", runId, reason);
+            await FailAsync(runId, reason, stoppingToken);
+        }
+    }
+
+    private async Task<FineTuningResult> TrainAsync(TrainingRequested request, ProgressBox progress, CancellationToken cancellationToken)
+    {
+        var workFolder = Path.Combine(options.Value.WorkFolder, "runs", request.RunId.ToString("N"));
+        var data = await PrepareDataAsync(request, Path.Combine(workFolder, "data"), cancellationToken);
+        var model = await StartingPointAsync(request.Start, workFolder, cancellationToken);
+        var output = Path.Combine(workFolder, "output");
+        var settings = request.Settings;
+        var fineTuning = new FineTuningOptions
+        {
+            DataFolder = data,
+            OutputFolder = output,
+            Model = model,
+            Resume = TrainingCheckpoints.List(output).Count > 0,
+            Epochs = settings.Epochs,
+            MaxSteps = settings.MaxSteps,
+            BatchSize = settings.BatchSize,
+            GradientAccumulation = settings.GradientAccumulation,
+            AdamW = new AdamWOptions { LearningRate = settings.LearningRate, WeightDecay = settings.WeightDecay },
+            WarmupSteps = settings.WarmupSteps,
+            Seed = settings.Seed,
+            DType = settings.DType,
+            SaveEvery = settings.SaveEvery,
+            KeepLast = options.Value.KeepCheckpoints,
+            LogEvery = options.Value.LogEvery,
+            Device = options.Value.Device,
+            Progress = step => progress.Latest = step,
+        };
+        // Training saturates the CPU for hours: a thread of its own keeps the host's thread pool free.
+        return await Task.Factory.StartNew(
+            () => ViltFineTuningRun.Run(fineTuning, line => logger.LogInformation("Training run {RunId}: {Line}", request.RunId, line), cancellationToken),
+            cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// The training data as a local folder: a stored VQA dataset downloaded as it is, or a collection's labels written
+    /// as an image folder (<c>metadata.jsonl</c> and the model-ready images). Done once per run.
+    /// </summary>
+    private async Task<string> PrepareDataAsync(TrainingRequested request, string folder, CancellationToken cancellationToken)
+    {
+        if (File.Exists(Path.Combine(folder, CompleteMarker)))
+            return folder;
+        if (Directory.Exists(folder))
+            Directory.Delete(folder, recursive: true);
+        Directory.CreateDirectory(folder);
+
+        if (request.Dataset.ObjectPrefix is { } prefix)
+        {
+            if (await store.DownloadFolderAsync(prefix, folder, cancellationToken) == 0)
+                throw new TrainingRunException($"nothing is stored under '{prefix}'");
+        }
+        else
+        {
+            await WriteLabelsAsync(request.Dataset.CollectionId!.Value, folder, cancellationToken);
+        }
+        await File.WriteAllTextAsync(Path.Combine(folder, CompleteMarker), "", cancellationToken);
+        return folder;
+    }
+
+    private async Task WriteLabelsAsync(Guid collectionId, string folder, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var labels = await db.Labels.AsNoTracking()
+            .Where(l => l.CollectionId == collectionId)
+            .Join(db.Images.AsNoTracking(), l => l.ImageId, i => i.Id, (l, i) => new { Label = l, Image = i })
+            .OrderBy(row => row.Image.CreatedAt).ThenBy(row => row.Label.Question)
+            .ToListAsync(cancellationToken);
+        var usable = labels.Where(row => row.Image is { Status: ImageStatus.Ready, PreprocessedObjectKey: not null }).ToList();
+        if (usable.Count == 0)
+            throw new TrainingRunException(labels.Count == 0
+                ? $"collection {collectionId} has no labels"
+                : $"none of the {labels.Count} labels of collection {collectionId} is on a ready image");
+        if (usable.Count < labels.Count)
+            logger.LogWarning("{Skipped} of {Count} labels of collection {CollectionId} are on images that are not ready; left out",
+                labels.Count - usable.Count, labels.Count, collectionId);
+
+        Directory.CreateDirectory(Path.Combine(folder, "images"));
+        await using var metadata = new StreamWriter(Path.Combine(folder, "metadata.jsonl"));
+        foreach (var image in usable.Select(row => row.Image).DistinctBy(i => i.Id))
+        {
+            await using var source = await store.GetAsync(image.PreprocessedObjectKey!, cancellationToken);
+            await using var target = File.Create(Path.Combine(folder, "images", $"{image.Id:N}.png"));
+            await source.CopyToAsync(target, cancellationToken);
+        }
+        foreach (var (label, image) in usable.Select(row => (row.Label, row.Image)))
+        {
+            // One answer is everyone's answer; several are the annotators' answers, counted for soft scores.
+            var line = label.Answers.Count == 1
+                ? JsonSerializer.Serialize(new { file_name = $"images/{image.Id:N}.png", question = label.Question, answer = label.Answers[0] })
+                : JsonSerializer.Serialize(new { file_name = $"images/{image.Id:N}.png", question = label.Question, answers = label.Answers });
+            await metadata.WriteLineAsync(line);
+        }
+    }
+
+    private async Task<FineTuningModelSource> StartingPointAsync(TrainingStart start, string workFolder, CancellationToken cancellationToken)
+    {
+        if (start.BaseModel is { } baseModel)
+            return new FineTuningModelSource.Backbone(await ResolveModelAsync(baseModel, cancellationToken));
+        var configPath = Path.Combine(workFolder, "start-config.json");
+        await File.WriteAllTextAsync(configPath, start.ConfigJson ?? throw new TrainingRunException("the request names no starting point"),
+            cancellationToken);
+        return new FineTuningModelSource.FromConfig(configPath,
+            await ResolveModelAsync(start.TokenizerModel ?? throw new TrainingRunException("'fromConfig' needs a tokenizer model"), cancellationToken));
+    }
+
+    /// <summary>A model reference as a local folder: a stored version (downloaded once), a folder, or a Hub id.</summary>
+    private async Task<string> ResolveModelAsync(string reference, CancellationToken cancellationToken)
+    {
+        if (StoredModel.TryParse(reference) is { } stored)
+        {
+            var folder = Path.Combine(options.Value.WorkFolder, "models", stored.Name, stored.Version.ToString());
+            if (File.Exists(Path.Combine(folder, CompleteMarker)))
+                return folder;
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            if (await store.DownloadFolderAsync(stored.Prefix, folder, cancellationToken) == 0)
+                throw new TrainingRunException($"no stored model '{reference}'");
+            await File.WriteAllTextAsync(Path.Combine(folder, CompleteMarker), "", cancellationToken);
+            return folder;
+        }
+        return await ModelResolver.ResolveAsync(reference, HubOptions.FromEnvironment(), cancellationToken);
+    }
+
+    /// <summary>
+    /// Stores the trained folder as the name's next version. The version is chosen under a per-name advisory lock and
+    /// committed with the run's completion, so two runs of one name never take the same number, and a worker dying
+    /// half-way repeats the upload under the same number rather than leaving a row without files.
+    /// </summary>
+    private async Task StoreModelAsync(TrainingRequested request, FineTuningResult result, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtext({"model-version:" + request.ModelName}))", cancellationToken);
+        var version = await db.ModelVersions.SingleOrDefaultAsync(m => m.TrainingRunId == request.RunId, cancellationToken);
+        if (version is null)
+        {
+            var latest = await db.ModelVersions.Where(m => m.Name == request.ModelName).MaxAsync(m => (int?)m.Version, cancellationToken) ?? 0;
+            version = new ModelVersion
+            {
+                Id = Guid.NewGuid(),
+                Name = request.ModelName,
+                Version = latest + 1,
+                ObjectPrefix = StoredModel.PrefixOf(request.ModelName, latest + 1),
+                TrainingRunId = request.RunId,
+                TrainingExamples = result.TrainingExamples,
+                CreatedAt = clock.GetUtcNow(),
+            };
+            db.ModelVersions.Add(version);
+        }
+        await store.UploadFolderAsync(result.OutputFolder, version.ObjectPrefix,
+            relative => !relative.StartsWith(TrainingCheckpoints.FolderName + "/", StringComparison.Ordinal), cancellationToken);
+
+        var now = clock.GetUtcNow();
+        var run = await db.TrainingRuns.SingleAsync(r => r.Id == request.RunId, cancellationToken);
+        run.Status = TrainingRunStatus.Completed;
+        run.ModelReference = version.Reference;
+        run.Step = result.GlobalStep;
+        run.TotalSteps = result.TotalSteps;
+        run.Worker = null;
+        run.UpdatedAt = now;
+        var trained = new ModelTrained(request.RunId, request.ModelName, version.Version, version.Reference, result.TrainingExamples, now);
+        await PublishAfterCommitAsync(db, trained, now, request.Dataset.CollectionId, cancellationToken, transaction);
+        logger.LogInformation("Training run {RunId} stored {Model}", request.RunId, version.Reference);
+    }
+
+    private async Task FailAsync(Guid runId, string reason, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var run = await db.TrainingRuns.SingleAsync(r => r.Id == runId, cancellationToken);
+        var now = clock.GetUtcNow();
+        run.Status = TrainingRunStatus.Failed;
+        run.Error = reason;
+        run.Worker = null;
+        run.UpdatedAt = now;
+        await PublishAfterCommitAsync(db, new TrainingFailed(runId, reason), now, null, cancellationToken);
+    }
+
+    private async Task ReleaseAsync(Guid runId)
+    {
+        await using var db = await databases.CreateDbContextAsync();
+        await db.Database.ExecuteSqlInterpolatedAsync(
+            $"UPDATE training_runs SET status = 'queued', worker = NULL, updated_at = {clock.GetUtcNow()} WHERE id = {runId} AND worker = {TrainingWorker.Identity} AND status = 'running'");
+    }
+
+    /// <summary>
+    /// Says the worker is alive and records the latest progress, until <paramref name="claim"/> is cancelled. When the
+    /// run is no longer this worker's (another took it over after a long silence), training is cancelled.
+    /// </summary>
+    private async Task HeartbeatAsync(Guid runId, ProgressBox progress, CancellationTokenSource claim)
+    {
+        var reported = 0;
+        using var timer = new PeriodicTimer(options.Value.HeartbeatInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(claim.Token))
+            {
+                try
+                {
+                    var latest = progress.Latest;
+                    await using var db = await databases.CreateDbContextAsync(claim.Token);
+                    var now = clock.GetUtcNow();
+                    var updated = latest is null
+                        ? await db.Database.ExecuteSqlInterpolatedAsync(
+                            $"UPDATE training_runs SET heartbeat_at = {now} WHERE id = {runId} AND worker = {TrainingWorker.Identity}", claim.Token)
+                        : await db.Database.ExecuteSqlInterpolatedAsync(
+                            $"""
+                             UPDATE training_runs SET heartbeat_at = {now}, updated_at = {now}, step = {latest.Step},
+                                 total_steps = {latest.TotalSteps}, loss = {(double)latest.Loss}, examples_per_second = {latest.ExamplesPerSecond}
+                             WHERE id = {runId} AND worker = {TrainingWorker.Identity}
+                             """, claim.Token);
+                    if (updated == 0)
+                    {
+                        await claim.CancelAsync();
+                        return;
+                    }
+                    if (latest is not null && latest.Step > reported)
+                    {
+                        reported = latest.Step;
+                        await PublishAfterCommitAsync(db, new TrainingProgressed(runId, latest.Step, latest.TotalSteps, latest.Loss,
+                            latest.ExamplesPerSecond), now, null, claim.Token);
+                    }
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    logger.LogWarning(exception, "Training run {RunId}: heartbeat failed; retrying", runId);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Commits <paramref name="db"/>'s changes with <paramref name="message"/> in the event log, then publishes it with
+    /// the logged message id.
+    /// </summary>
+    private async Task PublishAfterCommitAsync<TMessage>(
+        VqaDbContext db, TMessage message, DateTimeOffset now, Guid? collectionId, CancellationToken cancellationToken,
+        Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? transaction = null) where TMessage : class
+    {
+        var messageId = NewId.NextGuid();
+        db.EventLog.Add(EventLogEntry.For(messageId, message, now, collectionId));
+        await db.SaveChangesAsync(cancellationToken);
+        if (transaction is not null)
+            await transaction.CommitAsync(cancellationToken);
+        await bus.Publish(message, context => context.MessageId = messageId, cancellationToken);
+    }
+
+    private sealed class ProgressBox
+    {
+        private FineTuningProgress? _latest;
+
+        public FineTuningProgress? Latest
+        {
+            get => Volatile.Read(ref _latest);
+            set => Volatile.Write(ref _latest, value);
+        }
+    }
+}
+
+/// <summary>A training run cannot go on: its data, starting model or request is unusable.</summary>
+public sealed class TrainingRunException(string message) : VqaPipelineException(message);
+
+/// <summary>A model stored in object storage, named <c>models/{name}/{version}</c>.</summary>
+internal sealed record StoredModel(string Name, int Version)
+{
+    public string Prefix => PrefixOf(Name, Version);
+
+    public static string PrefixOf(string name, int version) => $"models/{name}/{version}";
+
+    public static StoredModel? TryParse(string reference)
+    {
+        var parts = reference.Trim('/').Split('/');
+        return parts is ["models", var name, var version] && int.TryParse(version, out var number) && number > 0
+            ? new StoredModel(name, number)
+            : null;
+    }
+}

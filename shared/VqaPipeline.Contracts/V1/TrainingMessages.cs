@@ -1,0 +1,79 @@
+namespace VqaPipeline.Contracts.V1;
+
+/// <summary>
+/// A client asked for a model to be trained. Published by the ingestion API (<c>POST /training-runs</c>); the training
+/// service runs it, reports <see cref="TrainingProgressed"/>, and ends with <see cref="ModelTrained"/> or
+/// <see cref="TrainingFailed"/>.
+/// </summary>
+/// <param name="RunId">The training run's id.</param>
+/// <param name="ModelName">The name the trained model is stored under (<c>models/{name}/{version}</c>).</param>
+/// <param name="Dataset">What to train on.</param>
+/// <param name="Start">What the weights start from.</param>
+/// <param name="Settings">The hyper-parameters.</param>
+/// <param name="RequestedAt">When the run was accepted.</param>
+public sealed record TrainingRequested(
+    Guid RunId,
+    string ModelName,
+    TrainingDataset Dataset,
+    TrainingStart Start,
+    TrainingSettings Settings,
+    DateTimeOffset RequestedAt)
+{
+    /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
+    public int SchemaVersion { get; init; } = ContractVersion.Current;
+}
+
+/// <summary>
+/// Training data: the human labels of a collection (<see cref="CollectionId"/>), or a VQA dataset folder stored in
+/// object storage under <see cref="ObjectPrefix"/> (any layout the engine reads). Exactly one is set.
+/// </summary>
+public sealed record TrainingDataset(Guid? CollectionId, string? ObjectPrefix);
+
+/// <summary>
+/// Where the weights start: a ViLT checkpoint (<see cref="BaseModel"/>: a folder, a Hub id or
+/// <c>models/{name}/{version}</c>) whose classifier is replaced by one sized to the answers, or a ViLT configuration
+/// (<see cref="ConfigJson"/>, every weight initialised fresh) with the tokenizer and image processor of
+/// <see cref="TokenizerModel"/>.
+/// </summary>
+public sealed record TrainingStart(string? BaseModel, string? ConfigJson, string? TokenizerModel);
+
+/// <summary>Hyper-parameters; the defaults of the Hugging Face VQA guide are batch 4, 20 epochs, lr 5e-5.</summary>
+public sealed record TrainingSettings(
+    int Epochs,
+    int? MaxSteps,
+    int BatchSize,
+    int GradientAccumulation,
+    double LearningRate,
+    double WeightDecay,
+    int WarmupSteps,
+    long Seed,
+    string DType,
+    int SaveEvery);
+
+/// <summary>A training run moved on.</summary>
+public sealed record TrainingProgressed(Guid RunId, int Step, int TotalSteps, double Loss, double ExamplesPerSecond)
+{
+    /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
+    public int SchemaVersion { get; init; } = ContractVersion.Current;
+}
+
+/// <summary>A training run finished and its model is stored as <c>models/{ModelName}/{Version}/</c>.</summary>
+/// <param name="RunId">The run from <see cref="TrainingRequested.RunId"/>.</param>
+/// <param name="ModelName">The model's name.</param>
+/// <param name="Version">The version number, 1 for a name's first model.</param>
+/// <param name="ModelReference">What a question job names to use it: <c>models/{name}/{version}</c>.</param>
+/// <param name="TrainingExamples">How many examples it was trained on.</param>
+/// <param name="TrainedAt">When the model was stored.</param>
+public sealed record ModelTrained(
+    Guid RunId, string ModelName, int Version, string ModelReference, int TrainingExamples, DateTimeOffset TrainedAt)
+{
+    /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
+    public int SchemaVersion { get; init; } = ContractVersion.Current;
+}
+
+/// <summary>A training run cannot finish; <see cref="Reason"/> says why in one line.</summary>
+public sealed record TrainingFailed(Guid RunId, string Reason)
+{
+    /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
+    public int SchemaVersion { get; init; } = ContractVersion.Current;
+}
