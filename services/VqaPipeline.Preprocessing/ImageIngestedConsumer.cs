@@ -11,7 +11,7 @@ namespace VqaPipeline.Preprocessing;
 /// <summary>
 /// Turns an ingested original into a model-ready image, or rejects it with a reason. Idempotent: the inbox row, the
 /// image's new state and the event log entries commit together, so a redelivered or duplicated message, or one for an
-/// image that is no longer pending, changes nothing. The outcome is published after that commit.
+/// image that is no longer pending, changes nothing. The outcome goes into the outbox in that same commit.
 /// </summary>
 public sealed class ImageIngestedConsumer(
     VqaDbContext db,
@@ -60,13 +60,10 @@ public sealed class ImageIngestedConsumer(
             return;
         }
 
-        var publishedId = NewId.NextGuid();
-        var (published, entry) = outcome.Apply(image, publishedId, now);
-        db.EventLog.Add(entry);
+        db.AddOutgoing(outcome.Apply(image, now), image.CollectionId, image.Id);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
-        await context.Publish(published, published.GetType(), publish => publish.MessageId = publishedId, cancellationToken);
         metrics.Record(image.Status.ToString().ToLowerInvariant(), stopwatch.Elapsed);
         logger.LogInformation("Image {ImageId} ({FileName}) is {Status}{Reason} in {ElapsedMs:0} ms",
             image.Id, image.FileName, image.Status, image.RejectionReason is { } reason ? $": {reason}" : "",
@@ -104,28 +101,26 @@ public sealed class ImageIngestedConsumer(
 
     private abstract record Outcome
     {
-        /// <summary>Writes the outcome onto <paramref name="image"/>; returns the message announcing it and its log entry.</summary>
-        public abstract (object Message, EventLogEntry Entry) Apply(Image image, Guid messageId, DateTimeOffset now);
+        /// <summary>Writes the outcome onto <paramref name="image"/>; returns the message announcing it.</summary>
+        public abstract object Apply(Image image, DateTimeOffset now);
     }
 
     private sealed record Accepted(int Width, int Height, string Format, string ObjectKey) : Outcome
     {
-        public override (object Message, EventLogEntry Entry) Apply(Image image, Guid messageId, DateTimeOffset now)
+        public override object Apply(Image image, DateTimeOffset now)
         {
             (image.Status, image.Width, image.Height, image.Format, image.PreprocessedObjectKey, image.UpdatedAt) =
                 (ImageStatus.Ready, Width, Height, Format, ObjectKey, now);
-            var message = new ImagePreprocessed(image.CollectionId, image.Id, Width, Height, Format, ObjectKey);
-            return (message, EventLogEntry.For(messageId, message, now, image.CollectionId, image.Id));
+            return new ImagePreprocessed(image.CollectionId, image.Id, Width, Height, Format, ObjectKey);
         }
     }
 
     private sealed record Rejected(string Reason) : Outcome
     {
-        public override (object Message, EventLogEntry Entry) Apply(Image image, Guid messageId, DateTimeOffset now)
+        public override object Apply(Image image, DateTimeOffset now)
         {
             (image.Status, image.RejectionReason, image.UpdatedAt) = (ImageStatus.Rejected, Reason, now);
-            var message = new ImageRejected(image.CollectionId, image.Id, Reason);
-            return (message, EventLogEntry.For(messageId, message, now, image.CollectionId, image.Id));
+            return new ImageRejected(image.CollectionId, image.Id, Reason);
         }
     }
 }
