@@ -51,7 +51,8 @@ public static class IngestionService
         services.AddScoped<ImageIngestor>();
         services.AddSingleton<ArchiveExpander>();
         services.AddHttpClient<UrlDownloader>(UrlDownloader.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { ConnectTimeout = limits.DownloadTimeout });
+            .ConfigurePrimaryHttpMessageHandler(() =>
+                OutboundAddressGuard.CreateHandler(limits.DownloadTimeout, limits.AllowPrivateNetworkUrls));
         services.AddHostedService(provider => new StartupPreparation(
             connectionString, provider.GetRequiredService<ObjectStore>(), provider.GetRequiredService<ILogger<StartupPreparation>>()));
         services.AddOutboxDispatcher();
