@@ -33,9 +33,14 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
     [StackFact]
     public async Task Rows_committed_while_no_dispatcher_ran_are_published_with_their_ids_when_a_host_starts()
     {
+        var url = LocalStack.Get("VQA_RABBITMQ_URL");
         var written = await CommitOutgoingAsync(_database.NewContext(), 5);
+        // The consumer's queue must be bound before anything is published, or RabbitMQ drops the message.
+        await StartServiceAsync(url, consume: true, dispatch: false);
+        await Task.Delay(500);
+        Assert.All(written, w => Assert.Equal(0, _received.Count(w.MessageId)));
 
-        await StartServiceAsync(LocalStack.Get("VQA_RABBITMQ_URL"), consume: true);
+        await StartServiceAsync(url, consume: false);
 
         await WaitUntilAsync(() => written.All(w => _received.Count(w.MessageId) == 1), "every row received");
         foreach (var (messageId, message) in written)
@@ -105,7 +110,7 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
         Assert.True(live.IsSuccessStatusCode);
     }
 
-    private async Task<TestService> StartServiceAsync(string brokerUrl, bool consume, TimeSpan? pollInterval = null)
+    private async Task<TestService> StartServiceAsync(string brokerUrl, bool consume, bool dispatch = true, TimeSpan? pollInterval = null)
     {
         var queue = TestService.UniqueName("outbox-tests");
         var service = await TestService.StartAsync(
@@ -122,10 +127,12 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
                 if (consume)
                     bus.AddConsumer<Received.Consumer>().Endpoint(endpoint => endpoint.Name = queue);
             },
-            services => services
-                .AddSingleton(_received)
-                .AddDbContext<VqaDbContext>(options => options.UseNpgsql(_database.ConnectionString))
-                .AddOutboxDispatcher());
+            services =>
+            {
+                services.AddSingleton(_received).AddDbContext<VqaDbContext>(options => options.UseNpgsql(_database.ConnectionString));
+                if (dispatch)
+                    services.AddOutboxDispatcher();
+            });
         _services.Add(service);
         (await service.WaitUntilReadyAsync(Patience)).Dispose();
         return service;
