@@ -8,12 +8,12 @@ using VqaPipeline.Storage;
 namespace VqaPipeline.Ingestion;
 
 /// <summary>
-/// Stores one original (content-addressed, so once), records it as pending in its collection, logs and publishes
-/// <see cref="ImageIngested"/>. The unique (collection, sha256) index, not a prior lookup, decides duplicates, so two
+/// Stores one original (content-addressed, so once), records it as pending in its collection and puts
+/// <see cref="ImageIngested"/> in the outbox in the same commit, so the message goes out if and only if the row exists. The unique (collection, sha256) index, not a prior lookup, decides duplicates, so two
 /// uploads of the same bytes racing each other still yield one row.
 /// </summary>
 internal sealed class ImageIngestor(
-    VqaDbContext database, ObjectStore store, IPublishEndpoint publisher, TimeProvider clock, ILogger<ImageIngestor> logger)
+    VqaDbContext database, ObjectStore store, TimeProvider clock, ILogger<ImageIngestor> logger)
 {
     private const string UniqueViolation = "23505";
 
@@ -48,9 +48,8 @@ internal sealed class ImageIngestor(
         };
         var message = new ImageIngested(
             collectionId, image.Id, stored.Key, stored.Sha256, fileName, contentType, stored.SizeBytes, now);
-        var messageId = NewId.NextGuid();
         database.Images.Add(image);
-        database.EventLog.Add(EventLogEntry.For(messageId, message, now, collectionId, image.Id));
+        database.AddOutgoing(message, collectionId, image.Id);
         try
         {
             await database.SaveChangesAsync(cancellationToken);
@@ -70,8 +69,6 @@ internal sealed class ImageIngestor(
             database.ChangeTracker.Clear();
         }
 
-        // The row and its log entry are committed first, so a consumer never hears of an image it cannot find.
-        await publisher.Publish(message, context => context.MessageId = messageId, cancellationToken);
         logger.LogInformation("Ingested {FileName} as {ImageId} ({Sha256}) into {CollectionId}",
             fileName, image.Id, stored.Sha256, collectionId);
         report.Accept(new IngestedImage(image.Id, fileName, stored.Sha256));

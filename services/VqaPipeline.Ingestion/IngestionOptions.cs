@@ -16,4 +16,11 @@ public sealed record IngestionOptions
 
     /// <summary>Longest one URL download may take, headers and body.</summary>
     public TimeSpan DownloadTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Lets URL downloads reach loopback, private, link-local, CGNAT and other non-public addresses. Off by default:
+    /// a URL ingest must not become a way into the service's own network; turn it on only where images are served
+    /// from such addresses on purpose (the local stack, tests).
+    /// </summary>
+    public bool AllowPrivateNetworkUrls { get; set; }
 }

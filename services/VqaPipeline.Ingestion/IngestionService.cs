@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Options;
 using VqaPipeline.Data;
 using VqaPipeline.Hosting;
+using VqaPipeline.Hosting.Outbox;
 using VqaPipeline.Storage;
 
 namespace VqaPipeline.Ingestion;
@@ -50,9 +51,11 @@ public static class IngestionService
         services.AddScoped<ImageIngestor>();
         services.AddSingleton<ArchiveExpander>();
         services.AddHttpClient<UrlDownloader>(UrlDownloader.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { ConnectTimeout = limits.DownloadTimeout });
+            .ConfigurePrimaryHttpMessageHandler(() =>
+                OutboundAddressGuard.CreateHandler(limits.DownloadTimeout, limits.AllowPrivateNetworkUrls));
         services.AddHostedService(provider => new StartupPreparation(
             connectionString, provider.GetRequiredService<ObjectStore>(), provider.GetRequiredService<ILogger<StartupPreparation>>()));
+        services.AddOutboxDispatcher();
         services.Configure<FormOptions>(form => form.MultipartBodyLengthLimit = limits.MaxRequestBytes);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBytes);
         services.AddOpenApi();

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Contracts.V1;
@@ -53,8 +52,8 @@ internal static partial class TrainingRunEndpoints
     }
 
     private static async Task<Results<Accepted<TrainingRunAccepted>, BadRequest<ErrorResponse>>> StartAsync(
-        TrainingRunRequest request, VqaDbContext database, ObjectStore store, IPublishEndpoint publisher,
-        TimeProvider clock, CancellationToken cancellationToken)
+        TrainingRunRequest request, VqaDbContext database, ObjectStore store, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         if (await InvalidAsync(request, database, store, cancellationToken) is { } reason)
             return TypedResults.BadRequest(new ErrorResponse(reason));
@@ -78,19 +77,10 @@ internal static partial class TrainingRunEndpoints
             CreatedAt = now,
             UpdatedAt = now,
         });
-        await PublishAfterCommitAsync(database, publisher, message, now, cancellationToken);
+        database.AddOutgoing(message, message.Dataset.CollectionId);
+        await database.SaveChangesAsync(cancellationToken);
         var statusUrl = $"/training-runs/{message.RunId}";
         return TypedResults.Accepted(statusUrl, new TrainingRunAccepted(message.RunId, statusUrl));
-    }
-
-    private static async Task PublishAfterCommitAsync(
-        VqaDbContext database, IPublishEndpoint publisher, TrainingRequested message, DateTimeOffset now,
-        CancellationToken cancellationToken)
-    {
-        var messageId = NewId.NextGuid();
-        database.EventLog.Add(EventLogEntry.For(messageId, message, now, message.Dataset.CollectionId));
-        await database.SaveChangesAsync(cancellationToken);
-        await publisher.Publish(message, context => context.MessageId = messageId, cancellationToken);
     }
 
     private static async Task<string?> InvalidAsync(

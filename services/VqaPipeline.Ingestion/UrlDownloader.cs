@@ -2,10 +2,16 @@ using System.Net.Http.Headers;
 
 namespace VqaPipeline.Ingestion;
 
-/// <summary>Fetches images by http(s) URL, within a time and size limit; every failure becomes a refusal reason.</summary>
+/// <summary>
+/// Fetches images by http(s) URL, within a time and size limit, following at most <see cref="MaxRedirects"/> redirects
+/// to http(s) URLs; the client's handler (<see cref="OutboundAddressGuard"/>) checks every connection's address. Every
+/// failure becomes a refusal reason.
+/// </summary>
 internal sealed class UrlDownloader(HttpClient http, IngestionOptions limits)
 {
     public const string ClientName = "image-downloads";
+
+    public const int MaxRedirects = 5;
 
     /// <summary>A downloaded file, or the reason there is none.</summary>
     public sealed record Download(string FileName, string? ContentType, MemoryStream? Content, string? Failure);
@@ -19,7 +25,21 @@ internal sealed class UrlDownloader(HttpClient http, IngestionOptions limits)
         deadline.CancelAfter(limits.DownloadTimeout);
         try
         {
-            using var response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            var response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            for (var redirects = 0; IsRedirect(response); redirects++)
+            {
+                var location = response.Headers.Location;
+                response.Dispose();
+                if (location is null)
+                    return Failed("the server answered a redirect without a Location");
+                uri = location.IsAbsoluteUri ? location : new Uri(uri, location);
+                if (uri.Scheme is not ("http" or "https"))
+                    return Failed($"redirected to {uri.Scheme}: URL, not http or https");
+                if (redirects == MaxRedirects)
+                    return Failed($"more than {MaxRedirects} redirects");
+                response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            }
+            using var _ = response;
             if (!response.IsSuccessStatusCode)
                 return Failed($"the server answered {(int)response.StatusCode} {response.ReasonPhrase}");
             if (response.Content.Headers.ContentLength > limits.MaxImageBytes)
@@ -45,6 +65,10 @@ internal sealed class UrlDownloader(HttpClient http, IngestionOptions limits)
         {
             return Failed($"no complete answer within {limits.DownloadTimeout.TotalSeconds:0.#} s");
         }
+        catch (HttpRequestException exception) when (exception.InnerException is ForbiddenAddressException forbidden)
+        {
+            return Failed($"refused: {forbidden.Message}");
+        }
         catch (HttpRequestException exception)
         {
             return Failed($"download failed: {exception.Message}");
@@ -52,6 +76,9 @@ internal sealed class UrlDownloader(HttpClient http, IngestionOptions limits)
 
         Download Failed(string reason) => new(url, null, null, reason);
     }
+
+    private static bool IsRedirect(HttpResponseMessage response) =>
+        (int)response.StatusCode is 301 or 302 or 303 or 307 or 308;
 
     private static string FileNameOf(Uri uri, ContentDispositionHeaderValue? disposition)
     {

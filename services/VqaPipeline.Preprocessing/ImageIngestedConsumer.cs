@@ -12,9 +12,9 @@ namespace VqaPipeline.Preprocessing;
 /// <summary>
 /// Turns an ingested original into a model-ready image, or rejects it with a reason. Idempotent: the inbox row, the
 /// image's new state and the event log entries commit together, so a redelivered or duplicated message, or one for an
-/// image that is no longer pending, changes nothing. The outcome is published after that commit. A replayed message
-/// (see <see cref="ReplayHeaders"/>) preprocesses a final image again: its row is updated in place, and the outcome is
-/// published only when it differs from the one recorded.
+/// image that is no longer pending, changes nothing. The outcome goes into the outbox in that same commit. A replayed
+/// message (see <see cref="ReplayHeaders"/>) preprocesses a final image again: its row is updated in place, and the
+/// outcome is published only when it differs from the one recorded.
 /// </summary>
 public sealed class ImageIngestedConsumer(
     VqaDbContext db,
@@ -65,8 +65,7 @@ public sealed class ImageIngestedConsumer(
         }
 
         var recorded = (image.Status, image.PreprocessedObjectKey, image.RejectionReason);
-        var publishedId = NewId.NextGuid();
-        var (published, entry) = outcome.Apply(image, publishedId, now);
+        var published = outcome.Apply(image, now);
         if (recorded == (image.Status, image.PreprocessedObjectKey, image.RejectionReason))
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -75,11 +74,10 @@ public sealed class ImageIngestedConsumer(
                 image.Id, messageId, image.Status);
             return;
         }
-        db.EventLog.Add(entry);
+        db.AddOutgoing(published, image.CollectionId, image.Id);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
-        await context.Publish(published, published.GetType(), publish => publish.MessageId = publishedId, cancellationToken);
         metrics.Record(image.Status.ToString().ToLowerInvariant(), stopwatch.Elapsed);
         logger.LogInformation("Image {ImageId} ({FileName}) is {Status}{Reason} in {ElapsedMs:0} ms",
             image.Id, image.FileName, image.Status, image.RejectionReason is { } reason ? $": {reason}" : "",
@@ -117,28 +115,26 @@ public sealed class ImageIngestedConsumer(
 
     private abstract record Outcome
     {
-        /// <summary>Writes the outcome onto <paramref name="image"/>; returns the message announcing it and its log entry.</summary>
-        public abstract (object Message, EventLogEntry Entry) Apply(Image image, Guid messageId, DateTimeOffset now);
+        /// <summary>Writes the outcome onto <paramref name="image"/>; returns the message announcing it.</summary>
+        public abstract object Apply(Image image, DateTimeOffset now);
     }
 
     private sealed record Accepted(int Width, int Height, string Format, string ObjectKey) : Outcome
     {
-        public override (object Message, EventLogEntry Entry) Apply(Image image, Guid messageId, DateTimeOffset now)
+        public override object Apply(Image image, DateTimeOffset now)
         {
             (image.Status, image.Width, image.Height, image.Format, image.PreprocessedObjectKey, image.RejectionReason, image.UpdatedAt) =
                 (ImageStatus.Ready, Width, Height, Format, ObjectKey, null, now);
-            var message = new ImagePreprocessed(image.CollectionId, image.Id, Width, Height, Format, ObjectKey);
-            return (message, EventLogEntry.For(messageId, message, now, image.CollectionId, image.Id));
+            return new ImagePreprocessed(image.CollectionId, image.Id, Width, Height, Format, ObjectKey);
         }
     }
 
     private sealed record Rejected(string Reason) : Outcome
     {
-        public override (object Message, EventLogEntry Entry) Apply(Image image, Guid messageId, DateTimeOffset now)
+        public override object Apply(Image image, DateTimeOffset now)
         {
             (image.Status, image.RejectionReason, image.UpdatedAt) = (ImageStatus.Rejected, Reason, now);
-            var message = new ImageRejected(image.CollectionId, image.Id, Reason);
-            return (message, EventLogEntry.For(messageId, message, now, image.CollectionId, image.Id));
+            return new ImageRejected(image.CollectionId, image.Id, Reason);
         }
     }
 }

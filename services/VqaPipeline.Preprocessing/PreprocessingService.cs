@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using VqaPipeline.Data;
 using VqaPipeline.Hosting;
+using VqaPipeline.Hosting.Outbox;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Storage;
 
@@ -39,6 +40,7 @@ public static class PreprocessingService
         services.AddSingleton(provider =>
             new ImageLoader(new ImageLoadOptions { MaxPixels = provider.GetRequiredService<IOptions<PreprocessingOptions>>().Value.MaxPixels }));
         services.AddSingleton<PreprocessingMetrics>();
+        services.AddOutboxDispatcher();
         return builder;
     }
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
@@ -17,7 +16,7 @@ namespace VqaPipeline.Training;
 /// version, and reports progress and the outcome on the bus and in the run's row.
 /// </summary>
 public sealed class TrainingRunner(
-    IDbContextFactory<VqaDbContext> databases, ObjectStore store, IBus bus, IOptions<TrainingOptions> options,
+    IDbContextFactory<VqaDbContext> databases, ObjectStore store, IOptions<TrainingOptions> options,
     TimeProvider clock, ILogger<TrainingRunner> logger)
 {
     private const string CompleteMarker = ".complete";
@@ -237,7 +236,7 @@ public sealed class TrainingRunner(
         run.Worker = null;
         run.UpdatedAt = now;
         var trained = new ModelTrained(request.RunId, request.ModelName, version.Version, version.Reference, result.TrainingExamples, now);
-        await PublishAfterCommitAsync(db, trained, now, request.Dataset.CollectionId, cancellationToken, transaction);
+        await PublishAfterCommitAsync(db, trained, request.Dataset.CollectionId, cancellationToken, transaction);
         logger.LogInformation("Training run {RunId} stored {Model}", request.RunId, version.Reference);
     }
 
@@ -250,7 +249,7 @@ public sealed class TrainingRunner(
         run.Error = reason;
         run.Worker = null;
         run.UpdatedAt = now;
-        await PublishAfterCommitAsync(db, new TrainingFailed(runId, reason), now, null, cancellationToken);
+        await PublishAfterCommitAsync(db, new TrainingFailed(runId, reason), null, cancellationToken);
     }
 
     private async Task ReleaseAsync(Guid runId)
@@ -295,7 +294,7 @@ public sealed class TrainingRunner(
                     {
                         reported = latest.Step;
                         await PublishAfterCommitAsync(db, new TrainingProgressed(runId, latest.Step, latest.TotalSteps, latest.Loss,
-                            latest.ExamplesPerSecond), now, null, claim.Token);
+                            latest.ExamplesPerSecond), null, claim.Token);
                     }
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
@@ -310,19 +309,17 @@ public sealed class TrainingRunner(
     }
 
     /// <summary>
-    /// Commits <paramref name="db"/>'s changes with <paramref name="message"/> in the event log, then publishes it with
-    /// the logged message id.
+    /// Commits <paramref name="db"/>'s changes together with <paramref name="message"/> in the outbox, which the
+    /// dispatcher then publishes.
     /// </summary>
-    private async Task PublishAfterCommitAsync<TMessage>(
-        VqaDbContext db, TMessage message, DateTimeOffset now, Guid? collectionId, CancellationToken cancellationToken,
+    private static async Task PublishAfterCommitAsync<TMessage>(
+        VqaDbContext db, TMessage message, Guid? collectionId, CancellationToken cancellationToken,
         Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? transaction = null) where TMessage : class
     {
-        var messageId = NewId.NextGuid();
-        db.EventLog.Add(EventLogEntry.For(messageId, message, now, collectionId));
+        db.AddOutgoing(message, collectionId);
         await db.SaveChangesAsync(cancellationToken);
         if (transaction is not null)
             await transaction.CommitAsync(cancellationToken);
-        await bus.Publish(message, context => context.MessageId = messageId, cancellationToken);
     }
 
     private sealed class ProgressBox

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using VqaPipeline.Data;
 using VqaPipeline.Hosting;
+using VqaPipeline.Hosting.Outbox;
 using VqaPipeline.Storage;
 
 namespace VqaPipeline.Training;
@@ -36,6 +37,7 @@ public static class TrainingService
         });
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<TrainingRunner>();
+        services.AddOutboxDispatcher();
         services.AddHostedService<TrainingWorker>();
         return builder;
     }

@@ -83,7 +83,21 @@ public sealed class Image
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
-/// <summary>One message as it was published or consumed, kept for audit and replay.</summary>
+/// <summary>Whether an event log entry is a message this system sent or one it received.</summary>
+public enum MessageDirection
+{
+    /// <summary>Sent by a service; the outbox dispatcher publishes it (see <see cref="EventLogEntry.DispatchedAt"/>).</summary>
+    Published,
+
+    /// <summary>Received and handled by a consumer.</summary>
+    Consumed,
+}
+
+/// <summary>
+/// One message as it was published or consumed, kept for audit and replay. The published entries are also the
+/// transactional outbox: a service adds one with <see cref="VqaDbContext.AddOutgoing{TMessage}"/> in the same commit
+/// as its business rows, and the outbox dispatcher publishes it afterwards.
+/// </summary>
 public sealed class EventLogEntry
 {
     /// <summary>The entry's id, in insertion order.</summary>
@@ -110,7 +124,16 @@ public sealed class EventLogEntry
     /// <summary>When the message was sent.</summary>
     public DateTimeOffset OccurredAt { get; set; }
 
-    /// <summary>An entry for <paramref name="message"/>, serialised with System.Text.Json's web defaults.</summary>
+    /// <summary>Sent or received.</summary>
+    public MessageDirection Direction { get; set; }
+
+    /// <summary>
+    /// When a published message went to the broker; <c>null</c> while it waits in the outbox. Always <c>null</c> for
+    /// consumed messages.
+    /// </summary>
+    public DateTimeOffset? DispatchedAt { get; set; }
+
+    /// <summary>A consumed-message entry for <paramref name="message"/>, serialised with System.Text.Json's web defaults.</summary>
     public static EventLogEntry For<TMessage>(
         Guid messageId,
         TMessage message,
@@ -127,6 +150,7 @@ public sealed class EventLogEntry
             ImageId = imageId,
             JobId = jobId,
             OccurredAt = occurredAt,
+            Direction = MessageDirection.Consumed,
         };
 }
 

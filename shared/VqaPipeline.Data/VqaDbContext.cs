@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 
@@ -40,6 +41,32 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
     public static DbContextOptions<VqaDbContext> OptionsFor(string connectionString) =>
         new DbContextOptionsBuilder<VqaDbContext>().UseNpgsql(connectionString).Options;
 
+    /// <summary>
+    /// Adds <paramref name="message"/> to the outbox: a published event log entry, not yet dispatched, that commits
+    /// with this context's next <c>SaveChanges</c> (and its transaction, if one is open). The outbox dispatcher then
+    /// publishes it with the returned message id, so a message is sent if and only if the changes it announces commit.
+    /// The message's runtime type names it; its short name must be a contract type the dispatcher knows.
+    /// </summary>
+    /// <returns>The bus message id the message will be published with.</returns>
+    public Guid AddOutgoing<TMessage>(TMessage message, Guid? collectionId = null, Guid? imageId = null, Guid? jobId = null)
+        where TMessage : notnull
+    {
+        var type = message.GetType();
+        var entry = new EventLogEntry
+        {
+            MessageId = Guid.CreateVersion7(),
+            MessageType = type.Name,
+            Body = JsonSerializer.Serialize(message, type, JsonSerializerOptions.Web),
+            CollectionId = collectionId,
+            ImageId = imageId,
+            JobId = jobId,
+            OccurredAt = DateTimeOffset.UtcNow,
+            Direction = MessageDirection.Published,
+        };
+        EventLog.Add(entry);
+        return entry.MessageId;
+    }
+
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -72,6 +99,14 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
             entry.Property(e => e.Body).HasColumnType("jsonb");
             entry.HasIndex(e => new { e.MessageType, e.OccurredAt });
             entry.HasIndex(e => e.MessageId);
+            entry.Property(e => e.Direction)
+                .HasMaxLength(16)
+                .HasConversion(direction => direction.ToString().ToLowerInvariant(),
+                               text => Enum.Parse<MessageDirection>(text, ignoreCase: true));
+            // The outbox: what the dispatcher scans, kept small by the filter however long the log grows.
+            entry.HasIndex(e => e.Id)
+                .HasDatabaseName("ix_event_log_outbox")
+                .HasFilter("direction = 'published' AND dispatched_at IS NULL");
         });
 
         modelBuilder.Entity<InboxMessage>(inbox =>

@@ -56,6 +56,7 @@ public sealed class IngestionApiTests(IngestionHost host, ITestOutputHelper outp
             Assert.Equal(new FileInfo(path).Length, stored!.SizeBytes);
             var logged = await database.EventLog.SingleAsync(e => e.ImageId == accepted.ImageId);
             Assert.Equal("ImageIngested", logged.MessageType);
+            Assert.Equal(Data.MessageDirection.Published, logged.Direction);
             var message = await host.Messages.For(accepted.ImageId);
             Assert.Equal((collection.Id, row.ObjectKey, sha256, accepted.FileName), (message.CollectionId, message.ObjectKey, message.Sha256, message.FileName));
         }

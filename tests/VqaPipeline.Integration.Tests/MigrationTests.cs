@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Npgsql;
 using VqaPipeline.Data;
 using VqaPipeline.Integration.Tests.Support;
@@ -32,6 +34,54 @@ public sealed class MigrationTests
         {
             await database.DisposeAsync();
         }
+    }
+
+    [StackFact]
+    public async Task The_outbox_migration_marks_existing_published_rows_sent_and_tells_consumed_ones_apart()
+    {
+        var database = new ScratchDatabase();
+        await database.InitializeAsync();
+        try
+        {
+            await using var context = new VqaDbContext(VqaDbContext.OptionsFor(database.ConnectionString));
+            var migrations = context.Database.GetMigrations().ToList();
+            var outbox = migrations.Single(m => m.EndsWith("_Outbox"));
+            await context.GetService<IMigrator>().MigrateAsync(migrations[migrations.IndexOf(outbox) - 1]);
+            var (relayed, published, consumedOnly) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+            // Before the outbox: ingestion logged and published `relayed`, which preprocessing consumed and logged
+            // again; `published` has not been consumed yet; `consumedOnly` came from a publisher that logs nothing.
+            await ExecuteAsync(database.ConnectionString,
+                $$"""
+                 INSERT INTO event_log (message_id, message_type, body, occurred_at) VALUES
+                   ('{{relayed}}', 'ImageIngested', '{}', now() - interval '1 minute'),
+                   ('{{published}}', 'ImagePreprocessed', '{}', now() - interval '1 minute'),
+                   ('{{relayed}}', 'ImageIngested', '{}', now()),
+                   ('{{consumedOnly}}', 'ImageIngested', '{}', now());
+                 INSERT INTO inbox_messages (consumer, message_id, processed_at) VALUES
+                   ('preprocessing', '{{relayed}}', now()), ('preprocessing', '{{consumedOnly}}', now());
+                 """);
+
+            await DatabaseMigrator.MigrateAsync(database.ConnectionString);
+
+            var rows = await context.EventLog.AsNoTracking().OrderBy(e => e.Id).ToListAsync();
+            Assert.Equal(
+                [(relayed, MessageDirection.Published, true), (published, MessageDirection.Published, true),
+                 (relayed, MessageDirection.Consumed, false), (consumedOnly, MessageDirection.Consumed, false)],
+                rows.Select(e => (e.MessageId, e.Direction, e.DispatchedAt is not null)));
+            Assert.All(rows.Where(e => e.Direction == MessageDirection.Published), e => Assert.Equal(e.OccurredAt, e.DispatchedAt));
+        }
+        finally
+        {
+            await database.DisposeAsync();
+        }
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 
     private static async Task<List<string>> TablesAsync(string connectionString)

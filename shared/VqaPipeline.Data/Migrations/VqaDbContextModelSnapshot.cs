@@ -68,6 +68,16 @@ namespace VqaPipeline.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("collection_id");
 
+                    b.Property<string>("Direction")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("direction");
+
+                    b.Property<DateTimeOffset?>("DispatchedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("dispatched_at");
+
                     b.Property<Guid?>("ImageId")
                         .HasColumnType("uuid")
                         .HasColumnName("image_id");
@@ -92,6 +102,10 @@ namespace VqaPipeline.Data.Migrations
 
                     b.HasKey("Id")
                         .HasName("pk_event_log");
+
+                    b.HasIndex("Id")
+                        .HasDatabaseName("ix_event_log_outbox")
+                        .HasFilter("direction = 'published' AND dispatched_at IS NULL");
 
                     b.HasIndex("MessageId")
                         .HasDatabaseName("ix_event_log_message_id");

@@ -108,20 +108,16 @@ public sealed class IndexingStack : IAsyncLifetime
         return (collectionId, accepted);
     }
 
-    /// <summary>Logs and publishes answers as the inference service does: the event log entry first, then the message.</summary>
+    /// <summary>
+    /// Puts answers into the outbox as the inference service does; the ingestion host's outbox dispatcher publishes
+    /// them (this database is the one it serves).
+    /// </summary>
     public async Task ProduceAsync(IEnumerable<AnswersProduced> messages)
     {
-        var publisher = _apps[0].Services.GetRequiredService<IPublishEndpoint>();
+        await using var db = NewDatabase();
         foreach (var message in messages)
-        {
-            var messageId = NewId.NextGuid();
-            await using (var db = NewDatabase())
-            {
-                db.EventLog.Add(EventLogEntry.For(messageId, message, message.ProducedAt, message.CollectionId, message.ImageId, message.JobId));
-                await db.SaveChangesAsync();
-            }
-            await publisher.Publish(message, context => context.MessageId = messageId);
-        }
+            db.AddOutgoing(message, message.CollectionId, message.ImageId, message.JobId);
+        await db.SaveChangesAsync();
     }
 
     /// <summary>Polls <paramref name="condition"/> on a fresh context until it holds, within <see cref="Patience"/>.</summary>

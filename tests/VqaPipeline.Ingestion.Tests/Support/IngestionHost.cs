@@ -5,7 +5,9 @@ using System.Net.Sockets;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Data;
 using VqaPipeline.Hosting;
@@ -14,13 +16,17 @@ using VqaPipeline.Storage;
 namespace VqaPipeline.Ingestion.Tests.Support;
 
 /// <summary>
-/// The ingestion service hosted in-process on 127.0.0.1 with a free port against the local stack, shared by one test
-/// class, with a consumer on a queue of its own that hears every <see cref="ImageIngested"/>.
+/// The ingestion service hosted in-process on 127.0.0.1 with a free port against the local stack and a database of
+/// its own (<c>vqa_test_&lt;guid&gt;</c>, dropped afterwards), shared by one test class, with a consumer on a queue of
+/// its own that hears every <see cref="ImageIngested"/>.
 /// </summary>
 public sealed class IngestionHost : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
     private WebApplication? _app;
+
+    public string ConnectionString { get; private set; } = "";
 
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
 
@@ -28,17 +34,26 @@ public sealed class IngestionHost : IAsyncLifetime
 
     public ObjectStore Store { get; private set; } = null!;
 
-    public VqaDbContext NewDatabase() => new(VqaDbContext.OptionsFor(LocalStack.Get("VQA_POSTGRES")));
+    public VqaDbContext NewDatabase() => new(VqaDbContext.OptionsFor(ConnectionString));
 
     public async Task InitializeAsync()
     {
         if (LocalStack.Missing.Count > 0 && !LocalStack.Required)
             return; // every test of the class is skipped: see StackFactAttribute
+        await ExecuteOnServerAsync($"CREATE DATABASE {_database}");
+        ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = _database }
+            .ConnectionString;
         var queue = $"ingestion-tests-{Guid.NewGuid():N}";
         _app = IngestionService.Build([],
             builder =>
             {
                 builder.WebHost.UseUrls("http://127.0.0.1:0");
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["VQA_POSTGRES"] = ConnectionString,
+                    // The URL tests serve their images from 127.0.0.1.
+                    ["Ingestion:AllowPrivateNetworkUrls"] = "true",
+                });
                 builder.Services.AddSingleton(Messages);
             },
             bus => bus.AddConsumer<IngestedMessages.Consumer>().Endpoint(endpoint => endpoint.Name = queue));
@@ -57,6 +72,18 @@ public sealed class IngestionHost : IAsyncLifetime
             await _app.StopAsync();
             await _app.DisposeAsync();
         }
+        if (ConnectionString.Length == 0)
+            return;
+        NpgsqlConnection.ClearAllPools();
+        await ExecuteOnServerAsync($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)");
+    }
+
+    private static async Task ExecuteOnServerAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(LocalStack.Get("VQA_POSTGRES"));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 
     /// <summary>The bus binds its queues in the background after start; a message published before is lost.</summary>

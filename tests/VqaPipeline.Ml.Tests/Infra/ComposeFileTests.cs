@@ -50,6 +50,21 @@ public class ComposeFileTests
         Assert.Equal("service_completed_successfully", Scalar((YamlMappingNode)dependsOn["minio-init"], "condition"));
     }
 
+    [Theory]
+    [MemberData(nameof(ApplicationServices))]
+    public void EveryServiceChecksItsReadinessWithItsOwnBinaryOnItsContainerPort(string name)
+    {
+        var service = Service(name);
+
+        // The aspnet runtime image has no curl or wget: the probe is the service's dll with --health-check.
+        var test = ((YamlSequenceNode)((YamlMappingNode)service["healthcheck"])["test"]).Children.Select(node => node.ToString()).ToList();
+        var dockerfile = File.ReadAllText(Path.Combine(Fixtures.RepositoryRoot, Scalar((YamlMappingNode)service["build"], "dockerfile")!));
+        var dll = System.Text.RegularExpressions.Regex.Match(dockerfile, @"ENTRYPOINT \[""dotnet"", ""([^""]+\.dll)""\]").Groups[1].Value;
+        var containerPort = Ports(name).Single().Split(':')[^1];
+        Assert.Equal(["CMD", "dotnet", dll, "--health-check", $"http://127.0.0.1:{containerPort}/health/ready"], test);
+        Assert.Contains($"EXPOSE {containerPort}", dockerfile);
+    }
+
     [Fact]
     public void EveryNamedVolumeMountIsDeclared()
     {

@@ -1,0 +1,194 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.Data;
+using VqaPipeline.Hosting.Outbox;
+using VqaPipeline.Hosting.Tests.Support;
+
+namespace VqaPipeline.Hosting.Tests.Outbox;
+
+/// <summary>
+/// The outbox against the real PostgreSQL and RabbitMQ: each test has a database of its own and a queue of its own;
+/// <see cref="ImageRejected"/> is the message used because no service of this issue consumes it.
+/// </summary>
+public sealed class OutboxDispatcherTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private readonly ScratchDatabase _database = new();
+    private readonly Received _received = new();
+    private readonly List<TestService> _services = [];
+
+    public Task InitializeAsync() => _database.InitializeAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var service in _services)
+            await service.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+
+    [StackFact]
+    public async Task Rows_committed_while_no_dispatcher_ran_are_published_with_their_ids_when_a_host_starts()
+    {
+        var url = LocalStack.Get("VQA_RABBITMQ_URL");
+        var written = await CommitOutgoingAsync(_database.NewContext(), 5);
+        // The consumer's queue must be bound before anything is published, or RabbitMQ drops the message.
+        await StartServiceAsync(url, consume: true, dispatch: false);
+        await Task.Delay(500);
+        Assert.All(written, w => Assert.Equal(0, _received.Count(w.MessageId)));
+
+        await StartServiceAsync(url, consume: false);
+
+        await WaitUntilAsync(() => written.All(w => _received.Count(w.MessageId) == 1), "every row received");
+        foreach (var (messageId, message) in written)
+            Assert.Equal((message, message.ImageId), _received.Of(messageId));
+        await WaitUntilAsync(async () => await PendingAsync() == 0, "every row marked dispatched");
+    }
+
+    [StackFact]
+    public async Task Two_dispatchers_on_one_database_send_each_row_exactly_once()
+    {
+        var url = LocalStack.Get("VQA_RABBITMQ_URL");
+        await StartServiceAsync(url, consume: true);
+        await StartServiceAsync(url, consume: false);
+
+        var written = new List<(Guid MessageId, ImageRejected Message)>();
+        for (var commit = 0; commit < 6; commit++)
+            written.AddRange(await CommitOutgoingAsync(_database.NewContext(), 50));
+
+        await WaitUntilAsync(async () => await PendingAsync() == 0 && written.All(w => _received.Count(w.MessageId) > 0),
+            "every row dispatched and received");
+        await Task.Delay(TimeSpan.FromSeconds(2)); // a second copy would arrive by now
+        Assert.All(written, w => Assert.Equal(1, _received.Count(w.MessageId)));
+    }
+
+    [StackFact]
+    public async Task A_commit_wakes_the_dispatcher_without_waiting_for_the_poll()
+    {
+        var service = await StartServiceAsync(LocalStack.Get("VQA_RABBITMQ_URL"), consume: true,
+            pollInterval: TimeSpan.FromHours(1));
+        await Task.Delay(500); // the dispatcher's first pass is over; only a wake-up brings it back
+
+        await using var scope = service.App.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<VqaDbContext>();
+        var plain = await CommitOutgoingAsync(db, 3);
+        await using (var transaction = await db.Database.BeginTransactionAsync())
+        {
+            var inTransaction = await CommitOutgoingAsync(db, 3);
+            await Task.Delay(300);
+            Assert.All(inTransaction, w => Assert.Equal(0, _received.Count(w.MessageId))); // not committed yet
+            await transaction.CommitAsync();
+            plain.AddRange(inTransaction);
+        }
+
+        await WaitUntilAsync(() => plain.All(w => _received.Count(w.MessageId) == 1), "every row received", TimeSpan.FromSeconds(5));
+    }
+
+    [StackFact]
+    public async Task Messages_wait_while_the_broker_is_down_and_all_go_out_once_it_is_back()
+    {
+        await using var broker = await PrivateRabbitMq.StartNewAsync();
+        var service = await StartServiceAsync(broker.Url.ToString(), consume: true);
+
+        await broker.StopAsync();
+        await using (var scope = service.App.Services.CreateAsyncScope())
+        {
+            var written = await CommitOutgoingAsync(scope.ServiceProvider.GetRequiredService<VqaDbContext>(), 40);
+            await Task.Delay(TimeSpan.FromSeconds(3)); // the dispatcher tries, fails and backs off
+            Assert.Equal(40, await PendingAsync());
+
+            await broker.StartAsync();
+
+            await WaitUntilAsync(async () => await PendingAsync() == 0 && written.All(w => _received.Count(w.MessageId) > 0),
+                "every row dispatched and received after the broker came back", TimeSpan.FromSeconds(60));
+            Assert.All(written, w => Assert.Equal(1, _received.Count(w.MessageId)));
+        }
+        using var live = await service.GetAsync(ServiceDefaults.LivePath);
+        Assert.True(live.IsSuccessStatusCode);
+    }
+
+    private async Task<TestService> StartServiceAsync(string brokerUrl, bool consume, bool dispatch = true, TimeSpan? pollInterval = null)
+    {
+        var queue = TestService.UniqueName("outbox-tests");
+        var service = await TestService.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["VQA_RABBITMQ_URL"] = brokerUrl,
+                ["Outbox:PollInterval"] = (pollInterval ?? TimeSpan.FromMilliseconds(200)).ToString(),
+                ["Outbox:PublishTimeout"] = "00:00:02",
+                ["Outbox:MaxRetryDelay"] = "00:00:01",
+                ["Serilog:MinimumLevel:Override:Microsoft.EntityFrameworkCore"] = "Warning",
+            },
+            bus =>
+            {
+                if (consume)
+                    bus.AddConsumer<Received.Consumer>().Endpoint(endpoint => endpoint.Name = queue);
+            },
+            services =>
+            {
+                services.AddSingleton(_received).AddDbContext<VqaDbContext>(options => options.UseNpgsql(_database.ConnectionString));
+                if (dispatch)
+                    services.AddOutboxDispatcher();
+            });
+        _services.Add(service);
+        (await service.WaitUntilReadyAsync(Patience)).Dispose();
+        return service;
+    }
+
+    /// <summary>Adds <paramref name="count"/> outgoing messages with <paramref name="db"/> and saves them.</summary>
+    private static async Task<List<(Guid MessageId, ImageRejected Message)>> CommitOutgoingAsync(VqaDbContext db, int count)
+    {
+        var written = new List<(Guid, ImageRejected)>();
+        for (var i = 0; i < count; i++)
+        {
+            var message = new ImageRejected(Guid.NewGuid(), Guid.NewGuid(), $"outbox test {i}");
+            written.Add((db.AddOutgoing(message, message.CollectionId, message.ImageId), message));
+        }
+        await db.SaveChangesAsync();
+        return written;
+    }
+
+    private async Task<int> PendingAsync()
+    {
+        await using var db = _database.NewContext();
+        return await db.EventLog.CountAsync(e => e.Direction == MessageDirection.Published && e.DispatchedAt == null);
+    }
+
+    private static Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? limit = null) =>
+        WaitUntilAsync(() => Task.FromResult(condition()), what, limit);
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? limit = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (deadline.Elapsed > (limit ?? Patience))
+                throw new TimeoutException($"not true after {limit ?? Patience}: {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Every <see cref="ImageRejected"/> received, by message id, with how often it came.</summary>
+    private sealed class Received
+    {
+        private readonly ConcurrentDictionary<Guid, (int Count, ImageRejected Message, Guid? CorrelationId)> _byId = new();
+
+        public int Count(Guid messageId) => _byId.TryGetValue(messageId, out var seen) ? seen.Count : 0;
+
+        public (ImageRejected, Guid?) Of(Guid messageId) => (_byId[messageId].Message, _byId[messageId].CorrelationId);
+
+        public sealed class Consumer(Received received) : IConsumer<ImageRejected>
+        {
+            public Task Consume(ConsumeContext<ImageRejected> context)
+            {
+                received._byId.AddOrUpdate(context.MessageId!.Value,
+                    _ => (1, context.Message, context.CorrelationId),
+                    (_, seen) => (seen.Count + 1, seen.Message, seen.CorrelationId));
+                return Task.CompletedTask;
+            }
+        }
+    }
+}
