@@ -19,6 +19,15 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
     /// <summary>Messages consumers have handled.</summary>
     public DbSet<InboxMessage> InboxMessages => Set<InboxMessage>();
 
+    /// <summary>Question jobs.</summary>
+    public DbSet<QuestionJob> QuestionJobs => Set<QuestionJob>();
+
+    /// <summary>Each image's state within each job.</summary>
+    public DbSet<JobImage> JobImages => Set<JobImage>();
+
+    /// <summary>Stored answers of every job.</summary>
+    public DbSet<JobAnswer> JobAnswers => Set<JobAnswer>();
+
     /// <summary>Options for a context on <paramref name="connectionString"/> (an Npgsql connection string).</summary>
     public static DbContextOptions<VqaDbContext> OptionsFor(string connectionString) =>
         new DbContextOptionsBuilder<VqaDbContext>().UseNpgsql(connectionString).Options;
@@ -63,6 +72,7 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
             inbox.HasKey(m => new { m.Consumer, m.MessageId });
         });
 
+        JobModel.ConfigureJobs(modelBuilder);
         UseSnakeCaseNames(modelBuilder);
     }
 
