@@ -61,6 +61,7 @@ public static class IngestionService
         app.MapVqaServiceDefaults();
         app.MapOpenApi();
         app.MapIngestionEndpoints();
+        app.MapJobEndpoints();
         return app;
     }
 
