@@ -24,6 +24,7 @@ s3rver_dir="$here/.cache/node_modules/s3rver"
 services=(
   "ingestion|5080|exec dotnet services/VqaPipeline.Ingestion/bin/Release/net10.0/VqaPipeline.Ingestion.dll"
   "preprocessing|5082|ASPNETCORE_URLS=http://127.0.0.1:5082 exec dotnet services/VqaPipeline.Preprocessing/bin/Release/net10.0/VqaPipeline.Preprocessing.dll"
+  "inference|5083|exec dotnet services/VqaPipeline.Inference/bin/Release/net10.0/linux-x64/VqaPipeline.Inference.dll"
 )
 
 postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
@@ -208,7 +209,7 @@ if [ "$rabbitmq_starting" = true ]; then await_rabbitmq; fi
 for setting in "${VQA_EXPORTED_SETTINGS[@]}"; do export "${setting?}"; done
 if [ "$infra_only" = false ] && [ ${#services[@]} -gt 0 ]; then
   say "building the services (Release)"
-  for project in services/VqaPipeline.Ingestion services/VqaPipeline.Preprocessing; do
+  for project in services/VqaPipeline.Ingestion services/VqaPipeline.Preprocessing services/VqaPipeline.Inference; do
     (cd "$here/../.." && dotnet build "$project" -c Release --nologo -v quiet >>"$VQA_LOG_DIR/build.log" 2>&1) \
       || fail "building $project failed; see $VQA_LOG_DIR/build.log"
   done
