@@ -48,6 +48,8 @@ public sealed class ImageBatchConsumer(
         if (!active || queued.Count == 0)
         {
             await recorder.RecordAsync(new BatchOutcome(job, job.ModelVersion ?? "", Empty, NoFailures, consumed), cancellationToken);
+            // A redelivery after the answers were committed still owes the job its recount (and perhaps completion).
+            await JobProgress.UpdateAsync(db, jobId, cancellationToken);
             logger.LogInformation("Job {JobId} is {Status} with {Queued} of {Requested} images still queued: batch skipped",
                 jobId, job.Status, queued.Count, requested.Count);
             return;

@@ -76,7 +76,19 @@ internal static class JobEndpoints
         Guid jobId, VqaDbContext database, TimeProvider clock, CancellationToken cancellationToken)
     {
         var job = await database.QuestionJobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
-        return job is null ? UnknownJob(jobId) : TypedResults.Ok(JobResponse.Of(job, clock.GetUtcNow()));
+        return job is null ? UnknownJob(jobId) : TypedResults.Ok(await DescribeAsync(database, job, clock.GetUtcNow(), cancellationToken));
+    }
+
+    private static async Task<JobResponse> DescribeAsync(
+        VqaDbContext database, QuestionJob job, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var failures = await database.JobImages.AsNoTracking()
+            .Where(i => i.JobId == job.Id && i.State == JobImageState.Failed)
+            .Join(database.Images, j => j.ImageId, i => i.Id, (j, i) => new { i.CreatedAt, Failure = new FailedImage(i.Id, i.FileName, j.Reason ?? "") })
+            .OrderBy(f => f.CreatedAt).Select(f => f.Failure)
+            .Take(JobResponse.MaxFailuresShown)
+            .ToListAsync(cancellationToken);
+        return JobResponse.Of(job, failures, now);
     }
 
     private static async Task<Results<Ok<JobResponse>, NotFound<ErrorResponse>, Conflict<ErrorResponse>>> CancelAsync(
@@ -95,7 +107,7 @@ internal static class JobEndpoints
             return UnknownJob(jobId);
         if (job.Status != JobStatus.Cancelled)
             return TypedResults.Conflict(new ErrorResponse($"job {jobId} is already {Lower(job.Status)}"));
-        return TypedResults.Ok(JobResponse.Of(job, now));
+        return TypedResults.Ok(await DescribeAsync(database, job, now, cancellationToken));
     }
 
     private static async Task<IResult> ExportAsync(
