@@ -10,6 +10,7 @@ public sealed class WorkerProcessTests(ProcessPipeline pipeline, ITestOutputHelp
     [StackFact]
     public async Task A_worker_killed_mid_batch_and_restarted_completes_the_job_with_exactly_one_answer_set()
     {
+        await pipeline.StopWorkersAsync();
         var collectionId = await pipeline.NewCollectionAsync("kill");
         var images = await pipeline.IngestAsync(collectionId, TestData.NoiseImages("kill", 120, seed: 2000));
         var questions = TestData.Questions(3);
@@ -32,6 +33,7 @@ public sealed class WorkerProcessTests(ProcessPipeline pipeline, ITestOutputHelp
     [StackFact]
     public async Task Two_thousand_pairs_lose_and_double_nothing_drain_the_queues_and_keep_worker_memory_flat()
     {
+        await pipeline.StopWorkersAsync();
         var collectionId = await pipeline.NewCollectionAsync("load");
         var images = await pipeline.IngestAsync(collectionId, TestData.NoiseImages("load", 200, seed: 5000));
         var questions = TestData.Questions(10);
@@ -61,15 +63,19 @@ public sealed class WorkerProcessTests(ProcessPipeline pipeline, ITestOutputHelp
     [StackFact]
     public async Task Two_workers_on_one_queue_share_a_job_and_double_no_answer()
     {
+        await pipeline.StopWorkersAsync();
         var collectionId = await pipeline.NewCollectionAsync("scale");
         var images = await pipeline.IngestAsync(collectionId, TestData.NoiseImages("scale", 96, seed: 8000));
         var questions = TestData.Questions(3);
         var first = await pipeline.StartWorkerAsync();
         var second = await pipeline.StartWorkerAsync();
 
+        var stopwatch = Stopwatch.StartNew();
         var jobId = await pipeline.SubmitAsync(collectionId, questions, TestData.TinyModel, 3);
         var job = await pipeline.WaitForJobAsync(jobId);
+        stopwatch.Stop();
 
+        output.WriteLine($"{images.Count * questions.Count} pairs with two workers in {stopwatch.Elapsed.TotalSeconds:0.0} s");
         Assert.Equal(("completed", images.Count), (job.Status, job.Done));
         await using var db = pipeline.NewContext();
         await TestData.AssertOneAnswerSetAsync(db, jobId, images.Select(i => i.Id).ToArray(), questions.Count, 3);

@@ -20,10 +20,17 @@ public sealed class ProcessPipeline : Pipeline
         return worker;
     }
 
-    public override async Task DisposeAsync()
+    /// <summary>Stops every worker an earlier test left on the shared queues, so a test counts only its own.</summary>
+    public async Task StopWorkersAsync()
     {
         foreach (var worker in _workers)
             await worker.DisposeAsync();
+        _workers.Clear();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await StopWorkersAsync();
         await base.DisposeAsync();
     }
 }
