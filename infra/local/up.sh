@@ -26,6 +26,7 @@ services=(
   "preprocessing|5082|ASPNETCORE_URLS=http://127.0.0.1:5082 exec dotnet services/VqaPipeline.Preprocessing/bin/Release/net10.0/VqaPipeline.Preprocessing.dll"
   "indexing|5081|exec dotnet services/VqaPipeline.Indexing/bin/Release/net10.0/VqaPipeline.Indexing.dll"
   "training|5084|ASPNETCORE_URLS=http://127.0.0.1:5084 Training__WorkFolder=$VQA_STATE_DIR/training exec dotnet services/VqaPipeline.Training/bin/Release/net10.0/linux-x64/VqaPipeline.Training.dll"
+  "inference|5083|exec dotnet services/VqaPipeline.Inference/bin/Release/net10.0/linux-x64/VqaPipeline.Inference.dll"
 )
 
 postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
@@ -210,7 +211,7 @@ if [ "$rabbitmq_starting" = true ]; then await_rabbitmq; fi
 for setting in "${VQA_EXPORTED_SETTINGS[@]}"; do export "${setting?}"; done
 if [ "$infra_only" = false ] && [ ${#services[@]} -gt 0 ]; then
   say "building the services (Release)"
-  for project in services/VqaPipeline.Ingestion services/VqaPipeline.Preprocessing services/VqaPipeline.Indexing services/VqaPipeline.Training; do
+  for project in services/VqaPipeline.Ingestion services/VqaPipeline.Preprocessing services/VqaPipeline.Indexing services/VqaPipeline.Training services/VqaPipeline.Inference; do
     (cd "$here/../.." && dotnet build "$project" -c Release --nologo -v quiet >>"$VQA_LOG_DIR/build.log" 2>&1) \
       || fail "building $project failed; see $VQA_LOG_DIR/build.log"
   done

@@ -66,6 +66,7 @@ public static class IngestionService
         app.MapIngestionEndpoints();
         app.MapLabelEndpoints();
         app.MapTrainingRunEndpoints();
+        app.MapJobEndpoints();
         return app;
     }
 

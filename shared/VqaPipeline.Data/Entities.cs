@@ -133,6 +133,12 @@ public sealed class EventLogEntry
     /// </summary>
     public DateTimeOffset? DispatchedAt { get; set; }
 
+    /// <summary>
+    /// For a command: the queue the outbox sends it to. <c>null</c> for events, which are published to every
+    /// subscriber.
+    /// </summary>
+    public string? Destination { get; set; }
+
     /// <summary>A consumed-message entry for <paramref name="message"/>, serialised with System.Text.Json's web defaults.</summary>
     public static EventLogEntry For<TMessage>(
         Guid messageId,

@@ -36,6 +36,14 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
 
     /// <summary>Trained models stored in object storage.</summary>
     public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
+    /// <summary>Question jobs.</summary>
+    public DbSet<QuestionJob> QuestionJobs => Set<QuestionJob>();
+
+    /// <summary>Each image's state within each job.</summary>
+    public DbSet<JobImage> JobImages => Set<JobImage>();
+
+    /// <summary>Stored answers of every job.</summary>
+    public DbSet<JobAnswer> JobAnswers => Set<JobAnswer>();
 
     /// <summary>Options for a context on <paramref name="connectionString"/> (an Npgsql connection string).</summary>
     public static DbContextOptions<VqaDbContext> OptionsFor(string connectionString) =>
@@ -45,10 +53,12 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
     /// Adds <paramref name="message"/> to the outbox: a published event log entry, not yet dispatched, that commits
     /// with this context's next <c>SaveChanges</c> (and its transaction, if one is open). The outbox dispatcher then
     /// publishes it with the returned message id, so a message is sent if and only if the changes it announces commit.
-    /// The message's runtime type names it; its short name must be a contract type the dispatcher knows.
+    /// The message's runtime type names it; its short name must be a contract type the dispatcher knows. With
+    /// <paramref name="destinationQueue"/> the message is a command, sent to that queue alone instead of published.
     /// </summary>
     /// <returns>The bus message id the message will be published with.</returns>
-    public Guid AddOutgoing<TMessage>(TMessage message, Guid? collectionId = null, Guid? imageId = null, Guid? jobId = null)
+    public Guid AddOutgoing<TMessage>(TMessage message, Guid? collectionId = null, Guid? imageId = null, Guid? jobId = null,
+        string? destinationQueue = null)
         where TMessage : notnull
     {
         var type = message.GetType();
@@ -62,6 +72,7 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
             JobId = jobId,
             OccurredAt = DateTimeOffset.UtcNow,
             Direction = MessageDirection.Published,
+            Destination = destinationQueue,
         };
         EventLog.Add(entry);
         return entry.MessageId;
@@ -99,6 +110,7 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
             entry.Property(e => e.Body).HasColumnType("jsonb");
             entry.HasIndex(e => new { e.MessageType, e.OccurredAt });
             entry.HasIndex(e => e.MessageId);
+            entry.Property(e => e.Destination).HasMaxLength(255);
             entry.Property(e => e.Direction)
                 .HasMaxLength(16)
                 .HasConversion(direction => direction.ToString().ToLowerInvariant(),
@@ -118,6 +130,7 @@ public sealed class VqaDbContext(DbContextOptions<VqaDbContext> options) : DbCon
         IndexModel.ConfigureIndex(modelBuilder);
         modelBuilder.ConfigureTraining();
 
+        JobModel.ConfigureJobs(modelBuilder);
         UseSnakeCaseNames(modelBuilder);
     }
 

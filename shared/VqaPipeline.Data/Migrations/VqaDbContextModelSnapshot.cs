@@ -68,6 +68,11 @@ namespace VqaPipeline.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("collection_id");
 
+                    b.Property<string>("Destination")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("destination");
+
                     b.Property<string>("Direction")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -375,6 +380,93 @@ namespace VqaPipeline.Data.Migrations
                     b.ToTable("indexed_questions", (string)null);
                 });
 
+            modelBuilder.Entity("VqaPipeline.Data.JobAnswer", b =>
+                {
+                    b.Property<Guid>("JobId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("job_id");
+
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<int>("QuestionIndex")
+                        .HasColumnType("integer")
+                        .HasColumnName("question_index");
+
+                    b.Property<int>("Rank")
+                        .HasColumnType("integer")
+                        .HasColumnName("rank");
+
+                    b.Property<string>("Answer")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("answer");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("ModelVersion")
+                        .IsRequired()
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("model_version");
+
+                    b.Property<string>("Question")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("question");
+
+                    b.Property<double>("Score")
+                        .HasColumnType("double precision")
+                        .HasColumnName("score");
+
+                    b.HasKey("JobId", "ImageId", "QuestionIndex", "Rank")
+                        .HasName("pk_job_answers");
+
+                    b.HasIndex("ImageId")
+                        .HasDatabaseName("ix_job_answers_image_id");
+
+                    b.ToTable("job_answers");
+                });
+
+            modelBuilder.Entity("VqaPipeline.Data.JobImage", b =>
+                {
+                    b.Property<Guid>("JobId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("job_id");
+
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("state");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("JobId", "ImageId")
+                        .HasName("pk_job_images");
+
+                    b.HasIndex("ImageId")
+                        .HasDatabaseName("ix_job_images_image_id");
+
+                    b.HasIndex("JobId", "State")
+                        .HasDatabaseName("ix_job_images_job_id_state");
+
+                    b.ToTable("job_images");
+                });
+
             modelBuilder.Entity("VqaPipeline.Data.ModelVersion", b =>
                 {
                     b.Property<Guid>("Id")
@@ -422,6 +514,84 @@ namespace VqaPipeline.Data.Migrations
                         .HasDatabaseName("ix_model_versions_name_version");
 
                     b.ToTable("model_versions");
+                });
+
+            modelBuilder.Entity("VqaPipeline.Data.QuestionJob", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("CollectionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("collection_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<int>("Done")
+                        .HasColumnType("integer")
+                        .HasColumnName("done");
+
+                    b.Property<int>("Failed")
+                        .HasColumnType("integer")
+                        .HasColumnName("failed");
+
+                    b.Property<string>("FailureReason")
+                        .HasColumnType("text")
+                        .HasColumnName("failure_reason");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("Model")
+                        .IsRequired()
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("model");
+
+                    b.Property<string>("ModelVersion")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("model_version");
+
+                    b.PrimitiveCollection<List<string>>("Questions")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("questions");
+
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.Property<int>("TopK")
+                        .HasColumnType("integer")
+                        .HasColumnName("top_k");
+
+                    b.Property<int>("Total")
+                        .HasColumnType("integer")
+                        .HasColumnName("total");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_question_jobs");
+
+                    b.HasIndex("CollectionId", "Status")
+                        .HasDatabaseName("ix_question_jobs_collection_id_status");
+
+                    b.ToTable("question_jobs");
                 });
 
             modelBuilder.Entity("VqaPipeline.Data.SearchJob", b =>
@@ -562,6 +732,50 @@ namespace VqaPipeline.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_labels_images_image_id");
+                });
+
+            modelBuilder.Entity("VqaPipeline.Data.JobAnswer", b =>
+                {
+                    b.HasOne("VqaPipeline.Data.Image", null)
+                        .WithMany()
+                        .HasForeignKey("ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_job_answers_images_image_id");
+
+                    b.HasOne("VqaPipeline.Data.QuestionJob", null)
+                        .WithMany()
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_job_answers_question_jobs_job_id");
+                });
+
+            modelBuilder.Entity("VqaPipeline.Data.JobImage", b =>
+                {
+                    b.HasOne("VqaPipeline.Data.Image", null)
+                        .WithMany()
+                        .HasForeignKey("ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_job_images_images_image_id");
+
+                    b.HasOne("VqaPipeline.Data.QuestionJob", null)
+                        .WithMany()
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_job_images_question_jobs_job_id");
+                });
+
+            modelBuilder.Entity("VqaPipeline.Data.QuestionJob", b =>
+                {
+                    b.HasOne("VqaPipeline.Data.Collection", null)
+                        .WithMany()
+                        .HasForeignKey("CollectionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_question_jobs_collections_collection_id");
                 });
 
             modelBuilder.Entity("VqaPipeline.Data.Collection", b =>

@@ -112,13 +112,23 @@ public sealed class OutboxDispatcher(
         return sent;
     }
 
-    private Task PublishAsync(EventLogEntry entry, CancellationToken cancellationToken)
+    private async Task PublishAsync(EventLogEntry entry, CancellationToken cancellationToken)
     {
         var type = ContractTypes.ByName[entry.MessageType];
         var message = JsonSerializer.Deserialize(entry.Body, type, JsonSerializerOptions.Web)
             ?? throw new InvalidOperationException($"event log entry {entry.Id} has an empty {entry.MessageType} body");
         var correlationId = entry.JobId ?? entry.ImageId ?? entry.CollectionId;
-        return bus.Publish(message, type, context =>
+        if (entry.Destination is { } queue)
+        {
+            var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{queue}"));
+            await endpoint.Send(message, type, context =>
+            {
+                context.MessageId = entry.MessageId;
+                context.CorrelationId = correlationId;
+            }, cancellationToken);
+            return;
+        }
+        await bus.Publish(message, type, context =>
         {
             context.MessageId = entry.MessageId;
             context.CorrelationId = correlationId;

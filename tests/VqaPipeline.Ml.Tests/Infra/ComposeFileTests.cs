@@ -31,7 +31,9 @@ public class ComposeFileTests
         Assert.Contains(Mounts(service), mount => NamedVolume(mount) is not null);
     }
 
-    public static TheoryData<string> ApplicationServices => new("ingestion", "preprocessing", "training", "indexing");
+    /// <summary>Every service built from this repository (it has a <c>build</c> section).</summary>
+    public static TheoryData<string> ApplicationServices => new(
+        Services.Children.Where(pair => ((YamlMappingNode)pair.Value).Children.ContainsKey("build")).Select(pair => pair.Key.ToString()));
 
     [Theory]
     [MemberData(nameof(ApplicationServices))]

@@ -1,0 +1,34 @@
+namespace VqaPipeline.Inference;
+
+/// <summary>Settings of the inference worker (configuration section <c>Inference</c>).</summary>
+public sealed record InferenceOptions
+{
+    public const string Section = "Inference";
+
+    /// <summary>Queue of <c>QuestionJobSubmitted</c>.</summary>
+    public string JobsQueueName { get; set; } = "inference-question-jobs";
+
+    /// <summary>Queue of <c>ImagePreprocessed</c> and <c>ImageRejected</c> (images that turn up while a job runs).</summary>
+    public string ImagesQueueName { get; set; } = "inference-image-outcomes";
+
+    /// <summary>Queue of <c>ImageBatchRequested</c>; every worker sharing it shares the jobs' images.</summary>
+    public string BatchQueueName { get; set; } = "inference-image-batches";
+
+    /// <summary>Images per <c>ImageBatchRequested</c> a job is split into.</summary>
+    public int ImagesPerBatch { get; set; } = 8;
+
+    /// <summary>Most batch commands one consume takes together (single-image commands are gathered this way).</summary>
+    public int BatchMessageLimit { get; set; } = 2;
+
+    /// <summary>How long the batch consumer waits for more commands before running what it has.</summary>
+    public TimeSpan BatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>(image, question) pairs per forward pass of the engine.</summary>
+    public int EngineBatchSize { get; set; } = 8;
+
+    /// <summary>libtorch intra-op threads; null keeps libtorch's default (one per core).</summary>
+    public int? Threads { get; set; }
+
+    /// <summary>Where models from object storage (<c>models/{name}/{version}/</c>) are downloaded to.</summary>
+    public string ModelCacheDir { get; set; } = Path.Combine(Path.GetTempPath(), "vqa-inference-models");
+}

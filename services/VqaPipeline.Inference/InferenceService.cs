@@ -1,0 +1,128 @@
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using VqaPipeline.Data;
+using VqaPipeline.Hosting;
+using VqaPipeline.Hosting.Outbox;
+using VqaPipeline.Ml.Imaging;
+using VqaPipeline.Storage;
+
+namespace VqaPipeline.Inference;
+
+/// <summary>Wiring of the inference worker: question jobs in, answers stored and announced.</summary>
+public static class InferenceService
+{
+    /// <summary>The service name in logs, metrics and the inbox.</summary>
+    public const string Name = "inference";
+
+    /// <summary>Where health and metrics are served unless <c>urls</c> (or <c>ASPNETCORE_URLS</c>) says otherwise.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5083";
+
+    /// <summary>
+    /// Adds the worker to <paramref name="builder"/>: the service defaults, the database, the object store, the model
+    /// catalog and the three consumers. The database is migrated and the bucket created before the bus starts.
+    /// </summary>
+    public static WebApplicationBuilder AddInference(this WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+            builder.WebHost.UseUrls(DefaultUrl);
+        var services = builder.Services;
+        services.AddOptions<InferenceOptions>().Bind(builder.Configuration.GetSection(InferenceOptions.Section));
+        // Registered before the service defaults add the bus: hosted services start in order, one after another.
+        services.AddHostedService<StartupTasks>();
+        builder.AddVqaServiceDefaults(Name, bus =>
+        {
+            bus.AddConsumer<QuestionJobSubmittedConsumer, QuestionJobSubmittedConsumerDefinition>();
+            bus.AddConsumer<ImageOutcomeConsumer, ImageOutcomeConsumerDefinition>();
+            bus.AddConsumer<ImageBatchConsumer, ImageBatchConsumerDefinition>();
+        });
+
+        services.AddDbContext<VqaDbContext>((provider, options) =>
+            options.UseNpgsql(Required(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString,
+                "Database:ConnectionString (VQA_POSTGRES)")));
+        services.AddSingleton(provider =>
+        {
+            var storage = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
+            var endpoint = storage.Endpoint ?? throw new InvalidOperationException("Storage:Endpoint (VQA_S3_ENDPOINT) is not set");
+            return new ObjectStore(new ObjectStoreOptions(endpoint, storage.AccessKey, storage.SecretKey, storage.Bucket));
+        });
+        services.AddSingleton(new ImageLoader());
+        services.AddSingleton<ModelCatalog>();
+        services.AddSingleton<JobProgress>();
+        services.AddOutboxDispatcher();
+        services.AddSingleton<InferenceMetrics>();
+        services.AddScoped<AnswerRecorder>();
+        services.AddScoped<IAnswerRecorder>(provider => provider.GetRequiredService<AnswerRecorder>());
+        return builder;
+    }
+
+    /// <summary>Maps the health and metrics endpoints; the worker has no API of its own.</summary>
+    public static WebApplication MapInference(this WebApplication app)
+    {
+        app.MapVqaServiceDefaults();
+        return app;
+    }
+
+    private static string Required(string? value, string setting) =>
+        string.IsNullOrEmpty(value) ? throw new InvalidOperationException($"{setting} is not set") : value;
+
+    /// <summary>Brings the schema and the bucket up to date, so no message is handled against an old schema.</summary>
+    private sealed class StartupTasks(IOptions<DatabaseOptions> database, IServiceProvider provider) : IHostedService
+    {
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            await DatabaseMigrator.MigrateAsync(
+                Required(database.Value.ConnectionString, "Database:ConnectionString (VQA_POSTGRES)"), cancellationToken);
+            await provider.GetRequiredService<ObjectStore>().EnsureBucketAsync(cancellationToken);
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
+
+/// <summary><c>QuestionJobSubmitted</c> on its own queue, one job start at a time.</summary>
+public sealed class QuestionJobSubmittedConsumerDefinition : ConsumerDefinition<QuestionJobSubmittedConsumer>
+{
+    public QuestionJobSubmittedConsumerDefinition(IOptions<InferenceOptions> options)
+    {
+        EndpointName = options.Value.JobsQueueName;
+        ConcurrentMessageLimit = 1;
+    }
+}
+
+/// <summary><c>ImagePreprocessed</c> and <c>ImageRejected</c> on their own queue.</summary>
+public sealed class ImageOutcomeConsumerDefinition : ConsumerDefinition<ImageOutcomeConsumer>
+{
+    public ImageOutcomeConsumerDefinition(IOptions<InferenceOptions> options, IOptions<BrokerOptions> broker)
+    {
+        EndpointName = options.Value.ImagesQueueName;
+        ConcurrentMessageLimit = broker.Value.PrefetchCount;
+    }
+}
+
+/// <summary>
+/// The batch queue: up to <see cref="InferenceOptions.BatchMessageLimit"/> commands per consume, one consume at a
+/// time (the engine already uses every core), and no more prefetched than one consume takes, so that competing
+/// workers share a job instead of one worker hoarding its commands.
+/// </summary>
+public sealed class ImageBatchConsumerDefinition : ConsumerDefinition<ImageBatchConsumer>
+{
+    private readonly InferenceOptions _options;
+
+    public ImageBatchConsumerDefinition(IOptions<InferenceOptions> options)
+    {
+        _options = options.Value;
+        EndpointName = _options.BatchQueueName;
+    }
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<ImageBatchConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
+            rabbit.PrefetchCount = Math.Max(1, _options.BatchMessageLimit);
+        consumerConfigurator.Options<BatchOptions>(batch => batch
+            .SetMessageLimit(Math.Max(1, _options.BatchMessageLimit))
+            .SetTimeLimit(_options.BatchTimeLimit)
+            .SetConcurrencyLimit(1));
+    }
+}

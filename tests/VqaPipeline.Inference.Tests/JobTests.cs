@@ -1,0 +1,217 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.EntityFrameworkCore;
+using VqaPipeline.Data;
+using VqaPipeline.Inference.Tests.Support;
+using VqaPipeline.Ingestion;
+using VqaPipeline.Ml.Imaging;
+using Minio;
+using Minio.DataModel.Args;
+using VqaPipeline.Storage;
+using Vqa = VqaPipeline.Ml.Pipelines.VqaPipeline;
+
+namespace VqaPipeline.Inference.Tests;
+
+[Collection(InProcessCollection.Name)]
+public sealed class JobTests(InProcessPipeline pipeline)
+{
+    private const double ScoreTolerance = 1e-4;
+
+    [StackFact]
+    public async Task Every_stored_answer_equals_the_engines_and_both_exports_equal_the_database()
+    {
+        var paths = Fixtures.Images();
+        var collectionId = await pipeline.NewCollectionAsync("e2e");
+        var images = await pipeline.IngestAsync(collectionId, paths.Select(p => (Path.GetFileName(p), File.ReadAllBytes(p))));
+        var questions = TestData.Questions(3);
+        const int topK = 5;
+
+        var jobId = await pipeline.SubmitAsync(collectionId, questions, TestData.TinyModel, topK);
+        var job = await pipeline.WaitForJobAsync(jobId);
+
+        Assert.Equal(("completed", paths.Count, paths.Count, 0), (job.Status, job.Total, job.Done, job.Failed));
+        Assert.Equal(0, job.EtaSeconds);
+        Assert.StartsWith(Path.GetFullPath(TestData.TinyModel) + "#sha256:", job.ModelVersion);
+        await using var db = pipeline.NewContext();
+        await TestData.AssertOneAnswerSetAsync(db, jobId, images.Select(i => i.Id).ToArray(), questions.Count, topK);
+        var stored = await TestData.AnswersAsync(db, jobId);
+        using var engine = Vqa.FromPretrained(TestData.TinyModel);
+        var loader = new ImageLoader();
+        foreach (var image in images)
+        {
+            var pixels = loader.LoadFile(paths.Single(p => Path.GetFileName(p) == image.FileName));
+            for (var q = 0; q < questions.Count; q++)
+            {
+                var expected = engine.Ask(pixels, questions[q], topK).Answers;
+                var actual = stored.Where(a => a.ImageId == image.Id && a.QuestionIndex == q).ToList();
+                Assert.Equal(expected.Select(a => a.Answer), actual.Select(a => a.Answer));
+                foreach (var (e, a) in expected.Zip(actual))
+                    Assert.True(Math.Abs(e.Score - a.Score) <= ScoreTolerance, $"{image.FileName} / {questions[q]} / {e.Answer}: {e.Score} vs {a.Score}");
+                Assert.All(actual, a => Assert.Equal((questions[q], job.ModelVersion), (a.Question, a.ModelVersion)));
+            }
+        }
+
+        var byKey = stored.ToDictionary(a => (a.ImageId, a.Question, a.Rank));
+        var fileNames = images.ToDictionary(i => i.Id, i => i.FileName);
+        var jsonl = (await pipeline.Api.GetStringAsync($"/jobs/{jobId}/answers?format=jsonl")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(stored.Count, jsonl.Length);
+        foreach (var line in jsonl.Select(TestData.ParseLine))
+        {
+            var imageId = line.GetProperty("imageId").GetGuid();
+            var answer = byKey[(imageId, line.GetProperty("question").GetString()!, line.GetProperty("rank").GetInt32())];
+            Assert.Equal((fileNames[imageId], answer.Answer, answer.Score, answer.ModelVersion),
+                (line.GetProperty("fileName").GetString(), line.GetProperty("answer").GetString(), line.GetProperty("score").GetDouble(),
+                 line.GetProperty("modelVersion").GetString()));
+        }
+
+        var csv = ParseCsv(await pipeline.Api.GetStringAsync($"/jobs/{jobId}/answers?format=csv"));
+        Assert.Equal(["imageId", "fileName", "question", "rank", "answer", "score", "modelVersion"], csv[0]);
+        Assert.Equal(stored.Count, csv.Count - 1);
+        foreach (var row in csv.Skip(1))
+        {
+            var imageId = Guid.Parse(row[0]);
+            var answer = byKey[(imageId, row[2], int.Parse(row[3], CultureInfo.InvariantCulture))];
+            Assert.Equal((fileNames[imageId], answer.Answer, answer.Score, answer.ModelVersion),
+                (row[1], row[4], double.Parse(row[5], CultureInfo.InvariantCulture), row[6]));
+        }
+    }
+
+    [StackFact]
+    public async Task Bad_jobs_are_refused_with_the_reason()
+    {
+        var collectionId = await pipeline.NewCollectionAsync("bad");
+        var model = TestData.TinyModel;
+        var cases = new (object Body, string Reason)[]
+        {
+            (new { collectionId = Guid.NewGuid(), questions = new[] { "Is it red?" }, model }, "does not exist"),
+            (new { collectionId, questions = Array.Empty<string>(), model }, "one or more questions"),
+            (new { collectionId, questions = new[] { "Is it red?", "  " }, model }, "question 2 is empty"),
+            (new { collectionId, questions = new[] { "Is it red?" }, model = "/no/such/folder" }, "neither a model folder"),
+            (new { collectionId, questions = new[] { "Is it red?" }, model = "nobody/not-cached-anywhere" }, "Hub model in the local cache"),
+            (new { collectionId, questions = new[] { "Is it red?" }, model = $"models/absent-{Guid.NewGuid():N}/1" }, "not in object storage"),
+            (new { collectionId, questions = new[] { "Is it red?" }, model, topK = 0 }, "topK"),
+        };
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VQA_DEFAULT_MODEL")))
+            cases = [.. cases, (new { collectionId, questions = new[] { "Is it red?" } }, "VQA_DEFAULT_MODEL")];
+
+        foreach (var (body, reason) in cases)
+        {
+            using var response = await pipeline.Api.PostAsJsonAsync("/jobs", body);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains(reason, (await response.Content.ReadFromJsonAsync<ErrorResponse>())!.Error);
+        }
+        Assert.Equal(HttpStatusCode.NotFound, (await pipeline.Api.GetAsync($"/jobs/{Guid.NewGuid()}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await pipeline.Api.PostAsync($"/jobs/{Guid.NewGuid()}/cancel", null)).StatusCode);
+        var jobId = await pipeline.SubmitAsync(collectionId, ["Is it red?"], model, 1);
+        Assert.Equal(HttpStatusCode.BadRequest, (await pipeline.Api.GetAsync($"/jobs/{jobId}/answers?format=xml")).StatusCode);
+    }
+
+    [StackFact]
+    public async Task A_batch_that_fails_after_committing_is_retried_and_nothing_is_doubled()
+    {
+        var collectionId = await pipeline.NewCollectionAsync("fault");
+        var images = await pipeline.IngestAsync(collectionId, TestData.NoiseImages("fault", 12, seed: 500));
+        var questions = TestData.Questions(3);
+        var thrownBefore = pipeline.Fault.Thrown;
+
+        pipeline.Fault.Arm();
+        var jobId = await pipeline.SubmitAsync(collectionId, questions, TestData.TinyModel, 3);
+        var job = await pipeline.WaitForJobAsync(jobId);
+
+        Assert.Equal(thrownBefore + 1, pipeline.Fault.Thrown);
+        Assert.Equal(("completed", images.Count, 0), (job.Status, job.Done, job.Failed));
+        await using var db = pipeline.NewContext();
+        await TestData.AssertOneAnswerSetAsync(db, jobId, images.Select(i => i.Id).ToArray(), questions.Count, 3);
+    }
+
+    [StackFact]
+    public async Task A_rejected_image_counts_as_failed_with_its_reason_and_the_job_completes()
+    {
+        var collectionId = await pipeline.NewCollectionAsync("rejected");
+        var images = await pipeline.IngestAsync(collectionId,
+            [.. TestData.NoiseImages("good", 3, seed: 900), ("broken.png", [.. TestData.NoisePng(999)[..60]])]);
+        var rejected = Assert.Single(images, i => i.Status == ImageStatus.Rejected);
+
+        var jobId = await pipeline.SubmitAsync(collectionId, TestData.Questions(2), TestData.TinyModel, 2);
+        var job = await pipeline.WaitForJobAsync(jobId);
+
+        Assert.Equal(("completed", 4, 3, 1), (job.Status, job.Total, job.Done, job.Failed));
+        var failure = Assert.Single(job.Failures);
+        Assert.Equal((rejected.Id, "broken.png", rejected.RejectionReason), (failure.ImageId, failure.FileName, failure.Reason));
+        await using var db = pipeline.NewContext();
+        await TestData.AssertOneAnswerSetAsync(db, jobId, images.Where(i => i.Status == ImageStatus.Ready).Select(i => i.Id).ToArray(), 2, 2);
+    }
+
+    [StackFact]
+    public async Task A_model_in_object_storage_is_downloaded_once_and_named_by_its_version()
+    {
+        var model = $"models/tiny-{Guid.NewGuid():N}/3";
+        var storage = ObjectStoreOptions.FromEnvironment();
+        using (var minio = new MinioClient().WithEndpoint(storage.Endpoint.Host, storage.Endpoint.Port)
+                   .WithCredentials(storage.AccessKey, storage.SecretKey).Build())
+        {
+            foreach (var file in Directory.GetFiles(TestData.TinyModel))
+            {
+                await using var content = File.OpenRead(file);
+                await minio.PutObjectAsync(new PutObjectArgs().WithBucket(storage.Bucket).WithObject($"{model}/{Path.GetFileName(file)}")
+                    .WithStreamData(content).WithObjectSize(content.Length).WithContentType("application/octet-stream"));
+            }
+        }
+        var collectionId = await pipeline.NewCollectionAsync("stored-model");
+        var images = await pipeline.IngestAsync(collectionId, TestData.NoiseImages("stored", 2, seed: 700));
+
+        var first = await pipeline.WaitForJobAsync(await pipeline.SubmitAsync(collectionId, TestData.Questions(1), model, 2));
+        var second = await pipeline.WaitForJobAsync(await pipeline.SubmitAsync(collectionId, TestData.Questions(2), model, 2));
+
+        Assert.Equal(("completed", model, 2), (first.Status, first.ModelVersion, first.Done));
+        Assert.Equal(("completed", model, 2), (second.Status, second.ModelVersion, second.Done));
+        await using var db = pipeline.NewContext();
+        await TestData.AssertOneAnswerSetAsync(db, second.Id, images.Select(i => i.Id).ToArray(), 2, 2);
+    }
+
+    [StackFact]
+    public async Task A_cancelled_job_stays_cancelled_and_a_finished_one_cannot_be_cancelled()
+    {
+        var collectionId = await pipeline.NewCollectionAsync("cancel");
+        await pipeline.IngestAsync(collectionId, TestData.NoiseImages("cancel", 40, seed: 1300));
+
+        var cancelledId = await pipeline.SubmitAsync(collectionId, TestData.Questions(3), TestData.TinyModel, 3);
+        using var cancel = await pipeline.Api.PostAsync($"/jobs/{cancelledId}/cancel", null);
+        var cancelled = (await cancel.Content.ReadFromJsonAsync<JobResponse>())!;
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var later = await pipeline.GetJobAsync(cancelledId);
+        var finished = await pipeline.WaitForJobAsync(await pipeline.SubmitAsync(collectionId, TestData.Questions(1), TestData.TinyModel, 1));
+        using var tooLate = await pipeline.Api.PostAsync($"/jobs/{finished.Id}/cancel", null);
+
+        Assert.Equal((HttpStatusCode.OK, "cancelled"), (cancel.StatusCode, cancelled.Status));
+        Assert.Equal("cancelled", later.Status);
+        Assert.True(later.Done < 40, $"a cancelled job answered all {later.Done} images");
+        Assert.Equal("completed", finished.Status);
+        Assert.Equal(HttpStatusCode.Conflict, tooLate.StatusCode);
+    }
+
+    /// <summary>RFC 4180 parsing (quoted fields, doubled quotes, line breaks inside quotes).</summary>
+    private static List<string[]> ParseCsv(string text)
+    {
+        var rows = new List<string[]>();
+        var row = new List<string>();
+        var field = new System.Text.StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"') { field.Append('"'); i++; }
+                else if (c == '"') quoted = false;
+                else field.Append(c);
+            }
+            else if (c == '"') quoted = true;
+            else if (c == ',') { row.Add(field.ToString()); field.Clear(); }
+            else if (c == '\n') { row.Add(field.ToString()); field.Clear(); rows.Add([.. row]); row.Clear(); }
+            else field.Append(c);
+        }
+        return rows;
+    }
+}
