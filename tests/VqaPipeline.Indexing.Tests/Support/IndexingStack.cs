@@ -20,9 +20,9 @@ namespace VqaPipeline.Indexing.Tests.Support;
 
 /// <summary>
 /// The ingestion API (with its jobs API), the preprocessing worker, the inference worker and the indexing service
-/// hosted in this process on free ports of 127.0.0.1, against the local RabbitMQ, S3 server and a PostgreSQL database
-/// of their own (<c>vqa_test_&lt;guid&gt;</c>, dropped afterwards), each consumer on a queue of its own. Question
-/// jobs, whether a test or a search starts them, run the tiny fixture model.
+/// hosted in this process on free ports of 127.0.0.1, against the local S3 server, a virtual host of their own on the
+/// local RabbitMQ and a PostgreSQL database of their own (<c>vqa_test_&lt;guid&gt;</c>), both deleted afterwards.
+/// Question jobs, whether a test or a search starts them, run the tiny fixture model.
 /// </summary>
 public sealed class IndexingStack : IAsyncLifetime
 {
@@ -30,8 +30,12 @@ public sealed class IndexingStack : IAsyncLifetime
 
     private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
     private readonly List<WebApplication> _apps = [];
+    private RabbitMqVirtualHost? _virtualHost;
 
     public string ConnectionString { get; private set; } = "";
+
+    /// <summary>The AMQP URL of this stack's virtual host (for the processes tests start).</summary>
+    public string BrokerUrl => _virtualHost?.Url ?? throw new InvalidOperationException("the stack is not started");
 
     /// <summary>The model a job runs when it names none (<c>VQA_DEFAULT_MODEL</c> of the ingestion host).</summary>
     public static string JobModel => Fixtures.PathOf("vilt-tiny");
@@ -50,9 +54,11 @@ public sealed class IndexingStack : IAsyncLifetime
             return; // every test is skipped: see StackFactAttribute
         await ExecuteOnServerAsync($"CREATE DATABASE {_database}");
         ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = _database }.ConnectionString;
+        _virtualHost = await RabbitMqVirtualHost.CreateAsync("indexing");
         var settings = new Dictionary<string, string?>
         {
             ["VQA_POSTGRES"] = ConnectionString,
+            ["VQA_RABBITMQ_URL"] = BrokerUrl,
             ["VQA_DEFAULT_MODEL"] = JobModel,
             ["Preprocessing:QueueName"] = $"indexing-tests-preprocessing-{Guid.NewGuid():N}",
             ["Inference:JobsQueueName"] = $"indexing-tests-jobs-{Guid.NewGuid():N}",
@@ -94,6 +100,8 @@ public sealed class IndexingStack : IAsyncLifetime
         }
         Ingestion.Dispose();
         Indexing.Dispose();
+        if (_virtualHost is not null)
+            await _virtualHost.DisposeAsync();
         if (ConnectionString.Length == 0)
             return;
         NpgsqlConnection.ClearAllPools();

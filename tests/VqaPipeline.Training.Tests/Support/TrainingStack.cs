@@ -19,8 +19,8 @@ namespace VqaPipeline.Training.Tests.Support;
 
 /// <summary>
 /// Ingestion, preprocessing and (unless <see cref="WithWorkers"/> is false) training and inference hosted in this
-/// process on free ports, against a database of their own (<c>vqa_test_&lt;guid&gt;</c>, dropped afterwards) and queues
-/// of their own, on the local RabbitMQ and object store. Training runs, and inference keeps the models it downloads,
+/// process on free ports, against a database (<c>vqa_test_&lt;guid&gt;</c>) and a RabbitMQ virtual host of their own,
+/// both deleted afterwards, and the local object store. Training runs, and inference keeps the models it downloads,
 /// in a work folder of its own.
 /// </summary>
 public class TrainingStack : IAsyncLifetime
@@ -29,6 +29,7 @@ public class TrainingStack : IAsyncLifetime
 
     private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
     private readonly List<WebApplication> _apps = [];
+    private RabbitMqVirtualHost? _virtualHost;
 
     public string ConnectionString { get; private set; } = "";
 
@@ -52,20 +53,21 @@ public class TrainingStack : IAsyncLifetime
         await ExecuteOnServerAsync($"CREATE DATABASE {_database}");
         ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = _database }.ConnectionString;
         Store = new ObjectStore(ObjectStoreOptions.FromEnvironment());
+        _virtualHost = await RabbitMqVirtualHost.CreateAsync("training");
+        var settings = new Dictionary<string, string?> { ["VQA_POSTGRES"] = ConnectionString, ["VQA_RABBITMQ_URL"] = _virtualHost.Url };
 
         var ingestion = IngestionService.Build([], builder =>
         {
             builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["VQA_POSTGRES"] = ConnectionString });
+            builder.Configuration.AddInMemoryCollection(settings);
         });
         await StartAsync(ingestion);
         Api.BaseAddress = new Uri(ingestion.Urls.Single());
 
         var preprocessing = WebApplication.CreateBuilder();
         preprocessing.WebHost.UseUrls("http://127.0.0.1:0");
-        preprocessing.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        preprocessing.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
         {
-            ["VQA_POSTGRES"] = ConnectionString,
             ["Preprocessing:QueueName"] = $"training-tests-preprocessing-{Guid.NewGuid():N}",
         });
         preprocessing.AddPreprocessing();
@@ -85,9 +87,8 @@ public class TrainingStack : IAsyncLifetime
 
         var inference = WebApplication.CreateBuilder();
         inference.WebHost.UseUrls("http://127.0.0.1:0");
-        inference.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        inference.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
         {
-            ["VQA_POSTGRES"] = ConnectionString,
             ["Inference:JobsQueueName"] = $"training-tests-jobs-{Guid.NewGuid():N}",
             ["Inference:ImagesQueueName"] = $"training-tests-images-{Guid.NewGuid():N}",
             ["Inference:BatchQueueName"] = $"training-tests-batches-{Guid.NewGuid():N}",
@@ -103,6 +104,7 @@ public class TrainingStack : IAsyncLifetime
     public Dictionary<string, string?> TrainingSettings() => new()
     {
         ["VQA_POSTGRES"] = ConnectionString,
+        ["VQA_RABBITMQ_URL"] = _virtualHost?.Url,
         ["Training:QueueName"] = TrainingQueue,
         ["Training:WorkFolder"] = WorkFolder,
         ["Training:HeartbeatInterval"] = "00:00:00.500",
@@ -119,6 +121,8 @@ public class TrainingStack : IAsyncLifetime
             await app.DisposeAsync();
         }
         Api.Dispose();
+        if (_virtualHost is not null)
+            await _virtualHost.DisposeAsync();
         if (ConnectionString.Length > 0)
         {
             NpgsqlConnection.ClearAllPools();
