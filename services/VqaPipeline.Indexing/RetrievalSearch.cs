@@ -7,7 +7,8 @@ namespace VqaPipeline.Indexing;
 /// <summary>
 /// Answers a search from the index: the images whose answer to the normalized question matches, best score first,
 /// with short-lived URLs of their originals. A question never asked of the collection (by that model version, when
-/// one is named) starts a question job instead, once: later searches get the same job until its answers arrive.
+/// one is named) starts a question job instead, once: later searches get the same job until its answers arrive, or
+/// an empty ranking once the job has ended without any answers.
 /// </summary>
 internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore store, JobsClient jobs, IOptions<IndexingOptions> options)
 {
@@ -82,7 +83,13 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
         }
         await using (var pending = new NpgsqlCommand(
-                         "SELECT job_id, status_url FROM search_jobs WHERE collection_id = @collection AND question = @question AND model = @model",
+                         """
+                         SELECT s.job_id, s.status_url, coalesce(j.model_version, j.model),
+                                coalesce(j.status IN ('completed', 'failed', 'cancelled')
+                                         AND NOT EXISTS (SELECT 1 FROM job_answers a WHERE a.job_id = s.job_id), false)
+                         FROM search_jobs s LEFT JOIN question_jobs j ON j.id = s.job_id
+                         WHERE s.collection_id = @collection AND s.question = @question AND s.model = @model
+                         """,
                          connection, transaction))
         {
             pending.Parameters.AddWithValue("collection", query.CollectionId);
@@ -90,7 +97,13 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
             pending.Parameters.AddWithValue("model", model);
             await using var reader = await pending.ExecuteReaderAsync(cancellationToken);
             if (await reader.ReadAsync(cancellationToken))
+            {
+                // A job that ended without answers (no ready images, a model that would not load, cancelled early)
+                // sends nothing to index: the search has its answer, an empty ranking, instead of waiting forever.
+                if (reader.GetBoolean(3))
+                    return TypedResults.Ok(new SearchResponse(query.Question, query.Answer, reader.GetString(2), []));
                 return Accepted(new SearchPending(reader.GetGuid(0), reader.GetString(1)));
+            }
         }
 
         var started = await jobs.StartAsync(query.CollectionId, query.Question,

@@ -132,7 +132,7 @@ public sealed class ReplayTests(IndexingStack stack)
         start.ArgumentList.Add(vqa);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment["VQA_POSTGRES"] = stack.ConnectionString;
-        start.Environment["VQA_RABBITMQ_URL"] = LocalStack.Get("VQA_RABBITMQ_URL");
+        start.Environment["VQA_RABBITMQ_URL"] = stack.BrokerUrl;
         using var process = Process.Start(start)!;
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);

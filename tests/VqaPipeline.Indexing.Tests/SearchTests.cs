@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using VqaPipeline.Data;
 using VqaPipeline.Indexing.Tests.Support;
 
 namespace VqaPipeline.Indexing.Tests;
@@ -77,37 +78,83 @@ public sealed class SearchTests(IndexingStack stack)
     }
 
     [StackFact]
-    public async Task A_question_never_asked_starts_one_job_and_later_returns_the_ranking()
+    public async Task A_question_never_asked_starts_one_job_whose_answers_later_make_the_ranking()
     {
         var (collectionId, images) = await stack.NewCollectionWithFixtureImagesAsync();
         const string question = "Is there a horse?";
-        var url = $"/search?question={Uri.EscapeDataString(question)}&answer=yes&collection={collectionId}";
+        string SearchUrl(string asked, string answer, double minScore) =>
+            $"/search?question={Uri.EscapeDataString(asked)}&answer={Uri.EscapeDataString(answer)}&minScore={minScore}&collection={collectionId}";
 
-        using var first = await stack.Indexing.GetAsync(url);
-        using var second = await stack.Indexing.GetAsync(url.Replace("horse%3F", "Horse"));
+        using var first = await stack.Indexing.GetAsync(SearchUrl(question, "yes", 0));
+        using var second = await stack.Indexing.GetAsync(SearchUrl("is there a HORSE", "no", 0));
 
         Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
         var started = await first.Content.ReadFromJsonAsync<JsonElement>();
         var jobId = started.GetProperty("jobId").GetGuid();
-        Assert.Equal(new Uri(stack.JobsApi.BaseAddress, $"/jobs/{jobId}").ToString(), started.GetProperty("statusUrl").GetString());
+        Assert.Equal(new Uri(stack.Ingestion.BaseAddress!, $"/jobs/{jobId}").ToString(), started.GetProperty("statusUrl").GetString());
         Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
         Assert.Equal(jobId, (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetGuid());
-        var posted = Assert.Single(stack.JobsApi.Posted, post => post.JobId == jobId);
-        Assert.Single(stack.JobsApi.Posted, post => post.Body.GetProperty("collectionId").GetGuid() == collectionId);
-        Assert.Equal([question], posted.Body.GetProperty("questions").EnumerateArray().Select(q => q.GetString()));
-        Assert.Equal(5, posted.Body.GetProperty("topK").GetInt32());
+        await using (var db = stack.NewDatabase())
+        {
+            var job = await db.QuestionJobs.SingleAsync(j => j.CollectionId == collectionId);
+            Assert.Equal((jobId, 5, Path.GetFullPath(IndexingStack.JobModel)), (job.Id, job.TopK, job.Model));
+            Assert.Equal([question], job.Questions);
+        }
 
-        // The job completes: the inference service's answers arrive, and the same search returns the ranking.
-        var answers = Answers.For(collectionId, images.Values, [question], "tiny@1", seed: 5, jobId: jobId);
-        await stack.ProduceAsync(answers);
-        await WaitForIndexedAsync(collectionId, images.Count * 3);
-        using var completed = await stack.Indexing.GetAsync(url);
-        Assert.Equal(HttpStatusCode.OK, completed.StatusCode);
-        var ranking = (await completed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").EnumerateArray()
-            .Select(r => r.GetProperty("imageId").GetGuid());
-        Assert.Equal(Answers.Expected(answers, question, "yes", 0, 50).Select(hit => hit.ImageId), ranking);
+        Assert.Equal("completed", await stack.WaitForJobAsync(jobId));
+        List<JobAnswer> stored;
+        await using (var db = stack.NewDatabase())
+            stored = await db.JobAnswers.AsNoTracking().Where(a => a.JobId == jobId).ToListAsync();
+        Assert.Equal(images.Count * 5, stored.Count);
+        await stack.WaitUntilAsync(async db => await db.IndexedAnswers.CountAsync(a => a.JobId == jobId) == stored.Count,
+            $"the {stored.Count} answers of job {jobId} are not all indexed");
+        // The answers of the ranking: "yes" as first asked, and the answer given most often at rank 1, with a minimum
+        // score that drops some of its images.
+        var common = stored.Where(a => a.Rank == 1).GroupBy(a => a.Answer).MaxBy(same => same.Count())!;
+        var commonScores = stored.Where(a => a.Answer == common.Key).Select(a => a.Score).Order().ToList();
+        foreach (var (answer, minScore) in new[] { ("yes", 0.0), (common.Key, 0.0), (common.Key, commonScores[commonScores.Count / 2]) })
+        {
+            using var response = await stack.Indexing.GetAsync(SearchUrl(question, answer, minScore));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(stored[0].ModelVersion, body.GetProperty("modelVersion").GetString());
+            var expected = stored
+                .Where(a => QuestionText.Normalize(a.Answer) == QuestionText.Normalize(answer) && a.Score >= minScore)
+                .OrderByDescending(a => a.Score).Select(a => (a.ImageId, a.Score)).ToList();
+            var ranking = body.GetProperty("results").EnumerateArray()
+                .Select(r => (r.GetProperty("imageId").GetGuid(), r.GetProperty("score").GetDouble())).ToList();
+            Assert.Equal(expected, ranking);
+        }
+        await using (var db = stack.NewDatabase())
+        {
+            Assert.False(await db.SearchJobs.AnyAsync(j => j.JobId == jobId));
+            Assert.Single(await db.QuestionJobs.Where(j => j.CollectionId == collectionId).ToListAsync());
+        }
+    }
+
+    [StackFact]
+    public async Task A_search_whose_job_ended_without_answers_returns_an_empty_ranking()
+    {
+        using var created = await stack.Ingestion.PostAsJsonAsync("/collections", new { name = $"empty-{Guid.NewGuid():N}" });
+        created.EnsureSuccessStatusCode();
+        var collectionId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var url = $"/search?question=is+there+a+horse&answer=yes&collection={collectionId}";
+
+        using var first = await stack.Indexing.GetAsync(url);
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        var jobId = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetGuid();
+        Assert.Equal("completed", await stack.WaitForJobAsync(jobId));
+
+        foreach (var _ in Enumerable.Range(0, 2))
+        {
+            using var response = await stack.Indexing.GetAsync(url);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Empty(body.GetProperty("results").EnumerateArray());
+            Assert.StartsWith(Path.GetFullPath(IndexingStack.JobModel), body.GetProperty("modelVersion").GetString());
+        }
         await using var db = stack.NewDatabase();
-        Assert.False(await db.SearchJobs.AnyAsync(j => j.JobId == jobId));
+        Assert.Single(await db.QuestionJobs.Where(j => j.CollectionId == collectionId).ToListAsync());
     }
 
     [StackFact]

@@ -52,7 +52,7 @@ public sealed class WorkerProcessTests(ProcessPipeline pipeline, ITestOutputHelp
         await using var db = pipeline.NewContext();
         await TestData.AssertOneAnswerSetAsync(db, jobId, images.Select(i => i.Id).ToArray(), questions.Count, 3);
         var queues = pipeline.InferenceQueues.Values.Select(q => q!).ToArray();
-        var depths = await TestData.QueueDepthsAsync([.. queues, .. queues.Select(q => q + "_error")]);
+        var depths = await TestData.QueueDepthsAsync(pipeline.BrokerUrl, [.. queues, .. queues.Select(q => q + "_error")]);
         Assert.All(depths, depth => Assert.True(depth.Value == 0, $"{depth.Key} holds {depth.Value} messages"));
         output.WriteLine($"{images.Count * questions.Count} pairs in {stopwatch.Elapsed.TotalSeconds:0.0} s "
                          + $"({images.Count * questions.Count / stopwatch.Elapsed.TotalSeconds:0} pairs/s); worker RSS "

@@ -18,7 +18,8 @@ public sealed class PipelineTests(ITestOutputHelper output)
     [StackFact]
     public async Task A_mixed_upload_of_fifty_ends_with_every_image_ready_or_rejected_and_nothing_lost()
     {
-        await using var stack = await PipelineStack.StartAsync(LocalStack.Get("VQA_RABBITMQ_URL"));
+        await using var virtualHost = await RabbitMqVirtualHost.CreateAsync("pipeline");
+        await using var stack = await PipelineStack.StartAsync(virtualHost.Url);
         await stack.StartWorkerInProcessAsync();
         var collectionId = await CreateCollectionAsync(stack);
         var fixtures = Fixtures.Images().Select(path => (Name: Path.GetFileName(path), Bytes: File.ReadAllBytes(path))).ToList();
@@ -65,7 +66,8 @@ public sealed class PipelineTests(ITestOutputHelper output)
     [StackFact]
     public async Task A_worker_killed_mid_batch_and_started_again_leaves_every_image_in_exactly_one_final_state()
     {
-        await using var stack = await PipelineStack.StartAsync(LocalStack.Get("VQA_RABBITMQ_URL"));
+        await using var virtualHost = await RabbitMqVirtualHost.CreateAsync("pipeline");
+        await using var stack = await PipelineStack.StartAsync(virtualHost.Url);
         var first = await stack.StartWorkerProcessAsync(prefetch: 2);
         var collectionId = await CreateCollectionAsync(stack);
         var files = Enumerable.Range(0, 40)

@@ -68,6 +68,44 @@ public sealed class TrainingRunTests(TrainingStack stack) : IClassFixture<Traini
     }
 
     [StackFact]
+    public async Task A_model_version_trained_through_the_system_answers_a_question_job()
+    {
+        var (collectionId, imageIds) = await stack.NewCollectionAsync(Fixtures.Images().Take(3));
+        string[] questions = ["What is in the picture?", "Is there a picture?"];
+        var labels = imageIds.SelectMany((imageId, index) => new object[]
+        {
+            new { imageId, question = questions[0], answers = new[] { $"thing{index}" } },
+            new { imageId, question = questions[1], answers = new[] { "yes", "yes", "no" } },
+        }).ToArray();
+        (await stack.Api.PostAsJsonAsync($"/collections/{collectionId}/labels", labels)).EnsureSuccessStatusCode();
+        var modelName = $"asked-{Guid.NewGuid():N}"[..20];
+        var run = await stack.WaitForRunAsync(
+            await StartAsync(new { modelName, dataset = new { collectionId }, baseModel = BaseModel, maxSteps = 2, batchSize = 2 }));
+        Assert.Equal("completed", run.GetProperty("status").GetString());
+        var model = $"models/{modelName}/1";
+        Assert.Equal(model, run.GetProperty("model").GetString());
+
+        const int topK = 3;
+        using var submitted = await stack.Api.PostAsJsonAsync("/jobs", new { collectionId, questions, model, topK });
+        Assert.True(submitted.StatusCode == HttpStatusCode.Accepted, await submitted.Content.ReadAsStringAsync());
+        var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var job = await stack.WaitForJobAsync(jobId);
+        Assert.Equal("completed", job.GetProperty("status").GetString());
+        Assert.Equal(model, job.GetProperty("modelVersion").GetString());
+
+        var answers = (await stack.Api.GetStringAsync($"/jobs/{jobId}/answers"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+        Assert.Equal(imageIds.Count * questions.Length * topK, answers.Count);
+        Assert.All(answers, answer => Assert.Equal(model, answer.GetProperty("modelVersion").GetString()));
+        JsonElement config;
+        await using (var stored = await stack.Store.GetAsync($"{model}/config.json"))
+            config = (await JsonDocument.ParseAsync(stored)).RootElement;
+        var vocabulary = config.GetProperty("id2label").EnumerateObject().Select(label => label.Value.GetString()).ToHashSet();
+        Assert.All(answers, answer => Assert.Contains(answer.GetProperty("answer").GetString(), vocabulary));
+        Assert.Equal(imageIds.Order(), answers.Select(a => a.GetProperty("imageId").GetGuid()).Distinct().Order());
+    }
+
+    [StackFact]
     public async Task A_run_whose_data_cannot_be_read_fails_with_the_reason()
     {
         var prefix = $"datasets/not-vqa-{Guid.NewGuid():N}";

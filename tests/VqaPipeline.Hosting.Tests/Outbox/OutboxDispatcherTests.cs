@@ -11,8 +11,8 @@ using VqaPipeline.Hosting.Tests.Support;
 namespace VqaPipeline.Hosting.Tests.Outbox;
 
 /// <summary>
-/// The outbox against the real PostgreSQL and RabbitMQ: each test has a database of its own and a queue of its own;
-/// <see cref="ImageRejected"/> is the message used because no service of this issue consumes it.
+/// The outbox against the real PostgreSQL and RabbitMQ: each test has a database and a RabbitMQ virtual host of its
+/// own, so the <see cref="ImageRejected"/> messages it publishes reach no other test's services.
 /// </summary>
 public sealed class OutboxDispatcherTests : IAsyncLifetime
 {
@@ -20,20 +20,28 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
     private readonly ScratchDatabase _database = new();
     private readonly Received _received = new();
     private readonly List<TestService> _services = [];
+    private RabbitMqVirtualHost? _virtualHost;
 
-    public Task InitializeAsync() => _database.InitializeAsync();
+    public async Task InitializeAsync()
+    {
+        await _database.InitializeAsync();
+        if (!LocalStack.Skipped)
+            _virtualHost = await RabbitMqVirtualHost.CreateAsync("outbox");
+    }
 
     public async Task DisposeAsync()
     {
         foreach (var service in _services)
             await service.DisposeAsync();
+        if (_virtualHost is not null)
+            await _virtualHost.DisposeAsync();
         await _database.DisposeAsync();
     }
 
     [StackFact]
     public async Task Rows_committed_while_no_dispatcher_ran_are_published_with_their_ids_when_a_host_starts()
     {
-        var url = LocalStack.Get("VQA_RABBITMQ_URL");
+        var url = _virtualHost!.Url;
         var written = await CommitOutgoingAsync(_database.NewContext(), 5);
         // The consumer's queue must be bound before anything is published, or RabbitMQ drops the message.
         await StartServiceAsync(url, consume: true, dispatch: false);
@@ -51,7 +59,7 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
     [StackFact]
     public async Task Two_dispatchers_on_one_database_send_each_row_exactly_once()
     {
-        var url = LocalStack.Get("VQA_RABBITMQ_URL");
+        var url = _virtualHost!.Url;
         await StartServiceAsync(url, consume: true);
         await StartServiceAsync(url, consume: false);
 
@@ -68,7 +76,7 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
     [StackFact]
     public async Task A_commit_wakes_the_dispatcher_without_waiting_for_the_poll()
     {
-        var service = await StartServiceAsync(LocalStack.Get("VQA_RABBITMQ_URL"), consume: true,
+        var service = await StartServiceAsync(_virtualHost!.Url, consume: true,
             pollInterval: TimeSpan.FromHours(1));
         await Task.Delay(500); // the dispatcher's first pass is over; only a wake-up brings it back
 

@@ -12,26 +12,33 @@ using Npgsql;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Data;
 using VqaPipeline.Hosting;
+using VqaPipeline.Inference;
 using VqaPipeline.Ingestion;
 using VqaPipeline.Preprocessing;
 
 namespace VqaPipeline.Indexing.Tests.Support;
 
 /// <summary>
-/// The ingestion API, the preprocessing worker and the indexing service hosted in this process on free ports of
-/// 127.0.0.1, against the local RabbitMQ, S3 server and a PostgreSQL database of their own (<c>vqa_test_&lt;guid&gt;</c>,
-/// dropped afterwards), each consumer on a queue of its own. Questions jobs go to a <see cref="JobsApiRecorder"/>.
+/// The ingestion API (with its jobs API), the preprocessing worker, the inference worker and the indexing service
+/// hosted in this process on free ports of 127.0.0.1, against the local S3 server, a virtual host of their own on the
+/// local RabbitMQ and a PostgreSQL database of their own (<c>vqa_test_&lt;guid&gt;</c>), both deleted afterwards.
+/// Question jobs, whether a test or a search starts them, run the tiny fixture model.
 /// </summary>
 public sealed class IndexingStack : IAsyncLifetime
 {
-    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
     private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
     private readonly List<WebApplication> _apps = [];
+    private RabbitMqVirtualHost? _virtualHost;
 
     public string ConnectionString { get; private set; } = "";
 
-    public JobsApiRecorder JobsApi { get; } = new();
+    /// <summary>The AMQP URL of this stack's virtual host (for the processes tests start).</summary>
+    public string BrokerUrl => _virtualHost?.Url ?? throw new InvalidOperationException("the stack is not started");
+
+    /// <summary>The model a job runs when it names none (<c>VQA_DEFAULT_MODEL</c> of the ingestion host).</summary>
+    public static string JobModel => Fixtures.PathOf("vilt-tiny");
 
     /// <summary>A client of the ingestion API.</summary>
     public HttpClient Ingestion { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
@@ -47,12 +54,16 @@ public sealed class IndexingStack : IAsyncLifetime
             return; // every test is skipped: see StackFactAttribute
         await ExecuteOnServerAsync($"CREATE DATABASE {_database}");
         ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = _database }.ConnectionString;
-        await JobsApi.StartAsync();
+        _virtualHost = await RabbitMqVirtualHost.CreateAsync("indexing");
         var settings = new Dictionary<string, string?>
         {
             ["VQA_POSTGRES"] = ConnectionString,
-            ["VQA_INGESTION_URL"] = JobsApi.BaseAddress.ToString(),
+            ["VQA_RABBITMQ_URL"] = BrokerUrl,
+            ["VQA_DEFAULT_MODEL"] = JobModel,
             ["Preprocessing:QueueName"] = $"indexing-tests-preprocessing-{Guid.NewGuid():N}",
+            ["Inference:JobsQueueName"] = $"indexing-tests-jobs-{Guid.NewGuid():N}",
+            ["Inference:ImagesQueueName"] = $"indexing-tests-images-{Guid.NewGuid():N}",
+            ["Inference:BatchQueueName"] = $"indexing-tests-batches-{Guid.NewGuid():N}",
             ["Indexing:QueueName"] = $"indexing-tests-answers-{Guid.NewGuid():N}",
         };
         void Configure(WebApplicationBuilder builder)
@@ -61,15 +72,23 @@ public sealed class IndexingStack : IAsyncLifetime
             builder.Configuration.AddInMemoryCollection(settings);
         }
 
-        var indexing = await StartAsync(IndexingService.Build([], Configure));
-        Indexing.BaseAddress = indexing;
         Ingestion.BaseAddress = await StartAsync(IngestionService.Build([], Configure));
+        settings["VQA_INGESTION_URL"] = Ingestion.BaseAddress.ToString();
+        Indexing.BaseAddress = await StartAsync(IndexingService.Build([], Configure));
+
         var preprocessing = WebApplication.CreateBuilder();
         Configure(preprocessing);
         preprocessing.AddPreprocessing();
-        var worker = preprocessing.Build();
-        worker.MapPreprocessing();
-        await StartAsync(worker);
+        var preprocessingApp = preprocessing.Build();
+        preprocessingApp.MapPreprocessing();
+        await StartAsync(preprocessingApp);
+
+        var inference = WebApplication.CreateBuilder();
+        Configure(inference);
+        inference.AddInference();
+        var inferenceApp = inference.Build();
+        inferenceApp.MapInference();
+        await StartAsync(inferenceApp);
     }
 
     public async Task DisposeAsync()
@@ -79,9 +98,10 @@ public sealed class IndexingStack : IAsyncLifetime
             await app.StopAsync();
             await app.DisposeAsync();
         }
-        await JobsApi.DisposeAsync();
         Ingestion.Dispose();
         Indexing.Dispose();
+        if (_virtualHost is not null)
+            await _virtualHost.DisposeAsync();
         if (ConnectionString.Length == 0)
             return;
         NpgsqlConnection.ClearAllPools();
@@ -118,6 +138,21 @@ public sealed class IndexingStack : IAsyncLifetime
         foreach (var message in messages)
             db.AddOutgoing(message, message.CollectionId, message.ImageId, message.JobId);
         await db.SaveChangesAsync();
+    }
+
+    /// <summary>Polls <c>GET /jobs/{id}</c> until the job is completed, failed or cancelled; returns its status.</summary>
+    public async Task<string> WaitForJobAsync(Guid jobId)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var status = (await Ingestion.GetFromJsonAsync<JsonElement>($"/jobs/{jobId}")).GetProperty("status").GetString()!;
+            if (status is "completed" or "failed" or "cancelled")
+                return status;
+            if (deadline.Elapsed > Patience)
+                throw new TimeoutException($"job {jobId} still {status} after {Patience}");
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>Polls <paramref name="condition"/> on a fresh context until it holds, within <see cref="Patience"/>.</summary>

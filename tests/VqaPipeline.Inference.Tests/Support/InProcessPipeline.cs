@@ -17,7 +17,10 @@ public sealed class InProcessPipeline : Pipeline
             return;
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(InferenceQueues) { ["VQA_POSTGRES"] = ConnectionString });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(InferenceQueues)
+        {
+            ["VQA_POSTGRES"] = ConnectionString, ["VQA_RABBITMQ_URL"] = BrokerUrl,
+        });
         builder.AddInference();
         builder.Services.AddSingleton(Fault);
         builder.Services.AddScoped<IAnswerRecorder, FailingAnswerRecorder>();

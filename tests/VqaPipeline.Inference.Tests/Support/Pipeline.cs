@@ -16,8 +16,8 @@ using VqaPipeline.Preprocessing;
 namespace VqaPipeline.Inference.Tests.Support;
 
 /// <summary>
-/// Ingestion API and preprocessing worker hosted in this process against a database of their own
-/// (<c>vqa_test_&lt;guid&gt;</c>, dropped afterwards) and queues of their own, on the local RabbitMQ and object store.
+/// Ingestion API and preprocessing worker hosted in this process against a database (<c>vqa_test_&lt;guid&gt;</c>) and
+/// a RabbitMQ virtual host of their own, both deleted afterwards, and the local object store.
 /// The inference worker is added by the subclasses: in-process, or as real processes.
 /// </summary>
 public abstract class Pipeline : IAsyncLifetime
@@ -26,6 +26,7 @@ public abstract class Pipeline : IAsyncLifetime
 
     private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
     private readonly List<WebApplication> _apps = [];
+    private RabbitMqVirtualHost? _virtualHost;
 
     /// <summary>Queue names of this pipeline's inference workers.</summary>
     public Dictionary<string, string?> InferenceQueues { get; } = new()
@@ -36,6 +37,9 @@ public abstract class Pipeline : IAsyncLifetime
     };
 
     public string ConnectionString { get; private set; } = "";
+
+    /// <summary>The AMQP URL of this pipeline's virtual host: every service and worker process uses it.</summary>
+    public string BrokerUrl => _virtualHost?.Url ?? throw new InvalidOperationException("the pipeline is not started");
 
     public HttpClient Api { get; } = new() { Timeout = TimeSpan.FromSeconds(120) };
 
@@ -48,11 +52,15 @@ public abstract class Pipeline : IAsyncLifetime
         await ExecuteOnServerAsync($"CREATE DATABASE {_database}");
         ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = _database }.ConnectionString;
         await DatabaseMigrator.MigrateAsync(ConnectionString);
+        _virtualHost = await RabbitMqVirtualHost.CreateAsync("inference");
 
         var ingestion = IngestionService.Build([], builder =>
         {
             builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["VQA_POSTGRES"] = ConnectionString });
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["VQA_POSTGRES"] = ConnectionString, ["VQA_RABBITMQ_URL"] = BrokerUrl,
+            });
         });
         await StartAsync(ingestion);
         Api.BaseAddress = new Uri(ingestion.Urls.Single());
@@ -62,6 +70,7 @@ public abstract class Pipeline : IAsyncLifetime
         preprocessing.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["VQA_POSTGRES"] = ConnectionString,
+            ["VQA_RABBITMQ_URL"] = BrokerUrl,
             ["Preprocessing:QueueName"] = $"inference-tests-preprocessing-{Guid.NewGuid():N}",
         });
         preprocessing.AddPreprocessing();
@@ -78,6 +87,8 @@ public abstract class Pipeline : IAsyncLifetime
             await app.DisposeAsync();
         }
         Api.Dispose();
+        if (_virtualHost is not null)
+            await _virtualHost.DisposeAsync();
         if (ConnectionString.Length == 0)
             return;
         NpgsqlConnection.ClearAllPools();

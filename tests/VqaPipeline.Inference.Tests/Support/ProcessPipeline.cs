@@ -7,7 +7,7 @@ public sealed class ProcessPipeline : Pipeline
 
     public async Task<WorkerProcess> StartWorkerAsync()
     {
-        var worker = WorkerProcess.Start(ConnectionString, InferenceQueues);
+        var worker = WorkerProcess.Start(ConnectionString, BrokerUrl, InferenceQueues);
         _workers.Add(worker);
         try
         {

@@ -57,10 +57,10 @@ public static class TestData
         Assert.Equal(imageIds.Order(), produced.Select(id => id!.Value).Order());
     }
 
-    /// <summary>Messages waiting in each queue (a queue that does not exist counts as empty).</summary>
-    public static async Task<IReadOnlyDictionary<string, uint>> QueueDepthsAsync(IEnumerable<string> queues)
+    /// <summary>Messages waiting in each queue of the broker (a queue that does not exist counts as empty).</summary>
+    public static async Task<IReadOnlyDictionary<string, uint>> QueueDepthsAsync(string brokerUrl, IEnumerable<string> queues)
     {
-        var factory = new ConnectionFactory { Uri = new Uri(LocalStack.Get("VQA_RABBITMQ_URL")) };
+        var factory = new ConnectionFactory { Uri = new Uri(brokerUrl) };
         await using var connection = await factory.CreateConnectionAsync();
         var depths = new Dictionary<string, uint>();
         foreach (var queue in queues)

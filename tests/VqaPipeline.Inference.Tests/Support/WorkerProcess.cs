@@ -33,7 +33,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
     }
 
-    public static WorkerProcess Start(string connectionString, IReadOnlyDictionary<string, string?> queues)
+    public static WorkerProcess Start(string connectionString, string brokerUrl, IReadOnlyDictionary<string, string?> queues)
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet", [WorkerDll()])
@@ -42,6 +42,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             WorkingDirectory = Path.GetDirectoryName(WorkerDll())!,
         };
         start.Environment["VQA_POSTGRES"] = connectionString;
+        start.Environment["VQA_RABBITMQ_URL"] = brokerUrl;
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         start.Environment["Serilog__MinimumLevel__Override__MassTransit"] = "Warning";
         foreach (var (key, value) in queues)

@@ -16,8 +16,8 @@ using VqaPipeline.Storage;
 namespace VqaPipeline.Ingestion.Tests.Support;
 
 /// <summary>
-/// The ingestion service hosted in-process on 127.0.0.1 with a free port against the local stack and a database of
-/// its own (<c>vqa_test_&lt;guid&gt;</c>, dropped afterwards), shared by one test class, with a consumer on a queue of
+/// The ingestion service hosted in-process on 127.0.0.1 with a free port against the local stack, with a database
+/// (<c>vqa_test_&lt;guid&gt;</c>) and a RabbitMQ virtual host of its own, both deleted afterwards, shared by one test class, with a consumer on a queue of
 /// its own that hears every <see cref="ImageIngested"/>.
 /// </summary>
 public sealed class IngestionHost : IAsyncLifetime
@@ -25,6 +25,7 @@ public sealed class IngestionHost : IAsyncLifetime
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
     private WebApplication? _app;
+    private RabbitMqVirtualHost? _virtualHost;
 
     public string ConnectionString { get; private set; } = "";
 
@@ -44,6 +45,7 @@ public sealed class IngestionHost : IAsyncLifetime
         ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = _database }
             .ConnectionString;
         var queue = $"ingestion-tests-{Guid.NewGuid():N}";
+        _virtualHost = await RabbitMqVirtualHost.CreateAsync("ingestion");
         _app = IngestionService.Build([],
             builder =>
             {
@@ -51,6 +53,7 @@ public sealed class IngestionHost : IAsyncLifetime
                 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
                 {
                     ["VQA_POSTGRES"] = ConnectionString,
+                    ["VQA_RABBITMQ_URL"] = _virtualHost.Url,
                     // The URL tests serve their images from 127.0.0.1.
                     ["Ingestion:AllowPrivateNetworkUrls"] = "true",
                 });
@@ -72,6 +75,8 @@ public sealed class IngestionHost : IAsyncLifetime
             await _app.StopAsync();
             await _app.DisposeAsync();
         }
+        if (_virtualHost is not null)
+            await _virtualHost.DisposeAsync();
         if (ConnectionString.Length == 0)
             return;
         NpgsqlConnection.ClearAllPools();

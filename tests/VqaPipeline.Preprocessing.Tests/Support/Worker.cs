@@ -17,7 +17,8 @@ namespace VqaPipeline.Preprocessing.Tests.Support;
 
 /// <summary>
 /// The preprocessing worker hosted in this process on 127.0.0.1 with a free port, against a database of its own
-/// (<c>vqa_test_&lt;guid&gt;</c>, dropped afterwards) and a queue of its own, on the local RabbitMQ and object store.
+/// (<c>vqa_test_&lt;guid&gt;</c>) and a RabbitMQ virtual host of its own, both deleted afterwards, and the local object
+/// store.
 /// </summary>
 public sealed class Worker : IAsyncLifetime
 {
@@ -26,6 +27,7 @@ public sealed class Worker : IAsyncLifetime
     private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
     private WebApplication? _app;
     private ObjectStore? _store;
+    private RabbitMqVirtualHost? _virtualHost;
 
     public string ConnectionString { get; private set; } = "";
 
@@ -40,12 +42,14 @@ public sealed class Worker : IAsyncLifetime
         await ExecuteOnServerAsync($"CREATE DATABASE {_database}");
         ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = _database }
             .ConnectionString;
+        _virtualHost = await RabbitMqVirtualHost.CreateAsync("preprocessing");
 
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["VQA_POSTGRES"] = ConnectionString,
+            ["VQA_RABBITMQ_URL"] = _virtualHost.Url,
             ["Preprocessing:QueueName"] = $"preprocessing-tests-{Guid.NewGuid():N}",
         });
         builder.AddPreprocessing();
@@ -63,6 +67,8 @@ public sealed class Worker : IAsyncLifetime
             await _app.StopAsync();
             await _app.DisposeAsync();
         }
+        if (_virtualHost is not null)
+            await _virtualHost.DisposeAsync();
         if (ConnectionString.Length == 0)
             return;
         NpgsqlConnection.ClearAllPools();

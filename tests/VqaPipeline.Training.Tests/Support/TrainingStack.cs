@@ -9,6 +9,7 @@ using Microsoft.Extensions.Configuration;
 using Npgsql;
 using VqaPipeline.Data;
 using VqaPipeline.Hosting;
+using VqaPipeline.Inference;
 using VqaPipeline.Ingestion;
 using VqaPipeline.Preprocessing;
 using VqaPipeline.Storage;
@@ -17,9 +18,10 @@ using VqaPipeline.Training;
 namespace VqaPipeline.Training.Tests.Support;
 
 /// <summary>
-/// Ingestion, preprocessing and (unless <see cref="WithTrainingWorker"/> is false) training hosted in this process on
-/// free ports, against a database of their own (<c>vqa_test_&lt;guid&gt;</c>, dropped afterwards) and queues of their
-/// own, on the local RabbitMQ and object store. Training runs in a work folder of its own.
+/// Ingestion, preprocessing and (unless <see cref="WithWorkers"/> is false) training and inference hosted in this
+/// process on free ports, against a database (<c>vqa_test_&lt;guid&gt;</c>) and a RabbitMQ virtual host of their own,
+/// both deleted afterwards, and the local object store. Training runs, and inference keeps the models it downloads,
+/// in a work folder of its own.
 /// </summary>
 public class TrainingStack : IAsyncLifetime
 {
@@ -27,6 +29,7 @@ public class TrainingStack : IAsyncLifetime
 
     private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
     private readonly List<WebApplication> _apps = [];
+    private RabbitMqVirtualHost? _virtualHost;
 
     public string ConnectionString { get; private set; } = "";
 
@@ -38,7 +41,8 @@ public class TrainingStack : IAsyncLifetime
 
     public ObjectStore Store { get; private set; } = null!;
 
-    protected virtual bool WithTrainingWorker => true;
+    /// <summary>Whether the training and inference workers run in this process.</summary>
+    protected virtual bool WithWorkers => true;
 
     public VqaDbContext NewContext() => new(VqaDbContext.OptionsFor(ConnectionString));
 
@@ -49,20 +53,21 @@ public class TrainingStack : IAsyncLifetime
         await ExecuteOnServerAsync($"CREATE DATABASE {_database}");
         ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = _database }.ConnectionString;
         Store = new ObjectStore(ObjectStoreOptions.FromEnvironment());
+        _virtualHost = await RabbitMqVirtualHost.CreateAsync("training");
+        var settings = new Dictionary<string, string?> { ["VQA_POSTGRES"] = ConnectionString, ["VQA_RABBITMQ_URL"] = _virtualHost.Url };
 
         var ingestion = IngestionService.Build([], builder =>
         {
             builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["VQA_POSTGRES"] = ConnectionString });
+            builder.Configuration.AddInMemoryCollection(settings);
         });
         await StartAsync(ingestion);
         Api.BaseAddress = new Uri(ingestion.Urls.Single());
 
         var preprocessing = WebApplication.CreateBuilder();
         preprocessing.WebHost.UseUrls("http://127.0.0.1:0");
-        preprocessing.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        preprocessing.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
         {
-            ["VQA_POSTGRES"] = ConnectionString,
             ["Preprocessing:QueueName"] = $"training-tests-preprocessing-{Guid.NewGuid():N}",
         });
         preprocessing.AddPreprocessing();
@@ -70,7 +75,7 @@ public class TrainingStack : IAsyncLifetime
         preprocessingApp.MapPreprocessing();
         await StartAsync(preprocessingApp);
 
-        if (!WithTrainingWorker)
+        if (!WithWorkers)
             return;
         var training = WebApplication.CreateBuilder();
         training.WebHost.UseUrls("http://127.0.0.1:0");
@@ -79,12 +84,27 @@ public class TrainingStack : IAsyncLifetime
         var trainingApp = training.Build();
         trainingApp.MapTraining();
         await StartAsync(trainingApp);
+
+        var inference = WebApplication.CreateBuilder();
+        inference.WebHost.UseUrls("http://127.0.0.1:0");
+        inference.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
+        {
+            ["Inference:JobsQueueName"] = $"training-tests-jobs-{Guid.NewGuid():N}",
+            ["Inference:ImagesQueueName"] = $"training-tests-images-{Guid.NewGuid():N}",
+            ["Inference:BatchQueueName"] = $"training-tests-batches-{Guid.NewGuid():N}",
+            ["Inference:ModelCacheDir"] = Path.Combine(WorkFolder, "inference-models"),
+        });
+        inference.AddInference();
+        var inferenceApp = inference.Build();
+        inferenceApp.MapInference();
+        await StartAsync(inferenceApp);
     }
 
     /// <summary>The training worker's settings for this stack, as configuration keys.</summary>
     public Dictionary<string, string?> TrainingSettings() => new()
     {
         ["VQA_POSTGRES"] = ConnectionString,
+        ["VQA_RABBITMQ_URL"] = _virtualHost?.Url,
         ["Training:QueueName"] = TrainingQueue,
         ["Training:WorkFolder"] = WorkFolder,
         ["Training:HeartbeatInterval"] = "00:00:00.500",
@@ -101,6 +121,8 @@ public class TrainingStack : IAsyncLifetime
             await app.DisposeAsync();
         }
         Api.Dispose();
+        if (_virtualHost is not null)
+            await _virtualHost.DisposeAsync();
         if (ConnectionString.Length > 0)
         {
             NpgsqlConnection.ClearAllPools();
@@ -151,6 +173,21 @@ public class TrainingStack : IAsyncLifetime
         }
     }
 
+    /// <summary>Polls <c>GET /jobs/{id}</c> until the job is completed, failed or cancelled.</summary>
+    public async Task<JsonElement> WaitForJobAsync(Guid jobId)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var job = await Api.GetFromJsonAsync<JsonElement>($"/jobs/{jobId}");
+            if (job.GetProperty("status").GetString() is "completed" or "failed" or "cancelled")
+                return job;
+            if (deadline.Elapsed > Patience)
+                throw new TimeoutException($"job {jobId} still {job} after {Patience}");
+            await Task.Delay(100);
+        }
+    }
+
     private async Task StartAsync(WebApplication app)
     {
         _apps.Add(app);
@@ -177,8 +214,8 @@ public class TrainingStack : IAsyncLifetime
     }
 }
 
-/// <summary>The stack without an in-process training worker: tests run the worker as a separate process.</summary>
+/// <summary>The stack without in-process workers: tests run the training worker as a separate process.</summary>
 public sealed class TrainingStackWithoutWorker : TrainingStack
 {
-    protected override bool WithTrainingWorker => false;
+    protected override bool WithWorkers => false;
 }
