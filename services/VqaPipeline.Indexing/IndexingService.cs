@@ -38,8 +38,7 @@ public static class IndexingService
 
         var services = builder.Services;
         services.AddOptions<IndexingOptions>().Bind(builder.Configuration.GetSection(IndexingOptions.Section));
-        // Registered before the service defaults add the bus: hosted services start in order, one after another.
-        services.AddHostedService<StartupPreparation>();
+        services.AddVqaPersistence(options => options.ConfigureWarnings(warnings => warnings.Log((RelationalEventId.CommandError, LogLevel.Debug))));
         builder.AddVqaServiceDefaults(Name, bus =>
         {
             bus.AddConsumer<AnswersProducedConsumer, AnswersProducedConsumerDefinition>();
@@ -50,17 +49,8 @@ public static class IndexingService
         var connectionString = configuration[$"{DatabaseOptions.Section}:{nameof(DatabaseOptions.ConnectionString)}"];
         if (string.IsNullOrEmpty(connectionString))
             throw new InvalidOperationException("VQA_POSTGRES is not set: the indexing service needs PostgreSQL");
-        services.AddDbContext<VqaDbContext>(options => options.UseNpgsql(connectionString)
-            .ConfigureWarnings(warnings => warnings.Log((RelationalEventId.CommandError, LogLevel.Debug))));
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         services.AddSingleton(new EventLogReplayer(connectionString));
-        services.AddSingleton(provider =>
-        {
-            var storage = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
-            var endpoint = storage.Endpoint
-                ?? throw new InvalidOperationException("VQA_S3_ENDPOINT is not set: the indexing service needs object storage");
-            return new ObjectStore(new ObjectStoreOptions(endpoint, storage.AccessKey, storage.SecretKey, storage.Bucket));
-        });
         var ingestionUrl = configuration["VQA_INGESTION_URL"] is { Length: > 0 } ingestion ? ingestion : DefaultIngestionUrl;
         services.AddHttpClient<JobsClient>(JobsClient.ClientName, client =>
         {
@@ -75,17 +65,5 @@ public static class IndexingService
         app.MapOpenApi();
         app.MapIndexingEndpoints();
         return app;
-    }
-
-    /// <summary>Brings the schema and the bucket up to date, so no message is handled against an old schema.</summary>
-    private sealed class StartupPreparation(IOptions<DatabaseOptions> database, IServiceProvider provider) : IHostedService
-    {
-        public async Task StartAsync(CancellationToken cancellationToken)
-        {
-            await DatabaseMigrator.MigrateAsync(database.Value.ConnectionString!, cancellationToken);
-            await provider.GetRequiredService<ObjectStore>().EnsureBucketAsync(cancellationToken);
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -30,6 +30,10 @@ public static class IngestionService
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
             builder.WebHost.UseUrls(builder.Configuration["VQA_INGESTION_URL"] is { Length: > 0 } url ? url : DefaultUrl);
         configure?.Invoke(builder);
+        // A duplicate upload is an expected unique violation, answered as such: EF's own error logs would cry wolf.
+        // Failures nobody handles still reach the log through ASP.NET Core's unhandled-exception logging.
+        builder.Services.AddVqaPersistence(options => options.ConfigureWarnings(warnings => warnings.Log(
+            (RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug))));
         builder.AddVqaServiceDefaults(Name, configureBus);
 
         var configuration = builder.Configuration;
@@ -41,20 +45,11 @@ public static class IngestionService
         var services = builder.Services;
         services.AddSingleton(limits);
         services.AddSingleton(TimeProvider.System);
-        // A duplicate upload is an expected unique violation, answered as such: EF's own error logs would cry wolf.
-        // Failures nobody handles still reach the log through ASP.NET Core's unhandled-exception logging.
-        services.AddDbContext<VqaDbContext>(options => options.UseNpgsql(connectionString)
-            .ConfigureWarnings(warnings => warnings.Log(
-                (RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug))));
-        services.AddSingleton(provider => new ObjectStore(ObjectStoreOptionsFrom(
-            provider.GetRequiredService<IOptions<StorageOptions>>().Value)));
         services.AddScoped<ImageIngestor>();
         services.AddSingleton<ArchiveExpander>();
         services.AddHttpClient<UrlDownloader>(UrlDownloader.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() =>
                 OutboundAddressGuard.CreateHandler(limits.DownloadTimeout, limits.AllowPrivateNetworkUrls));
-        services.AddHostedService(provider => new StartupPreparation(
-            connectionString, provider.GetRequiredService<ObjectStore>(), provider.GetRequiredService<ILogger<StartupPreparation>>()));
         services.AddOutboxDispatcher();
         services.Configure<FormOptions>(form => form.MultipartBodyLengthLimit = limits.MaxRequestBytes);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBytes);
@@ -69,22 +64,4 @@ public static class IngestionService
         app.MapJobEndpoints();
         return app;
     }
-
-    private static ObjectStoreOptions ObjectStoreOptionsFrom(StorageOptions storage) =>
-        new(storage.Endpoint ?? throw new InvalidOperationException("VQA_S3_ENDPOINT is not set: the ingestion service needs object storage"),
-            storage.AccessKey, storage.SecretKey, storage.Bucket);
-}
-
-/// <summary>Applies pending migrations (advisory-locked) and creates the bucket before the API takes requests.</summary>
-internal sealed class StartupPreparation(string connectionString, ObjectStore store, ILogger<StartupPreparation> logger)
-    : IHostedService
-{
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        await DatabaseMigrator.MigrateAsync(connectionString, cancellationToken);
-        await store.EnsureBucketAsync(cancellationToken);
-        logger.LogInformation("Database migrated and bucket {Bucket} ready", store.Bucket);
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

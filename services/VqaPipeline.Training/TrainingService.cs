@@ -22,19 +22,9 @@ public static class TrainingService
     {
         var services = builder.Services;
         services.AddOptions<TrainingOptions>().Bind(builder.Configuration.GetSection(TrainingOptions.Section));
-        services.AddHostedService<StartupTasks>();
+        services.AddVqaPersistence();
         builder.AddVqaServiceDefaults(Name, bus => bus.AddConsumer<TrainingRequestedConsumer, TrainingRequestedConsumerDefinition>());
 
-        services.AddDbContextFactory<VqaDbContext>((provider, options) =>
-            options.UseNpgsql(Required(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString,
-                "Database:ConnectionString (VQA_POSTGRES)")));
-        services.AddSingleton(provider =>
-        {
-            var storage = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
-            var endpoint = storage.Endpoint
-                ?? throw new InvalidOperationException("Storage:Endpoint (VQA_S3_ENDPOINT) is not set");
-            return new ObjectStore(new ObjectStoreOptions(endpoint, storage.AccessKey, storage.SecretKey, storage.Bucket));
-        });
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<TrainingRunner>();
         services.AddOutboxDispatcher();
@@ -47,21 +37,6 @@ public static class TrainingService
     {
         app.MapVqaServiceDefaults();
         return app;
-    }
-
-    private static string Required(string? value, string setting) =>
-        string.IsNullOrEmpty(value) ? throw new InvalidOperationException($"{setting} is not set") : value;
-
-    private sealed class StartupTasks(IOptions<DatabaseOptions> database, IServiceProvider provider) : IHostedService
-    {
-        public async Task StartAsync(CancellationToken cancellationToken)
-        {
-            await DatabaseMigrator.MigrateAsync(
-                Required(database.Value.ConnectionString, "Database:ConnectionString (VQA_POSTGRES)"), cancellationToken);
-            await provider.GetRequiredService<ObjectStore>().EnsureBucketAsync(cancellationToken);
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
 
