@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Data;
 using VqaPipeline.Ml.Imaging;
@@ -10,14 +11,15 @@ using VqaPipeline.Storage;
 namespace VqaPipeline.Inference;
 
 /// <summary>
-/// Answers batches of a job's images: reads their model-ready copies, runs the engine over every (image, question)
-/// pair of the batch together (all of a job's questions for an image in the same passes), and records the top-k
+/// Answers batches of a job's images: reads their model-ready copies (each command's images while the engine answers
+/// the previous command's), runs the engine over every (image, question) pair of a command's images together (all of
+/// a job's questions for an image in the same passes), and records the top-k
 /// answers. Images already answered are skipped, so a redelivered batch changes nothing; a cancelled or finished job
 /// takes no more work.
 /// </summary>
 public sealed class ImageBatchConsumer(
     VqaDbContext db, ObjectStore store, ImageLoader loader, ModelCatalog models, IAnswerRecorder recorder,
-    InferenceMetrics metrics, ILogger<ImageBatchConsumer> logger) : IConsumer<Batch<ImageBatchRequested>>
+    IOptions<InferenceOptions> options, InferenceMetrics metrics, ILogger<ImageBatchConsumer> logger) : IConsumer<Batch<ImageBatchRequested>>
 {
     public async Task Consume(ConsumeContext<Batch<ImageBatchRequested>> context)
     {
@@ -67,58 +69,96 @@ public sealed class ImageBatchConsumer(
         }
 
         var stopwatch = Stopwatch.StartNew();
-        var (images, failed) = await ReadImagesAsync(queued, cancellationToken);
+        var rows = await db.Images.AsNoTracking().Where(i => queued.Contains(i.Id))
+            .OrderBy(i => i.CreatedAt).ThenBy(i => i.Id).ToListAsync(cancellationToken);
+        var answered = new Dictionary<Guid, IReadOnlyList<QuestionAnswers>>();
+        var failed = new Dictionary<Guid, string>();
+        TimeSpan waitedForStorage = TimeSpan.Zero, engine = TimeSpan.Zero;
+        // The next group of images is read while the engine answers this one, so storage costs only the first group.
+        var groups = rows.Chunk(Math.Max(1, options.Value.ImagesPerBatch)).ToList();
+        var next = groups.Count > 0 ? ReadImagesAsync(groups[0], cancellationToken) : null;
+        for (var g = 0; g < groups.Count; g++)
+        {
+            var waitStarted = stopwatch.Elapsed;
+            var images = await next!;
+            next = g + 1 < groups.Count ? ReadImagesAsync(groups[g + 1], cancellationToken) : null;
+            waitedForStorage += stopwatch.Elapsed - waitStarted;
+            var engineStarted = stopwatch.Elapsed;
+            foreach (var (id, reason) in images.Failed)
+                failed[id] = reason;
+            foreach (var (id, answers) in await AnswerImagesAsync(model, job, images.Read, cancellationToken))
+                answered[id] = answers;
+            engine += stopwatch.Elapsed - engineStarted;
+        }
+        var answeredAt = stopwatch.Elapsed;
+
+        var outgoing = await recorder.RecordAsync(
+            new BatchOutcome(job, model.Version, answered, failed, consumed), cancellationToken);
+        await JobProgress.UpdateAsync(db, jobId, cancellationToken);
+        metrics.RecordBatch(answered.Count, failed.Count, answered.Count * job.Questions.Count, stopwatch.Elapsed);
+        logger.LogInformation(
+            "Job {JobId}: {Images} images × {Questions} questions answered, {Failed} failed, in {ElapsedMs:0} ms " +
+            "(storage {ReadMs:0} ms, engine {EngineMs:0} ms, database {RecordMs:0} ms)",
+            jobId, answered.Count, job.Questions.Count, failed.Count, stopwatch.Elapsed.TotalMilliseconds,
+            waitedForStorage.TotalMilliseconds, engine.TotalMilliseconds, (stopwatch.Elapsed - answeredAt).TotalMilliseconds);
+    }
+
+    /// <summary>Every question of the job about every image, in the engine's batches; one forward pass at a time per model.</summary>
+    private static async Task<IEnumerable<(Guid Id, IReadOnlyList<QuestionAnswers> Answers)>> AnswerImagesAsync(
+        LoadedModel model, QuestionJob job, IReadOnlyList<(Guid Id, RgbImage Pixels)> images, CancellationToken cancellationToken)
+    {
+        if (images.Count == 0)
+            return [];
         var queries = images.SelectMany(image => job.Questions.Select(question => new VqaQuery(image.Pixels, question))).ToArray();
         IReadOnlyList<VqaResult> results;
         await model.Gate.WaitAsync(cancellationToken);
         try
         {
-            results = queries.Length == 0 ? [] : model.Engine.Ask(queries, job.TopK);
+            results = model.Engine.Ask(queries, job.TopK);
         }
         finally
         {
             model.Gate.Release();
         }
-
-        var answered = new Dictionary<Guid, IReadOnlyList<QuestionAnswers>>();
-        for (var i = 0; i < images.Count; i++)
-            answered[images[i].Id] = results.Skip(i * job.Questions.Count).Take(job.Questions.Count)
-                .Select((result, q) => new QuestionAnswers(job.Questions[q],
-                    result.Answers.Select(a => new Answer(a.Answer, a.Score)).ToArray()))
-                .ToArray();
-        var outgoing = await recorder.RecordAsync(
-            new BatchOutcome(job, model.Version, answered, failed, consumed), cancellationToken);
-        await JobProgress.UpdateAsync(db, jobId, cancellationToken);
-        metrics.RecordBatch(images.Count, failed.Count, queries.Length, stopwatch.Elapsed);
-        logger.LogInformation("Job {JobId}: {Images} images × {Questions} questions answered, {Failed} failed, in {ElapsedMs:0} ms",
-            jobId, images.Count, job.Questions.Count, failed.Count, stopwatch.Elapsed.TotalMilliseconds);
+        return images.Select((image, i) => (image.Id, (IReadOnlyList<QuestionAnswers>)results
+            .Skip(i * job.Questions.Count).Take(job.Questions.Count)
+            .Select((result, q) => new QuestionAnswers(job.Questions[q], result.Answers.Select(a => new Answer(a.Answer, a.Score)).ToArray()))
+            .ToArray()));
     }
 
-    private async Task<(List<(Guid Id, RgbImage Pixels)> Images, Dictionary<Guid, string> Failed)> ReadImagesAsync(
-        IReadOnlyList<Guid> imageIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads and decodes a group's model-ready copies all at once: one at a time, each storage round trip would add its
+    /// latency while the engine waits.
+    /// </summary>
+    private async Task<(List<(Guid Id, RgbImage Pixels)> Read, Dictionary<Guid, string> Failed)> ReadImagesAsync(
+        IReadOnlyList<Image> rows, CancellationToken cancellationToken)
     {
-        var rows = await db.Images.AsNoTracking().Where(i => imageIds.Contains(i.Id))
-            .OrderBy(i => i.CreatedAt).ThenBy(i => i.Id).ToListAsync(cancellationToken);
+        var reads = await Task.WhenAll(rows.Select(row => ReadImageAsync(row, cancellationToken)));
         var images = new List<(Guid, RgbImage)>();
         var failed = new Dictionary<Guid, string>();
-        foreach (var row in rows)
+        foreach (var (row, (pixels, reason)) in rows.Zip(reads))
         {
-            if (row.PreprocessedObjectKey is not { } key)
-            {
-                failed[row.Id] = $"image '{row.FileName}' has no model-ready copy (status {row.Status.ToString().ToLowerInvariant()})";
-                continue;
-            }
-            try
-            {
-                await using var content = await store.GetAsync(key, cancellationToken);
-                images.Add((row.Id, loader.LoadStream(content)));
-            }
-            catch (Exception exception) when (exception is FileNotFoundException or ImageLoadException)
-            {
-                failed[row.Id] = $"model-ready copy of '{row.FileName}' is unusable: {exception.Message}";
-            }
+            if (pixels is not null)
+                images.Add((row.Id, pixels));
+            else
+                failed[row.Id] = reason!;
         }
         return (images, failed);
+    }
+
+    private async Task<(RgbImage? Pixels, string? FailureReason)> ReadImageAsync(Image row, CancellationToken cancellationToken)
+    {
+        if (row.PreprocessedObjectKey is not { } key)
+            return (null, $"image '{row.FileName}' has no model-ready copy (status {row.Status.ToString().ToLowerInvariant()})");
+        try
+        {
+            await using var content = await store.GetAsync(key, cancellationToken);
+            return (loader.LoadStream(content), null);
+        }
+        catch (Exception exception) when (exception is FileNotFoundException or ImageLoadException)
+        {
+            return (null, $"model-ready copy of '{row.FileName}' is unusable: {exception.Message}");
+        }
     }
 
     private static readonly IReadOnlyDictionary<Guid, IReadOnlyList<QuestionAnswers>> Empty =

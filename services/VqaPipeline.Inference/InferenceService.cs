@@ -101,12 +101,15 @@ public sealed class ImageOutcomeConsumerDefinition : ConsumerDefinition<ImageOut
 }
 
 /// <summary>
-/// The batch queue: up to <see cref="InferenceOptions.BatchMessageLimit"/> commands per consume, one consume at a
-/// time (the engine already uses every core), and no more prefetched than one consume takes, so that competing
-/// workers share a job instead of one worker hoarding its commands.
+/// The batch queue: up to <see cref="InferenceOptions.BatchMessageLimit"/> commands per consume and two consumes at
+/// once, so that one reads its images from storage while the other has the engine (which takes one forward pass at a
+/// time and already uses every core). No more is prefetched than those two consumes take, so that competing workers
+/// share a job instead of one worker hoarding its commands.
 /// </summary>
 public sealed class ImageBatchConsumerDefinition : ConsumerDefinition<ImageBatchConsumer>
 {
+    private const int ConcurrentConsumes = 2;
+
     private readonly InferenceOptions _options;
 
     public ImageBatchConsumerDefinition(IOptions<InferenceOptions> options)
@@ -119,10 +122,10 @@ public sealed class ImageBatchConsumerDefinition : ConsumerDefinition<ImageBatch
         IConsumerConfigurator<ImageBatchConsumer> consumerConfigurator, IRegistrationContext context)
     {
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
-            rabbit.PrefetchCount = Math.Max(1, _options.BatchMessageLimit);
+            rabbit.PrefetchCount = ConcurrentConsumes * Math.Max(1, _options.BatchMessageLimit);
         consumerConfigurator.Options<BatchOptions>(batch => batch
             .SetMessageLimit(Math.Max(1, _options.BatchMessageLimit))
             .SetTimeLimit(_options.BatchTimeLimit)
-            .SetConcurrencyLimit(1));
+            .SetConcurrencyLimit(ConcurrentConsumes));
     }
 }

@@ -1,6 +1,9 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Reflection;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Data;
 using VqaPipeline.Inference.Tests.Support;
@@ -49,6 +52,15 @@ public sealed class JobTests(InProcessPipeline pipeline)
                 foreach (var (e, a) in expected.Zip(actual))
                     Assert.True(Math.Abs(e.Score - a.Score) <= ScoreTolerance, $"{image.FileName} / {questions[q]} / {e.Answer}: {e.Score} vs {a.Score}");
                 Assert.All(actual, a => Assert.Equal((questions[q], job.ModelVersion), (a.Question, a.ModelVersion)));
+            }
+
+            var cli = await AskWithCliAsync(paths.Single(p => Path.GetFileName(p) == image.FileName), questions, TestData.TinyModel, topK);
+            for (var q = 0; q < questions.Count; q++)
+            {
+                var actual = stored.Where(a => a.ImageId == image.Id && a.QuestionIndex == q).ToList();
+                Assert.Equal(cli[q].Select(a => a.Answer), actual.Select(a => a.Answer));
+                foreach (var (e, a) in cli[q].Zip(actual))
+                    Assert.True(Math.Abs(e.Score - a.Score) <= ScoreTolerance, $"vqa ask {image.FileName} / {questions[q]} / {e.Answer}: {e.Score} vs {a.Score}");
             }
         }
 
@@ -189,6 +201,31 @@ public sealed class JobTests(InProcessPipeline pipeline)
         Assert.True(later.Done < 40, $"a cancelled job answered all {later.Done} images");
         Assert.Equal("completed", finished.Status);
         Assert.Equal(HttpStatusCode.Conflict, tooLate.StatusCode);
+    }
+
+    /// <summary>
+    /// Runs the built CLI, <c>dotnet vqa.dll ask IMAGE -q Q1 -q Q2 … --model MODEL --top-k K --json</c>, and returns
+    /// each question's answers in question order.
+    /// </summary>
+    private static async Task<IReadOnlyList<(string Answer, double Score)[]>> AskWithCliAsync(
+        string image, IReadOnlyList<string> questions, string model, int topK)
+    {
+        var vqa = typeof(JobTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "VqaCliDll").Value!;
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        string[] arguments = [vqa, "ask", image, .. questions.SelectMany(q => new[] { "-q", q }),
+            "--model", model, "--top-k", topK.ToString(CultureInfo.InvariantCulture), "--json"];
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"vqa ask {image} exited with {process.ExitCode}: {await stderr}");
+        var results = JsonDocument.Parse(await stdout).RootElement.EnumerateArray().ToList();
+        Assert.Equal(questions, results.Select(r => r.GetProperty("question").GetString()));
+        return results.Select(r => r.GetProperty("answers").EnumerateArray()
+            .Select(a => (a.GetProperty("answer").GetString()!, a.GetProperty("score").GetDouble())).ToArray()).ToList();
     }
 
     /// <summary>RFC 4180 parsing (quoted fields, doubled quotes, line breaks inside quotes).</summary>
