@@ -28,8 +28,7 @@ public static class InferenceService
             builder.WebHost.UseUrls(DefaultUrl);
         var services = builder.Services;
         services.AddOptions<InferenceOptions>().Bind(builder.Configuration.GetSection(InferenceOptions.Section));
-        // Registered before the service defaults add the bus: hosted services start in order, one after another.
-        services.AddHostedService<StartupTasks>();
+        services.AddVqaPersistence();
         builder.AddVqaServiceDefaults(Name, bus =>
         {
             bus.AddConsumer<QuestionJobSubmittedConsumer, QuestionJobSubmittedConsumerDefinition>();
@@ -37,15 +36,6 @@ public static class InferenceService
             bus.AddConsumer<ImageBatchConsumer, ImageBatchConsumerDefinition>();
         });
 
-        services.AddDbContext<VqaDbContext>((provider, options) =>
-            options.UseNpgsql(Required(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString,
-                "Database:ConnectionString (VQA_POSTGRES)")));
-        services.AddSingleton(provider =>
-        {
-            var storage = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
-            var endpoint = storage.Endpoint ?? throw new InvalidOperationException("Storage:Endpoint (VQA_S3_ENDPOINT) is not set");
-            return new ObjectStore(new ObjectStoreOptions(endpoint, storage.AccessKey, storage.SecretKey, storage.Bucket));
-        });
         services.AddSingleton(new ImageLoader());
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<JobProgress>();
@@ -61,22 +51,6 @@ public static class InferenceService
     {
         app.MapVqaServiceDefaults();
         return app;
-    }
-
-    private static string Required(string? value, string setting) =>
-        string.IsNullOrEmpty(value) ? throw new InvalidOperationException($"{setting} is not set") : value;
-
-    /// <summary>Brings the schema and the bucket up to date, so no message is handled against an old schema.</summary>
-    private sealed class StartupTasks(IOptions<DatabaseOptions> database, IServiceProvider provider) : IHostedService
-    {
-        public async Task StartAsync(CancellationToken cancellationToken)
-        {
-            await DatabaseMigrator.MigrateAsync(
-                Required(database.Value.ConnectionString, "Database:ConnectionString (VQA_POSTGRES)"), cancellationToken);
-            await provider.GetRequiredService<ObjectStore>().EnsureBucketAsync(cancellationToken);
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
 
