@@ -14,6 +14,10 @@ public sealed class HealthEndpointTests
         new() { ["VQA_RABBITMQ_URL"] = $"amqp://guest:guest@127.0.0.1:{TestService.ClosedPort()}/" };
 
     [Fact]
+    public void The_test_hosts_wait_on_the_services_own_ready_path() =>
+        Assert.Equal(ServiceDefaults.ReadyPath, ServiceReadiness.ReadyPath);
+
+    [Fact]
     public async Task Live_answers_200_even_when_the_broker_is_down()
     {
         await using var service = await TestService.StartAsync(ClosedBroker());

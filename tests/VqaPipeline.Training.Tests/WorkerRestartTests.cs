@@ -1,7 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
+using System.Text.RegularExpressions;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Data;
@@ -31,16 +30,16 @@ public sealed class WorkerRestartTests(TrainingStackWithoutWorker stack) : IClas
         var runId = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
         var checkpoints = Path.Combine(stack.WorkFolder, "runs", runId.ToString("N"), "output");
 
-        var first = await WorkerProcess.StartAsync(stack);
+        await using var first = StartWorker();
         int killedAt;
         try
         {
-            killedAt = await WaitUntilAsync(async () =>
+            killedAt = (await Poll.UntilAsync(async () =>
             {
                 await using var db = stack.NewContext();
                 var step = await db.TrainingRuns.Where(r => r.Id == runId).Select(r => r.Step).SingleAsync();
                 return step >= 2 * SaveEvery && TrainingCheckpoints.List(checkpoints).Count > 0 ? step : (int?)null;
-            });
+            }, step => step is not null, TrainingStack.Patience, _ => "the training run made no checkpoint"))!.Value;
         }
         finally
         {
@@ -48,13 +47,13 @@ public sealed class WorkerRestartTests(TrainingStackWithoutWorker stack) : IClas
         }
         Assert.True(killedAt < Steps, $"the run ended (step {killedAt}) before the worker was killed");
 
-        var second = await WorkerProcess.StartAsync(stack);
+        await using var second = StartWorker();
         try
         {
             var run = await stack.WaitForRunAsync(runId);
             Assert.Equal("completed", run.GetProperty("status").GetString());
             Assert.Equal(Steps, run.GetProperty("step").GetInt32());
-            var resumedFrom = second.ResumedFromStep();
+            var resumedFrom = ResumedFromStep(second.Output);
             Assert.True(resumedFrom is { } step && step >= SaveEvery && step <= killedAt && killedAt - step < 2 * SaveEvery,
                 $"killed at step {killedAt}, resumed from {resumedFrom}:\n{second.Output}");
         }
@@ -69,64 +68,13 @@ public sealed class WorkerRestartTests(TrainingStackWithoutWorker stack) : IClas
         Assert.Single(await database.EventLog.Where(e => e.MessageType == "ModelTrained" && e.CollectionId == collectionId).ToListAsync());
     }
 
-    private static async Task<int> WaitUntilAsync(Func<Task<int?>> probe)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TrainingStack.Patience)
-        {
-            if (await probe() is { } value)
-                return value;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"the training run made no checkpoint within {TrainingStack.Patience}");
-    }
-
     /// <summary>The built training service, run as its own process with this stack's settings.</summary>
-    private sealed class WorkerProcess
+    private WorkerProcess StartWorker() => WorkerProcess.Start(typeof(TrainingService).Assembly.Location, stack.TrainingSettings());
+
+    /// <summary>The step the engine said it resumed from ("resuming from step N of …"), if it did.</summary>
+    private static int? ResumedFromStep(string output)
     {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-
-        private WorkerProcess(Process process) => _process = process;
-
-        public string Output
-        {
-            get { lock (_output) return _output.ToString(); }
-        }
-
-        public static Task<WorkerProcess> StartAsync(TrainingStack stack)
-        {
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add(typeof(TrainingService).Assembly.Location);
-            start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
-            foreach (var (key, value) in stack.TrainingSettings())
-                start.Environment[key.Replace(":", "__")] = value;
-            var worker = new WorkerProcess(Process.Start(start)!);
-            worker._process.OutputDataReceived += (_, line) => worker.Append(line.Data);
-            worker._process.ErrorDataReceived += (_, line) => worker.Append(line.Data);
-            worker._process.BeginOutputReadLine();
-            worker._process.BeginErrorReadLine();
-            return Task.FromResult(worker);
-        }
-
-        /// <summary>The step the engine said it resumed from ("resuming from step N of …"), if it did.</summary>
-        public int? ResumedFromStep()
-        {
-            var match = System.Text.RegularExpressions.Regex.Match(Output, @"resuming from step (\d+) of");
-            return match.Success ? int.Parse(match.Groups[1].Value) : null;
-        }
-
-        public void Kill()
-        {
-            if (!_process.HasExited)
-                _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
-        }
-
-        private void Append(string? line)
-        {
-            if (line is null) return;
-            lock (_output) _output.AppendLine(line);
-        }
+        var match = Regex.Match(output, @"resuming from step (\d+) of");
+        return match.Success ? int.Parse(match.Groups[1].Value) : null;
     }
 }

@@ -17,7 +17,7 @@ namespace VqaPipeline.Hosting.Tests.Outbox;
 public sealed class OutboxDispatcherTests : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-    private readonly ScratchDatabase _database = new();
+    private readonly MigratedDatabase _database = new();
     private readonly Received _received = new();
     private readonly List<TestService> _services = [];
     private RabbitMqVirtualHost? _virtualHost;

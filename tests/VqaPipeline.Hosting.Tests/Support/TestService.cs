@@ -1,10 +1,5 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace VqaPipeline.Hosting.Tests.Support;
@@ -26,9 +21,7 @@ public sealed class TestService : IAsyncDisposable
         Action<IBusRegistrationConfigurator>? configureBus = null,
         Action<IServiceCollection>? configureServices = null)
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(settings);
+        var builder = InProcessServices.NewBuilder(settings);
         builder.AddVqaServiceDefaults("hosting-tests", configureBus);
         configureServices?.Invoke(builder.Services);
         var app = builder.Build();
@@ -39,25 +32,8 @@ public sealed class TestService : IAsyncDisposable
 
     public Task<HttpResponseMessage> GetAsync(string path) => Http.GetAsync(new Uri(BaseAddress, path));
 
-    /// <summary>
-    /// Polls <c>/health/ready</c> until it answers 200: the bus connects and binds its queues in the background after
-    /// start, and a message published before its queue is bound is dropped by RabbitMQ.
-    /// </summary>
-    public async Task<HttpResponseMessage> WaitUntilReadyAsync(TimeSpan limit)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var response = await GetAsync(ServiceDefaults.ReadyPath);
-            if (response.StatusCode == HttpStatusCode.OK)
-                return response;
-            if (deadline.Elapsed > limit)
-                throw new TimeoutException(
-                    $"{ServiceDefaults.ReadyPath} still {(int)response.StatusCode} after {limit}: {await response.Content.ReadAsStringAsync()}");
-            response.Dispose();
-            await Task.Delay(100);
-        }
-    }
+    /// <summary>Polls <c>/health/ready</c> until it answers 200 and returns that answer: see <see cref="ServiceReadiness"/>.</summary>
+    public Task<HttpResponseMessage> WaitUntilReadyAsync(TimeSpan limit) => ServiceReadiness.WaitAsync(BaseAddress, limit);
 
     public async ValueTask DisposeAsync()
     {
@@ -67,12 +43,7 @@ public sealed class TestService : IAsyncDisposable
     }
 
     /// <summary>A local TCP port nothing listens on (free a moment ago).</summary>
-    public static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int ClosedPort() => LocalPorts.Free();
 
     public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 }

@@ -1,17 +1,11 @@
-using Stopwatch = System.Diagnostics.Stopwatch;
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Data;
-using VqaPipeline.Hosting;
 using VqaPipeline.Inference;
 using VqaPipeline.Ingestion;
 using VqaPipeline.Preprocessing;
@@ -28,11 +22,11 @@ public sealed class IndexingStack : IAsyncLifetime
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
-    private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
-    private readonly List<WebApplication> _apps = [];
+    private readonly ScratchDatabase _database = new();
+    private readonly InProcessServices _services = new(Patience);
     private RabbitMqVirtualHost? _virtualHost;
 
-    public string ConnectionString { get; private set; } = "";
+    public string ConnectionString => _database.ConnectionString;
 
     /// <summary>The AMQP URL of this stack's virtual host (for the processes tests start).</summary>
     public string BrokerUrl => _virtualHost?.Url ?? throw new InvalidOperationException("the stack is not started");
@@ -50,10 +44,9 @@ public sealed class IndexingStack : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        await _database.InitializeAsync();
         if (LocalStack.Skipped)
             return; // every test is skipped: see StackFactAttribute
-        await ExecuteOnServerAsync($"CREATE DATABASE {_database}");
-        ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = _database }.ConnectionString;
         _virtualHost = await RabbitMqVirtualHost.CreateAsync("indexing");
         var settings = new Dictionary<string, string?>
         {
@@ -66,46 +59,29 @@ public sealed class IndexingStack : IAsyncLifetime
             ["Inference:BatchQueueName"] = $"indexing-tests-batches-{Guid.NewGuid():N}",
             ["Indexing:QueueName"] = $"indexing-tests-answers-{Guid.NewGuid():N}",
         };
-        void Configure(WebApplicationBuilder builder)
-        {
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(settings);
-        }
+        void Configure(WebApplicationBuilder builder) => InProcessServices.Configure(builder, settings);
 
-        Ingestion.BaseAddress = await StartAsync(IngestionService.Build([], Configure));
+        Ingestion.BaseAddress = await _services.StartAsync(IngestionService.Build([], Configure));
         settings["VQA_INGESTION_URL"] = Ingestion.BaseAddress.ToString();
-        Indexing.BaseAddress = await StartAsync(IndexingService.Build([], Configure));
+        Indexing.BaseAddress = await _services.StartAsync(IndexingService.Build([], Configure));
 
-        var preprocessing = WebApplication.CreateBuilder();
-        Configure(preprocessing);
+        var preprocessing = InProcessServices.NewBuilder(settings);
         preprocessing.AddPreprocessing();
-        var preprocessingApp = preprocessing.Build();
-        preprocessingApp.MapPreprocessing();
-        await StartAsync(preprocessingApp);
+        await _services.StartAsync(preprocessing.Build().MapPreprocessing());
 
-        var inference = WebApplication.CreateBuilder();
-        Configure(inference);
+        var inference = InProcessServices.NewBuilder(settings);
         inference.AddInference();
-        var inferenceApp = inference.Build();
-        inferenceApp.MapInference();
-        await StartAsync(inferenceApp);
+        await _services.StartAsync(inference.Build().MapInference());
     }
 
     public async Task DisposeAsync()
     {
-        foreach (var app in Enumerable.Reverse(_apps))
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
+        await _services.DisposeAsync();
         Ingestion.Dispose();
         Indexing.Dispose();
         if (_virtualHost is not null)
             await _virtualHost.DisposeAsync();
-        if (ConnectionString.Length == 0)
-            return;
-        NpgsqlConnection.ClearAllPools();
-        await ExecuteOnServerAsync($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)");
+        await _database.DisposeAsync();
     }
 
     /// <summary>A new collection with every fixture image uploaded and preprocessed; returns its id and the images by file name.</summary>
@@ -141,61 +117,17 @@ public sealed class IndexingStack : IAsyncLifetime
     }
 
     /// <summary>Polls <c>GET /jobs/{id}</c> until the job is completed, failed or cancelled; returns its status.</summary>
-    public async Task<string> WaitForJobAsync(Guid jobId)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var status = (await Ingestion.GetFromJsonAsync<JsonElement>($"/jobs/{jobId}")).GetProperty("status").GetString()!;
-            if (status is "completed" or "failed" or "cancelled")
-                return status;
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"job {jobId} still {status} after {Patience}");
-            await Task.Delay(100);
-        }
-    }
+    public Task<string> WaitForJobAsync(Guid jobId) =>
+        Poll.UntilAsync(async () => (await Ingestion.GetFromJsonAsync<JsonElement>($"/jobs/{jobId}")).GetProperty("status").GetString()!,
+            status => status is "completed" or "failed" or "cancelled", Patience, status => $"job {jobId} still {status}");
 
     /// <summary>Polls <paramref name="condition"/> on a fresh context until it holds, within <see cref="Patience"/>.</summary>
-    public async Task WaitUntilAsync(Func<VqaDbContext, Task<bool>> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
+    public Task WaitUntilAsync(Func<VqaDbContext, Task<bool>> condition, string what) =>
+        Poll.UntilAsync(async () =>
         {
-            await using (var db = NewDatabase())
-                if (await condition(db))
-                    return;
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"{what} after {Patience}");
-            await Task.Delay(100);
-        }
-    }
-
-    private async Task<Uri> StartAsync(WebApplication app)
-    {
-        _apps.Add(app);
-        await app.StartAsync();
-        var address = new Uri(app.Urls.Single());
-        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
-        var deadline = Stopwatch.StartNew();
-        // The bus binds its queues in the background after start; a message published before would be lost.
-        while (true)
-        {
-            using var response = await http.GetAsync(ServiceDefaults.ReadyPath);
-            if (response.StatusCode == HttpStatusCode.OK)
-                return address;
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"{address}{ServiceDefaults.ReadyPath} still {(int)response.StatusCode} after {Patience}");
-            await Task.Delay(100);
-        }
-    }
-
-    private static async Task ExecuteOnServerAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(LocalStack.Get("VQA_POSTGRES"));
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
+            await using var db = NewDatabase();
+            return await condition(db);
+        }, Patience, what);
 }
 
 [CollectionDefinition(Name)]

@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace VqaPipeline.Inference.Tests.Support;
@@ -15,18 +12,14 @@ public sealed class InProcessPipeline : Pipeline
         await base.InitializeAsync();
         if (LocalStack.Skipped)
             return;
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(InferenceQueues)
+        var builder = InProcessServices.NewBuilder(new Dictionary<string, string?>(InferenceQueues)
         {
             ["VQA_POSTGRES"] = ConnectionString, ["VQA_RABBITMQ_URL"] = BrokerUrl,
         });
         builder.AddInference();
         builder.Services.AddSingleton(Fault);
         builder.Services.AddScoped<IAnswerRecorder, FailingAnswerRecorder>();
-        var app = builder.Build();
-        app.MapInference();
-        await StartAsync(app);
+        await StartAsync(builder.Build().MapInference());
     }
 }
 

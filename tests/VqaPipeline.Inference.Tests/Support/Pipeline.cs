@@ -1,15 +1,9 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using VqaPipeline.Data;
-using VqaPipeline.Hosting;
 using VqaPipeline.Ingestion;
 using VqaPipeline.Preprocessing;
 
@@ -24,8 +18,8 @@ public abstract class Pipeline : IAsyncLifetime
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
 
-    private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
-    private readonly List<WebApplication> _apps = [];
+    private readonly ScratchDatabase _database = new();
+    private readonly InProcessServices _services = new(Patience);
     private RabbitMqVirtualHost? _virtualHost;
 
     /// <summary>Queue names of this pipeline's inference workers.</summary>
@@ -36,7 +30,7 @@ public abstract class Pipeline : IAsyncLifetime
         ["Inference:BatchQueueName"] = $"inference-tests-batches-{Guid.NewGuid():N}",
     };
 
-    public string ConnectionString { get; private set; } = "";
+    public string ConnectionString => _database.ConnectionString;
 
     /// <summary>The AMQP URL of this pipeline's virtual host: every service and worker process uses it.</summary>
     public string BrokerUrl => _virtualHost?.Url ?? throw new InvalidOperationException("the pipeline is not started");
@@ -47,61 +41,34 @@ public abstract class Pipeline : IAsyncLifetime
 
     public virtual async Task InitializeAsync()
     {
+        await _database.InitializeAsync();
         if (LocalStack.Skipped)
             return; // every test is skipped: see StackFactAttribute
-        await ExecuteOnServerAsync($"CREATE DATABASE {_database}");
-        ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = _database }.ConnectionString;
         await DatabaseMigrator.MigrateAsync(ConnectionString);
         _virtualHost = await RabbitMqVirtualHost.CreateAsync("inference");
+        var settings = new Dictionary<string, string?> { ["VQA_POSTGRES"] = ConnectionString, ["VQA_RABBITMQ_URL"] = BrokerUrl };
 
-        var ingestion = IngestionService.Build([], builder =>
-        {
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["VQA_POSTGRES"] = ConnectionString, ["VQA_RABBITMQ_URL"] = BrokerUrl,
-            });
-        });
-        await StartAsync(ingestion);
-        Api.BaseAddress = new Uri(ingestion.Urls.Single());
+        Api.BaseAddress = await StartAsync(IngestionService.Build([], builder => InProcessServices.Configure(builder, settings)));
 
-        var preprocessing = WebApplication.CreateBuilder();
-        preprocessing.WebHost.UseUrls("http://127.0.0.1:0");
-        preprocessing.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var preprocessing = InProcessServices.NewBuilder(new Dictionary<string, string?>(settings)
         {
-            ["VQA_POSTGRES"] = ConnectionString,
-            ["VQA_RABBITMQ_URL"] = BrokerUrl,
             ["Preprocessing:QueueName"] = $"inference-tests-preprocessing-{Guid.NewGuid():N}",
         });
         preprocessing.AddPreprocessing();
-        var preprocessingApp = preprocessing.Build();
-        preprocessingApp.MapPreprocessing();
-        await StartAsync(preprocessingApp);
+        await StartAsync(preprocessing.Build().MapPreprocessing());
     }
 
     public virtual async Task DisposeAsync()
     {
-        foreach (var app in Enumerable.Reverse(_apps))
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
+        await _services.DisposeAsync();
         Api.Dispose();
         if (_virtualHost is not null)
             await _virtualHost.DisposeAsync();
-        if (ConnectionString.Length == 0)
-            return;
-        NpgsqlConnection.ClearAllPools();
-        await ExecuteOnServerAsync($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)");
+        await _database.DisposeAsync();
     }
 
     /// <summary>Starts a hosted service and waits until its bus and dependencies are ready.</summary>
-    protected async Task StartAsync(WebApplication app)
-    {
-        _apps.Add(app);
-        await app.StartAsync();
-        await WaitUntilReadyAsync(new Uri(app.Urls.Single()));
-    }
+    protected Task<Uri> StartAsync(WebApplication app) => _services.StartAsync(app);
 
     public async Task<Guid> NewCollectionAsync(string prefix)
     {
@@ -145,65 +112,14 @@ public abstract class Pipeline : IAsyncLifetime
     public Task<JobResponse> GetJobAsync(Guid jobId) => Api.GetFromJsonAsync<JobResponse>($"/jobs/{jobId}")!;
 
     /// <summary>Polls <c>GET /jobs/{id}</c> until the job is completed, failed or cancelled.</summary>
-    public async Task<JobResponse> WaitForJobAsync(Guid jobId, Func<JobResponse, bool>? until = null)
-    {
-        until ??= job => job.Status is "completed" or "failed" or "cancelled";
-        var deadline = Stopwatch.StartNew();
-        while (true)
+    public Task<JobResponse> WaitForJobAsync(Guid jobId, Func<JobResponse, bool>? until = null) =>
+        Poll.UntilAsync(() => GetJobAsync(jobId), until ?? (job => job.Status is "completed" or "failed" or "cancelled"), Patience,
+            job => $"job {jobId} still {job.Status} ({job.Done}+{job.Failed} of {job.Total})", TimeSpan.FromMilliseconds(50));
+
+    public async Task<T> WaitUntilAsync<T>(Func<VqaDbContext, Task<T?>> probe, string what) where T : class =>
+        (await Poll.UntilAsync(async () =>
         {
-            var job = await GetJobAsync(jobId);
-            if (until(job))
-                return job;
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"job {jobId} still {job.Status} ({job.Done}+{job.Failed} of {job.Total}) after {Patience}");
-            await Task.Delay(50);
-        }
-    }
-
-    public async Task<T> WaitUntilAsync<T>(Func<VqaDbContext, Task<T?>> probe, string what) where T : class
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            await using (var db = NewContext())
-                if (await probe(db) is { } value)
-                    return value;
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"{what} after {Patience}");
-            await Task.Delay(100);
-        }
-    }
-
-    private static async Task WaitUntilReadyAsync(Uri baseAddress)
-    {
-        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                using var response = await http.GetAsync(ServiceDefaults.ReadyPath);
-                if (response.StatusCode == HttpStatusCode.OK)
-                    return;
-            }
-            catch (HttpRequestException) when (deadline.Elapsed < Patience)
-            {
-                // a worker process not listening yet
-            }
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"{baseAddress}{ServiceDefaults.ReadyPath} not ready after {Patience}");
-            await Task.Delay(100);
-        }
-    }
-
-    /// <inheritdoc cref="WaitUntilReadyAsync(Uri)"/>
-    protected static Task WaitUntilReadyAsync(int port) => WaitUntilReadyAsync(new Uri($"http://127.0.0.1:{port}"));
-
-    private static async Task ExecuteOnServerAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(LocalStack.Get("VQA_POSTGRES"));
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
+            await using var db = NewContext();
+            return await probe(db);
+        }, value => value is not null, Patience, _ => what))!;
 }

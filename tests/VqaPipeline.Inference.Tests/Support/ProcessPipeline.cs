@@ -7,16 +7,15 @@ public sealed class ProcessPipeline : Pipeline
 
     public async Task<WorkerProcess> StartWorkerAsync()
     {
-        var worker = WorkerProcess.Start(ConnectionString, BrokerUrl, InferenceQueues);
+        var worker = WorkerProcess.Start(WorkerProcess.BuiltServiceDll("VqaPipeline.Inference"),
+            new Dictionary<string, string?>(InferenceQueues)
+            {
+                ["VQA_POSTGRES"] = ConnectionString,
+                ["VQA_RABBITMQ_URL"] = BrokerUrl,
+                ["Serilog:MinimumLevel:Override:MassTransit"] = "Warning",
+            });
         _workers.Add(worker);
-        try
-        {
-            await WaitUntilReadyAsync(worker.Port);
-        }
-        catch (TimeoutException exception)
-        {
-            throw new TimeoutException($"{exception.Message}; worker output:\n{worker.Output}", exception);
-        }
+        await worker.WaitUntilReadyAsync(Patience);
         return worker;
     }
 

@@ -1,16 +1,8 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using MassTransit;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Data;
-using VqaPipeline.Hosting;
 using VqaPipeline.Storage;
 
 namespace VqaPipeline.Ingestion.Tests.Support;
@@ -23,11 +15,11 @@ namespace VqaPipeline.Ingestion.Tests.Support;
 public sealed class IngestionHost : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-    private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
-    private WebApplication? _app;
+    private readonly ScratchDatabase _database = new();
+    private readonly InProcessServices _services = new(Patience);
     private RabbitMqVirtualHost? _virtualHost;
 
-    public string ConnectionString { get; private set; } = "";
+    public string ConnectionString => _database.ConnectionString;
 
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
 
@@ -39,80 +31,41 @@ public sealed class IngestionHost : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (LocalStack.Missing.Count > 0 && !LocalStack.Required)
+        await _database.InitializeAsync();
+        if (LocalStack.Skipped)
             return; // every test of the class is skipped: see StackFactAttribute
-        await ExecuteOnServerAsync($"CREATE DATABASE {_database}");
-        ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = _database }
-            .ConnectionString;
         var queue = $"ingestion-tests-{Guid.NewGuid():N}";
         _virtualHost = await RabbitMqVirtualHost.CreateAsync("ingestion");
-        _app = IngestionService.Build([],
+        var settings = new Dictionary<string, string?>
+        {
+            ["VQA_POSTGRES"] = ConnectionString,
+            ["VQA_RABBITMQ_URL"] = _virtualHost.Url,
+            // The URL tests serve their images from 127.0.0.1.
+            ["Ingestion:AllowPrivateNetworkUrls"] = "true",
+        };
+        var app = IngestionService.Build([],
             builder =>
             {
-                builder.WebHost.UseUrls("http://127.0.0.1:0");
-                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-                {
-                    ["VQA_POSTGRES"] = ConnectionString,
-                    ["VQA_RABBITMQ_URL"] = _virtualHost.Url,
-                    // The URL tests serve their images from 127.0.0.1.
-                    ["Ingestion:AllowPrivateNetworkUrls"] = "true",
-                });
+                InProcessServices.Configure(builder, settings);
                 builder.Services.AddSingleton(Messages);
             },
             bus => bus.AddConsumer<IngestedMessages.Consumer>().Endpoint(endpoint => endpoint.Name = queue));
-        await _app.StartAsync();
-        Http.BaseAddress = new Uri(_app.Urls.Single());
+        Http.BaseAddress = await _services.StartAsync(app);
         Store = new ObjectStore(ObjectStoreOptions.FromEnvironment());
-        await WaitUntilReadyAsync();
     }
 
     public async Task DisposeAsync()
     {
         Http.Dispose();
         Store?.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
+        await _services.DisposeAsync();
         if (_virtualHost is not null)
             await _virtualHost.DisposeAsync();
-        if (ConnectionString.Length == 0)
-            return;
-        NpgsqlConnection.ClearAllPools();
-        await ExecuteOnServerAsync($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)");
-    }
-
-    private static async Task ExecuteOnServerAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(LocalStack.Get("VQA_POSTGRES"));
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    /// <summary>The bus binds its queues in the background after start; a message published before is lost.</summary>
-    private async Task WaitUntilReadyAsync()
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            using var response = await Http.GetAsync(ServiceDefaults.ReadyPath);
-            if (response.StatusCode == HttpStatusCode.OK)
-                return;
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"{ServiceDefaults.ReadyPath} still {(int)response.StatusCode} after {Patience}");
-            await Task.Delay(100);
-        }
+        await _database.DisposeAsync();
     }
 
     /// <summary>A local TCP port nothing listens on (free a moment ago).</summary>
-    public static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int ClosedPort() => LocalPorts.Free();
 }
 
 /// <summary>Every <see cref="ImageIngested"/> the test consumer received, by image id.</summary>

@@ -1,13 +1,6 @@
-using System.Diagnostics;
-using System.Net;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
-using Npgsql;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Data;
-using VqaPipeline.Hosting;
 using VqaPipeline.Ingestion;
 using VqaPipeline.Preprocessing;
 
@@ -22,15 +15,15 @@ namespace VqaPipeline.Pipeline.Tests.Support;
 public sealed class PipelineStack : IAsyncDisposable
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
-    private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
-    private readonly List<WebApplication> _apps = [];
+    private readonly ScratchDatabase _database = new();
+    private readonly InProcessServices _services = new(Patience);
     private readonly List<WorkerProcess> _processes = [];
 
     private PipelineStack(string brokerUrl) => BrokerUrl = brokerUrl;
 
     public string BrokerUrl { get; }
 
-    public string ConnectionString { get; private set; } = "";
+    public string ConnectionString => _database.ConnectionString;
 
     public string Queue { get; } = $"pipeline-tests-{Guid.NewGuid():N}";
 
@@ -42,66 +35,45 @@ public sealed class PipelineStack : IAsyncDisposable
     public static async Task<PipelineStack> StartAsync(string brokerUrl)
     {
         var stack = new PipelineStack(brokerUrl);
-        await ExecuteOnServerAsync($"CREATE DATABASE {stack._database}");
-        stack.ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = stack._database }
-            .ConnectionString;
-        var ingestion = IngestionService.Build([], builder =>
-        {
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(stack.Settings());
-        });
-        await stack.StartAppAsync(ingestion);
-        stack.Ingestion.BaseAddress = new Uri(ingestion.Urls.Single());
+        await stack._database.InitializeAsync();
+        stack.Ingestion.BaseAddress = await stack._services.StartAsync(
+            IngestionService.Build([], builder => InProcessServices.Configure(builder, stack.Settings())));
         return stack;
     }
 
     /// <summary>The preprocessing worker hosted in this process.</summary>
     public async Task StartWorkerInProcessAsync()
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(Settings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var builder = InProcessServices.NewBuilder(new Dictionary<string, string?>(Settings())
         {
             ["Preprocessing:QueueName"] = Queue,
             ["Serilog:MinimumLevel:Override:Microsoft.EntityFrameworkCore"] = "Warning",
         });
         builder.AddPreprocessing();
-        var app = builder.Build();
-        app.MapPreprocessing();
-        await StartAppAsync(app);
+        await _services.StartAsync(builder.Build().MapPreprocessing());
     }
 
     /// <summary>The built preprocessing service as a process of its own, configured through its environment.</summary>
     public async Task<WorkerProcess> StartWorkerProcessAsync(int prefetch)
     {
-        var worker = WorkerProcess.Start(new Dictionary<string, string>
-        {
-            ["VQA_POSTGRES"] = ConnectionString,
-            ["VQA_RABBITMQ_URL"] = BrokerUrl,
-            ["VQA_RABBITMQ_PREFETCH"] = prefetch.ToString(),
-            ["Preprocessing__QueueName"] = Queue,
-        });
+        var worker = WorkerProcess.Start(WorkerProcess.BuiltServiceDll("VqaPipeline.Preprocessing"),
+            new Dictionary<string, string?>(Settings())
+            {
+                ["VQA_RABBITMQ_PREFETCH"] = prefetch.ToString(),
+                ["Preprocessing:QueueName"] = Queue,
+            });
         _processes.Add(worker);
-        await WaitUntilReadyAsync(worker.BaseAddress, () => worker.Log);
+        await worker.WaitUntilReadyAsync(Patience);
         return worker;
     }
 
     /// <summary>Polls until none of <paramref name="imageIds"/> is pending; returns them all.</summary>
-    public async Task<IReadOnlyDictionary<Guid, Image>> WaitForFinalAsync(IReadOnlyCollection<Guid> imageIds)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var images = await ImagesAsync(imageIds);
-            var pending = images.Values.Count(i => i.Status == ImageStatus.Pending) + imageIds.Count - images.Count;
-            if (pending == 0)
-                return images;
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"{pending} of {imageIds.Count} images still pending after {Patience}");
-            await Task.Delay(50);
-        }
-    }
+    public Task<Dictionary<Guid, Image>> WaitForFinalAsync(IReadOnlyCollection<Guid> imageIds) =>
+        Poll.UntilAsync(() => ImagesAsync(imageIds), images => Pending(images, imageIds) == 0, Patience,
+            images => $"{Pending(images, imageIds)} of {imageIds.Count} images still pending", TimeSpan.FromMilliseconds(50));
+
+    private static int Pending(Dictionary<Guid, Image> images, IReadOnlyCollection<Guid> imageIds) =>
+        images.Values.Count(i => i.Status == ImageStatus.Pending) + imageIds.Count - images.Count;
 
     public async Task<Dictionary<Guid, Image>> ImagesAsync(IReadOnlyCollection<Guid> imageIds)
     {
@@ -116,14 +88,9 @@ public sealed class PipelineStack : IAsyncDisposable
     /// </summary>
     public async Task AssertEventLogCompleteAsync(IReadOnlyDictionary<Guid, Image> images)
     {
-        var deadline = Stopwatch.StartNew();
         await using var db = NewContext();
-        while (await db.EventLog.AnyAsync(e => e.Direction == MessageDirection.Published && e.DispatchedAt == null))
-        {
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"outbox rows still undispatched after {Patience}");
-            await Task.Delay(50);
-        }
+        await Poll.UntilAsync(async () => !await db.EventLog.AnyAsync(e => e.Direction == MessageDirection.Published && e.DispatchedAt == null),
+            Patience, "outbox rows still undispatched", TimeSpan.FromMilliseconds(50));
 
         var ids = images.Keys.ToList();
         var log = (await db.EventLog.AsNoTracking().Where(e => e.ImageId != null && ids.Contains(e.ImageId.Value)).ToListAsync())
@@ -148,16 +115,9 @@ public sealed class PipelineStack : IAsyncDisposable
     {
         Ingestion.Dispose();
         foreach (var process in _processes)
-            process.Dispose();
-        foreach (var app in _apps)
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
-        if (ConnectionString.Length == 0)
-            return;
-        NpgsqlConnection.ClearAllPools();
-        await ExecuteOnServerAsync($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)");
+            await process.DisposeAsync();
+        await _services.DisposeAsync();
+        await _database.DisposeAsync();
     }
 
     private Dictionary<string, string?> Settings() => new()
@@ -165,42 +125,4 @@ public sealed class PipelineStack : IAsyncDisposable
         ["VQA_POSTGRES"] = ConnectionString,
         ["VQA_RABBITMQ_URL"] = BrokerUrl,
     };
-
-    private async Task StartAppAsync(WebApplication app)
-    {
-        _apps.Add(app);
-        await app.StartAsync();
-        await WaitUntilReadyAsync(new Uri(app.Urls.Single()), () => "");
-    }
-
-    /// <summary>The bus binds its queues in the background after start; a message published before is lost.</summary>
-    private static async Task WaitUntilReadyAsync(Uri baseAddress, Func<string> log)
-    {
-        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                using var response = await http.GetAsync(ServiceDefaults.ReadyPath);
-                if (response.StatusCode == HttpStatusCode.OK)
-                    return;
-            }
-            catch (HttpRequestException)
-            {
-                // a process not listening yet
-            }
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"{baseAddress} not ready after {Patience}\n{log()}");
-            await Task.Delay(100);
-        }
-    }
-
-    private static async Task ExecuteOnServerAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(LocalStack.Get("VQA_POSTGRES"));
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
 }

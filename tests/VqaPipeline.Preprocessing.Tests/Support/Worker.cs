@@ -1,16 +1,10 @@
-using System.Diagnostics;
-using System.Net;
 using System.Security.Cryptography;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Data;
-using VqaPipeline.Hosting;
 using VqaPipeline.Storage;
 
 namespace VqaPipeline.Preprocessing.Tests.Support;
@@ -24,12 +18,13 @@ public sealed class Worker : IAsyncLifetime
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
+    private readonly ScratchDatabase _database = new();
+    private readonly InProcessServices _services = new(Patience);
     private WebApplication? _app;
     private ObjectStore? _store;
     private RabbitMqVirtualHost? _virtualHost;
 
-    public string ConnectionString { get; private set; } = "";
+    public string ConnectionString => _database.ConnectionString;
 
     public ObjectStore Store => _store ?? throw new InvalidOperationException("the worker has not started");
 
@@ -37,42 +32,29 @@ public sealed class Worker : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        await _database.InitializeAsync();
         if (LocalStack.Skipped)
             return; // every test is skipped: see StackFactAttribute
-        await ExecuteOnServerAsync($"CREATE DATABASE {_database}");
-        ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = _database }
-            .ConnectionString;
         _virtualHost = await RabbitMqVirtualHost.CreateAsync("preprocessing");
 
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var builder = InProcessServices.NewBuilder(new Dictionary<string, string?>
         {
             ["VQA_POSTGRES"] = ConnectionString,
             ["VQA_RABBITMQ_URL"] = _virtualHost.Url,
             ["Preprocessing:QueueName"] = $"preprocessing-tests-{Guid.NewGuid():N}",
         });
         builder.AddPreprocessing();
-        _app = builder.Build();
-        _app.MapPreprocessing();
-        await _app.StartAsync();
+        _app = builder.Build().MapPreprocessing();
         _store = _app.Services.GetRequiredService<ObjectStore>();
-        await WaitUntilReadyAsync(new Uri(_app.Urls.Single()));
+        await _services.StartAsync(_app);
     }
 
     public async Task DisposeAsync()
     {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
+        await _services.DisposeAsync();
         if (_virtualHost is not null)
             await _virtualHost.DisposeAsync();
-        if (ConnectionString.Length == 0)
-            return;
-        NpgsqlConnection.ClearAllPools();
-        await ExecuteOnServerAsync($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)");
+        await _database.DisposeAsync();
     }
 
     /// <summary>Publishes through the worker's own bus, as the ingestion service would.</summary>
@@ -109,47 +91,19 @@ public sealed class Worker : IAsyncLifetime
     }
 
     /// <summary>Polls until none of <paramref name="imageIds"/> is pending any more, within <see cref="Patience"/>.</summary>
-    public async Task<IReadOnlyDictionary<Guid, Image>> WaitForFinalAsync(IReadOnlyCollection<Guid> imageIds)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            await using var db = NewContext();
-            var images = await db.Images.AsNoTracking().Where(i => imageIds.Contains(i.Id)).ToDictionaryAsync(i => i.Id);
-            var pending = images.Values.Count(i => i.Status == ImageStatus.Pending) + imageIds.Count - images.Count;
-            if (pending == 0)
-                return images;
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"{pending} of {imageIds.Count} images still pending after {Patience}");
-            await Task.Delay(50);
-        }
-    }
+    public Task<Dictionary<Guid, Image>> WaitForFinalAsync(IReadOnlyCollection<Guid> imageIds) =>
+        Poll.UntilAsync(async () =>
+            {
+                await using var db = NewContext();
+                return await db.Images.AsNoTracking().Where(i => imageIds.Contains(i.Id)).ToDictionaryAsync(i => i.Id);
+            },
+            images => Pending(images, imageIds) == 0, Patience,
+            images => $"{Pending(images, imageIds)} of {imageIds.Count} images still pending", TimeSpan.FromMilliseconds(50));
+
+    private static int Pending(Dictionary<Guid, Image> images, IReadOnlyCollection<Guid> imageIds) =>
+        images.Values.Count(i => i.Status == ImageStatus.Pending) + imageIds.Count - images.Count;
 
     public static string Sha256Of(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
-
-    private static async Task WaitUntilReadyAsync(Uri baseAddress)
-    {
-        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            using var response = await http.GetAsync(ServiceDefaults.ReadyPath);
-            if (response.StatusCode == HttpStatusCode.OK)
-                return;
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"{ServiceDefaults.ReadyPath} still {(int)response.StatusCode} after {Patience}: "
-                                           + await response.Content.ReadAsStringAsync());
-            await Task.Delay(100);
-        }
-    }
-
-    private static async Task ExecuteOnServerAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(LocalStack.Get("VQA_POSTGRES"));
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
 }
 
 [CollectionDefinition(Name)]

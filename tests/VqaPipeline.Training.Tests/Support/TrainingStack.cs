@@ -1,14 +1,7 @@
-using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
-using Npgsql;
 using VqaPipeline.Data;
-using VqaPipeline.Hosting;
 using VqaPipeline.Inference;
 using VqaPipeline.Ingestion;
 using VqaPipeline.Preprocessing;
@@ -27,11 +20,11 @@ public class TrainingStack : IAsyncLifetime
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
-    private readonly string _database = $"vqa_test_{Guid.NewGuid():N}";
-    private readonly List<WebApplication> _apps = [];
+    private readonly ScratchDatabase _database = new();
+    private readonly InProcessServices _services = new(Patience);
     private RabbitMqVirtualHost? _virtualHost;
 
-    public string ConnectionString { get; private set; } = "";
+    public string ConnectionString => _database.ConnectionString;
 
     public string WorkFolder { get; } = Directory.CreateTempSubdirectory("vqa-training-tests-").FullName;
 
@@ -48,46 +41,29 @@ public class TrainingStack : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        await _database.InitializeAsync();
         if (LocalStack.Skipped)
             return; // every test is skipped: see StackFactAttribute
-        await ExecuteOnServerAsync($"CREATE DATABASE {_database}");
-        ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = _database }.ConnectionString;
         Store = new ObjectStore(ObjectStoreOptions.FromEnvironment());
         _virtualHost = await RabbitMqVirtualHost.CreateAsync("training");
         var settings = new Dictionary<string, string?> { ["VQA_POSTGRES"] = ConnectionString, ["VQA_RABBITMQ_URL"] = _virtualHost.Url };
 
-        var ingestion = IngestionService.Build([], builder =>
-        {
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(settings);
-        });
-        await StartAsync(ingestion);
-        Api.BaseAddress = new Uri(ingestion.Urls.Single());
+        Api.BaseAddress = await _services.StartAsync(IngestionService.Build([], builder => InProcessServices.Configure(builder, settings)));
 
-        var preprocessing = WebApplication.CreateBuilder();
-        preprocessing.WebHost.UseUrls("http://127.0.0.1:0");
-        preprocessing.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
+        var preprocessing = InProcessServices.NewBuilder(new Dictionary<string, string?>(settings)
         {
             ["Preprocessing:QueueName"] = $"training-tests-preprocessing-{Guid.NewGuid():N}",
         });
         preprocessing.AddPreprocessing();
-        var preprocessingApp = preprocessing.Build();
-        preprocessingApp.MapPreprocessing();
-        await StartAsync(preprocessingApp);
+        await _services.StartAsync(preprocessing.Build().MapPreprocessing());
 
         if (!WithWorkers)
             return;
-        var training = WebApplication.CreateBuilder();
-        training.WebHost.UseUrls("http://127.0.0.1:0");
-        training.Configuration.AddInMemoryCollection(TrainingSettings());
+        var training = InProcessServices.NewBuilder(TrainingSettings());
         training.AddTraining();
-        var trainingApp = training.Build();
-        trainingApp.MapTraining();
-        await StartAsync(trainingApp);
+        await _services.StartAsync(training.Build().MapTraining());
 
-        var inference = WebApplication.CreateBuilder();
-        inference.WebHost.UseUrls("http://127.0.0.1:0");
-        inference.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
+        var inference = InProcessServices.NewBuilder(new Dictionary<string, string?>(settings)
         {
             ["Inference:JobsQueueName"] = $"training-tests-jobs-{Guid.NewGuid():N}",
             ["Inference:ImagesQueueName"] = $"training-tests-images-{Guid.NewGuid():N}",
@@ -95,9 +71,7 @@ public class TrainingStack : IAsyncLifetime
             ["Inference:ModelCacheDir"] = Path.Combine(WorkFolder, "inference-models"),
         });
         inference.AddInference();
-        var inferenceApp = inference.Build();
-        inferenceApp.MapInference();
-        await StartAsync(inferenceApp);
+        await _services.StartAsync(inference.Build().MapInference());
     }
 
     /// <summary>The training worker's settings for this stack, as configuration keys.</summary>
@@ -115,19 +89,11 @@ public class TrainingStack : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var app in Enumerable.Reverse(_apps))
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
+        await _services.DisposeAsync();
         Api.Dispose();
         if (_virtualHost is not null)
             await _virtualHost.DisposeAsync();
-        if (ConnectionString.Length > 0)
-        {
-            NpgsqlConnection.ClearAllPools();
-            await ExecuteOnServerAsync($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)");
-        }
+        await _database.DisposeAsync();
         Directory.Delete(WorkFolder, recursive: true);
     }
 
@@ -146,72 +112,25 @@ public class TrainingStack : IAsyncLifetime
         var imageIds = (await uploaded.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accepted").EnumerateArray()
             .Select(image => image.GetProperty("imageId").GetGuid()).ToList();
 
-        var deadline = Stopwatch.StartNew();
-        while (true)
+        await Poll.UntilAsync(async () =>
         {
             await using var db = NewContext();
-            if (!await db.Images.AnyAsync(i => i.CollectionId == collectionId && i.Status == ImageStatus.Pending))
-                return (collectionId, imageIds);
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"images of collection {collectionId} still pending after {Patience}");
-            await Task.Delay(100);
-        }
+            return !await db.Images.AnyAsync(i => i.CollectionId == collectionId && i.Status == ImageStatus.Pending);
+        }, Patience, $"images of collection {collectionId} still pending");
+        return (collectionId, imageIds);
     }
 
     /// <summary>Polls <c>GET /training-runs/{id}</c> until the run is completed or failed.</summary>
-    public async Task<JsonElement> WaitForRunAsync(Guid runId, TimeSpan? patience = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var run = await Api.GetFromJsonAsync<JsonElement>($"/training-runs/{runId}");
-            if (run.GetProperty("status").GetString() is "completed" or "failed")
-                return run;
-            if (deadline.Elapsed > (patience ?? Patience))
-                throw new TimeoutException($"training run {runId} still {run} after {patience ?? Patience}");
-            await Task.Delay(200);
-        }
-    }
+    public Task<JsonElement> WaitForRunAsync(Guid runId, TimeSpan? patience = null) =>
+        Poll.UntilAsync(() => Api.GetFromJsonAsync<JsonElement>($"/training-runs/{runId}"),
+            run => run.GetProperty("status").GetString() is "completed" or "failed", patience ?? Patience,
+            run => $"training run {runId} still {run}", TimeSpan.FromMilliseconds(200));
 
     /// <summary>Polls <c>GET /jobs/{id}</c> until the job is completed, failed or cancelled.</summary>
-    public async Task<JsonElement> WaitForJobAsync(Guid jobId)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var job = await Api.GetFromJsonAsync<JsonElement>($"/jobs/{jobId}");
-            if (job.GetProperty("status").GetString() is "completed" or "failed" or "cancelled")
-                return job;
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"job {jobId} still {job} after {Patience}");
-            await Task.Delay(100);
-        }
-    }
-
-    private async Task StartAsync(WebApplication app)
-    {
-        _apps.Add(app);
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()), Timeout = TimeSpan.FromSeconds(10) };
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            using var response = await http.GetAsync(ServiceDefaults.ReadyPath);
-            if (response.StatusCode == HttpStatusCode.OK)
-                return;
-            if (deadline.Elapsed > Patience)
-                throw new TimeoutException($"{ServiceDefaults.ReadyPath} still {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-            await Task.Delay(100);
-        }
-    }
-
-    private static async Task ExecuteOnServerAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(LocalStack.Get("VQA_POSTGRES"));
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    public Task<JsonElement> WaitForJobAsync(Guid jobId) =>
+        Poll.UntilAsync(() => Api.GetFromJsonAsync<JsonElement>($"/jobs/{jobId}"),
+            job => job.GetProperty("status").GetString() is "completed" or "failed" or "cancelled", Patience,
+            job => $"job {jobId} still {job}");
 }
 
 /// <summary>The stack without in-process workers: tests run the training worker as a separate process.</summary>
