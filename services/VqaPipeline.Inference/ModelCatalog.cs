@@ -54,56 +54,12 @@ public sealed class ModelCatalog(ObjectStore store, IOptions<InferenceOptions> o
 
     private async Task<(string Source, string Version)> LocateAsync(string model, CancellationToken cancellationToken)
     {
-        if (StoredModelPrefix(model) is { } prefix)
-            return (await DownloadAsync(prefix, cancellationToken), prefix);
+        if (StoredModel.TryParse(model) is { } stored)
+            return (await store.DownloadModelAsync(stored, options.Value.ModelCacheDir, cancellationToken), stored.Prefix);
         if (Directory.Exists(model))
             return (model, $"{Path.GetFullPath(model)}#{await WeightsHashAsync(model, cancellationToken)}");
         var folder = await ModelResolver.ResolveAsync(model, HubOptions.FromEnvironment(), cancellationToken);
         return (folder, $"{ModelId.Parse(model).RepoId}@{Path.GetFileName(folder)}");
-    }
-
-    /// <summary>The bucket prefix of <c>models/{name}/{version}</c>, or null for any other name.</summary>
-    public static string? StoredModelPrefix(string model)
-    {
-        var parts = model.Trim('/').Split('/');
-        return parts is ["models", { Length: > 0 } name, { Length: > 0 } version] && name is not ("." or "..")
-                                                                                  && version is not ("." or "..")
-            ? string.Join('/', parts)
-            : null;
-    }
-
-    /// <summary>Downloads every object under the prefix once; a folder is used only when it was completely written.</summary>
-    private async Task<string> DownloadAsync(string prefix, CancellationToken cancellationToken)
-    {
-        var target = Path.Combine(options.Value.ModelCacheDir, prefix);
-        if (Directory.Exists(target))
-            return target;
-        var objects = await store.ListAsync(prefix + "/", cancellationToken);
-        if (objects.Count == 0)
-            throw new InvalidOperationException($"model '{prefix}' has no files under {prefix}/ in bucket {store.Bucket}");
-        var partial = $"{target}.partial-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(partial);
-        foreach (var stored in objects)
-        {
-            var relative = stored.Key[(prefix.Length + 1)..];
-            if (relative.Split('/').Any(segment => segment is "" or "." or ".."))
-                throw new InvalidOperationException($"model '{prefix}' holds an unsafe object name '{stored.Key}'");
-            var path = Path.Combine(partial, relative);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await using var content = await store.GetAsync(stored.Key, cancellationToken);
-            await using var file = File.Create(path);
-            await content.CopyToAsync(file, cancellationToken);
-        }
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            Directory.Move(partial, target);
-        }
-        catch (IOException) when (Directory.Exists(target))
-        {
-            Directory.Delete(partial, recursive: true); // another process finished the same download first
-        }
-        return target;
     }
 
     private static async Task<string> WeightsHashAsync(string folder, CancellationToken cancellationToken)

@@ -156,10 +156,10 @@ internal static class JobEndpoints
     /// config.json, a Hub id must already be in the local Hub cache (no download here), and <c>models/{name}/{version}</c>
     /// must be in object storage.
     /// </summary>
-    private static async Task<(string? Model, string? Problem)> LocateModelAsync(
+    internal static async Task<(string? Model, string? Problem)> LocateModelAsync(
         string named, ObjectStore store, CancellationToken cancellationToken)
     {
-        if (ObjectStoreModel.TryParse(named, out var prefix))
+        if (StoredModel.TryParse(named) is { Prefix: var prefix })
         {
             return await store.StatAsync($"{prefix}/{ModelResolver.ConfigFile}", cancellationToken) is null
                 ? (null, $"model '{named}' is not in object storage: no {prefix}/{ModelResolver.ConfigFile} in bucket {store.Bucket}")
@@ -190,19 +190,6 @@ internal static class JobEndpoints
 
     private static NotFound<ErrorResponse> UnknownJob(Guid jobId) =>
         TypedResults.NotFound(new ErrorResponse($"job {jobId} does not exist"));
-}
-
-/// <summary><c>models/{name}/{version}</c>: a model folder stored under that prefix in the bucket.</summary>
-internal static class ObjectStoreModel
-{
-    public static bool TryParse(string named, out string prefix)
-    {
-        var parts = named.Trim('/').Split('/');
-        var matches = parts is ["models", { Length: > 0 } name, { Length: > 0 } version]
-                      && name is not ("." or "..") && version is not ("." or "..");
-        prefix = matches ? string.Join('/', parts) : "";
-        return matches;
-    }
 }
 
 /// <summary>RFC 4180 CSV of exported answers: fields with a comma, quote or line break are quoted, quotes doubled.</summary>

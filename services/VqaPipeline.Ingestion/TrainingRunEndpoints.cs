@@ -108,7 +108,7 @@ internal static partial class TrainingRunEndpoints
             return "'fromConfig' needs 'tokenizer': a model whose tokenizer and image processor files to use";
         foreach (var reference in new[] { request.BaseModel, request.Tokenizer })
         {
-            if (reference is not null && await UnknownModelAsync(reference, database, cancellationToken) is { } unknown)
+            if (reference is not null && (await JobEndpoints.LocateModelAsync(reference, store, cancellationToken)).Problem is { } unknown)
                 return unknown;
         }
 
@@ -128,25 +128,6 @@ internal static partial class TrainingRunEndpoints
             };
     }
 
-    /// <summary>
-    /// Why <paramref name="reference"/> names no model this system can load, or null when it can: a stored model
-    /// version, or a folder with a <c>config.json</c>. A Hub id is checked by the training worker, which owns the cache.
-    /// </summary>
-    private static async Task<string?> UnknownModelAsync(string reference, VqaDbContext database, CancellationToken cancellationToken)
-    {
-        if (StoredModelPattern().Match(reference) is { Success: true } stored)
-        {
-            var modelName = stored.Groups["name"].Value;
-            var version = int.Parse(stored.Groups["version"].Value);
-            return await database.ModelVersions.AnyAsync(m => m.Name == modelName && m.Version == version, cancellationToken)
-                ? null
-                : $"no stored model '{reference}'";
-        }
-        if (Path.IsPathRooted(reference) || reference.StartsWith('.'))
-            return File.Exists(Path.Combine(reference, "config.json")) ? null : $"'{reference}' is not a model folder (no config.json)";
-        return null;
-    }
-
     private static async Task<Results<Ok<TrainingRunResponse>, NotFound<ErrorResponse>>> GetAsync(
         Guid runId, VqaDbContext database, CancellationToken cancellationToken)
     {
@@ -160,7 +141,4 @@ internal static partial class TrainingRunEndpoints
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,99}$")]
     private static partial Regex ModelNamePattern();
-
-    [GeneratedRegex("^models/(?<name>[a-z0-9][a-z0-9._-]{0,99})/(?<version>[1-9][0-9]{0,8})/?$")]
-    private static partial Regex StoredModelPattern();
 }

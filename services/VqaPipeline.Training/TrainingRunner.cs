@@ -186,14 +186,14 @@ public sealed class TrainingRunner(
     {
         if (StoredModel.TryParse(reference) is { } stored)
         {
-            var folder = Path.Combine(options.Value.WorkFolder, "models", stored.Name, stored.Version.ToString());
-            if (File.Exists(Path.Combine(folder, CompleteMarker)))
-                return folder;
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-            if (await store.DownloadFolderAsync(stored.Prefix, folder, cancellationToken) == 0)
+            try
+            {
+                return await store.DownloadModelAsync(stored, options.Value.WorkFolder, cancellationToken);
+            }
+            catch (FileNotFoundException)
+            {
                 throw new TrainingRunException($"no stored model '{reference}'");
-            await File.WriteAllTextAsync(Path.Combine(folder, CompleteMarker), "", cancellationToken);
-            return folder;
+            }
         }
         return await ModelResolver.ResolveAsync(reference, HubOptions.FromEnvironment(), cancellationToken);
     }
@@ -217,7 +217,7 @@ public sealed class TrainingRunner(
                 Id = Guid.NewGuid(),
                 Name = request.ModelName,
                 Version = latest + 1,
-                ObjectPrefix = StoredModel.PrefixOf(request.ModelName, latest + 1),
+                ObjectPrefix = StoredModel.Of(request.ModelName, latest + 1).Prefix,
                 TrainingRunId = request.RunId,
                 TrainingExamples = result.TrainingExamples,
                 CreatedAt = clock.GetUtcNow(),
@@ -336,19 +336,3 @@ public sealed class TrainingRunner(
 
 /// <summary>A training run cannot go on: its data, starting model or request is unusable.</summary>
 public sealed class TrainingRunException(string message) : VqaPipelineException(message);
-
-/// <summary>A model stored in object storage, named <c>models/{name}/{version}</c>.</summary>
-internal sealed record StoredModel(string Name, int Version)
-{
-    public string Prefix => PrefixOf(Name, Version);
-
-    public static string PrefixOf(string name, int version) => $"models/{name}/{version}";
-
-    public static StoredModel? TryParse(string reference)
-    {
-        var parts = reference.Trim('/').Split('/');
-        return parts is ["models", var name, var version] && int.TryParse(version, out var number) && number > 0
-            ? new StoredModel(name, number)
-            : null;
-    }
-}

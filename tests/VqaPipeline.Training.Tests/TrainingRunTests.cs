@@ -157,9 +157,9 @@ public sealed class TrainingRunTests(TrainingStack stack) : IClassFixture<Traini
         var badSettings = new (object Body, string Reason)[]
         {
             (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId } }, "name exactly one starting point"),
-            (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, baseModel = "models/none/7" }, "no stored model 'models/none/7'"),
+            (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, baseModel = "models/none/7" }, "model 'models/none/7' is not in object storage"),
             (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, baseModel = "/no/such/folder" },
-                "'/no/such/folder' is not a model folder (no config.json)"),
+                "model '/no/such/folder' is neither a model folder"),
             (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, fromConfig = new { hidden_size = 8 } },
                 "'fromConfig' needs 'tokenizer'"),
             (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, baseModel = BaseModel, batchSize = 0 }, "'batchSize' must be 1 to 4096"),
