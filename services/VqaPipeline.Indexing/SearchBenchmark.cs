@@ -24,8 +24,11 @@ internal static class SearchBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var rows = args.Length > 0 ? int.Parse(args[0]) : 1_000_000;
-        var queries = args.Length > 1 ? int.Parse(args[1]) : 400;
+        if (!TryCount(args, 0, 1_000_000, out var rows) || !TryCount(args, 1, 400, out var queries))
+        {
+            await Console.Error.WriteLineAsync($"usage: VqaPipeline.Indexing.dll {Argument} [ROWS (default 1000000)] [QUERIES (default 400)]: positive whole numbers");
+            return 2;
+        }
         var server = Environment.GetEnvironmentVariable("VQA_POSTGRES")
                      ?? throw new InvalidOperationException("VQA_POSTGRES is not set: eval \"$(infra/local/up.sh --infra-only)\"");
         var database = $"vqa_bench_{Guid.NewGuid():N}";
@@ -141,5 +144,11 @@ internal static class SearchBenchmark
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
+    }
+
+    private static bool TryCount(string[] args, int index, int fallback, out int count)
+    {
+        count = fallback;
+        return args.Length <= index || (int.TryParse(args[index], out count) && count > 0);
     }
 }

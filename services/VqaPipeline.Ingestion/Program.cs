@@ -3,5 +3,4 @@ using VqaPipeline.Ingestion;
 
 if (await HealthProbe.RunIfAskedAsync(args) is { } exitCode)
     return exitCode;
-await IngestionService.Build(args).RunAsync();
-return 0;
+return await ServiceEntryPoint.RunAsync(IngestionService.Name, () => IngestionService.Build(args));

@@ -3,9 +3,11 @@ using VqaPipeline.Preprocessing;
 
 if (await HealthProbe.RunIfAskedAsync(args) is { } exitCode)
     return exitCode;
-var builder = WebApplication.CreateBuilder(args);
-builder.AddPreprocessing();
-var app = builder.Build();
-app.MapPreprocessing();
-await app.RunAsync();
-return 0;
+return await ServiceEntryPoint.RunAsync(PreprocessingService.Name, () =>
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddPreprocessing();
+    var app = builder.Build();
+    app.MapPreprocessing();
+    return app;
+});

@@ -3,9 +3,11 @@ using VqaPipeline.Training;
 
 if (await HealthProbe.RunIfAskedAsync(args) is { } exitCode)
     return exitCode;
-var builder = WebApplication.CreateBuilder(args);
-builder.AddTraining();
-var app = builder.Build();
-app.MapTraining();
-await app.RunAsync();
-return 0;
+return await ServiceEntryPoint.RunAsync(TrainingService.Name, () =>
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddTraining();
+    var app = builder.Build();
+    app.MapTraining();
+    return app;
+});
