@@ -1,31 +1,117 @@
 #!/usr/bin/env bash
-# The pipeline on this machine in one command: starts the local servers and the services (infra/local/up.sh, which
-# installs what is missing and builds the services in Release), ingests the example images, prints what became of
-# each and where to look next. Leaves everything running; the last lines say how to stop it.
-# Usage: ./demo.sh [IMAGE-FOLDER]   (default: the fixture images next to the repository)
+# The whole system on this machine in one command: starts the local servers and the services (infra/local/up.sh, which
+# installs what is missing and builds the services in Release), ingests the example scenes (examples/), asks them
+# questions with a question job run by the bundled model, prints the answers next to the truth, runs a retrieval
+# query ("Is there a red circle?" → ranked images) and says where to look next. Leaves everything running; the last
+# lines say how to stop it.
+# Usage: ./demo.sh [IMAGE-FOLDER]   (default: examples/images; other folders get answers without the truth column)
 set -euo pipefail
 cd "$(dirname "$0")"
 command -v jq >/dev/null || { echo "error: jq is needed (apt-get install jq)" >&2; exit 1; }
+folder=${1:-examples/images}
+[ -d "$folder" ] || { echo "error: no folder '$folder'" >&2; exit 1; }
+# The truth about each scene, when the folder is a `vqa data synth --scenes` output like examples/.
+scenes_file="$(dirname "$folder")/scenes.json"
+[ -f "$scenes_file" ] || scenes_file=""
 
 started=$SECONDS
 eval "$(infra/local/up.sh)"
 echo "stack and services up in $((SECONDS - started)) s" >&2
 
-images=$(infra/local/ingest-examples.sh "$@")
+api=$VQA_INGESTION_URL
+search_api=$VQA_SEARCH_URL
+name="demo-$(date +%Y%m%d-%H%M%S)"
+images=$(infra/local/ingest-examples.sh "$folder" "$name")
+collection=$(curl -sf "$api/collections" | jq -r --arg name "$name" '.[] | select(.name == $name) | .id')
 echo
 echo "Images (status, size, file; reason when rejected):"
 jq -r '.[] | "  \(.status)\t\(if .width then "\(.width)x\(.height)" else "-" end)\t\(.fileName)\(if .reason then "\t\(.reason)" else "" end)"' <<<"$images"
 jq -r 'group_by(.status) | map("\(length) \(.[0].status)") | "  total: " + join(", ")' <<<"$images"
 
+# What a scene's objects say the answer is, for the questions below (jq over scenes.json).
+truth_program='
+  def objects: .objects;
+  def count(f): [objects[] | select(f)] | length;
+  def yesno(b): if b then "yes" else "no" end;
+  { "How many objects are there?": (objects | length | tostring),
+    "Is there a blue object?": yesno(count(.color == "blue") > 0),
+    "How many triangles are there?": (count(.shape == "triangle") | tostring),
+    "Is there a red circle?": yesno(count(.color == "red" and .shape == "circle") > 0) }'
+truth() { # FILE QUESTION
+  [ -n "$scenes_file" ] || return 0
+  jq -r --arg file "$1" --arg question "$2" ".scenes[] | select(.file_name == \$file) | $truth_program | .[\$question] // empty" "$scenes_file"
+}
+
+echo
+echo "Question job (no model named: the bundled model, shared/models/vilt-shapes):"
+questions='["How many objects are there?", "Is there a blue object?", "How many triangles are there?"]'
+job=$(curl -sf -X POST "$api/jobs" -H 'Content-Type: application/json' \
+  -d "{\"collectionId\": \"$collection\", \"questions\": $questions, \"topK\": 1}" | jq -r .id) \
+  || { echo "error: the ingestion API refused the question job" >&2; exit 1; }
+status=""
+for _ in $(seq 1 240); do
+  status=$(curl -sf "$api/jobs/$job")
+  [[ $(jq -r .status <<<"$status") =~ ^(completed|failed|cancelled)$ ]] && break
+  sleep 0.5
+done
+jq -r '"  job \(.id): \(.status), \(.done) of \(.total) images answered, \(.failed) failed, model \(.modelVersion)"' <<<"$status"
+[ "$(jq -r .status <<<"$status")" = completed ] || { echo "error: the question job did not complete; see ${VQA_STATE_DIR:-/tmp/vqapipeline-local}/logs/inference.log" >&2; exit 1; }
+answers=$(curl -sf "$api/jobs/$job/answers?format=jsonl" | jq -s 'map(select(.rank == 1))')
+right=0 asked=0
+printf '  %-32s %-31s %-8s %-6s %s\n' file question answer score "${scenes_file:+truth}"
+while IFS=$'\t' read -r file question answer score; do
+  expected=$(truth "$file" "$question")
+  mark=""
+  if [ -n "$expected" ]; then
+    asked=$((asked + 1))
+    if [ "$expected" = "$answer" ]; then mark="$expected ✓"; right=$((right + 1)); else mark="$expected ✗"; fi
+  fi
+  printf '  %-32s %-31s %-8s %-6.3f %s\n' "$file" "$question" "$answer" "$score" "$mark"
+done < <(jq -r 'sort_by(.fileName, .question) | .[] | [.fileName, .question, .answer, .score] | @tsv' <<<"$answers")
+[ "$asked" -gt 0 ] && echo "  $right of $asked answers match the scenes"
+
+echo
+echo "Retrieval: images whose answer to \"Is there a red circle?\" is yes, best first:"
+query="question=Is+there+a+red+circle%3F&answer=yes&minScore=0.5&collection=$collection&limit=10"
+# Never asked of this collection: the first search starts a question job and answers 202 until its answers are indexed.
+code=$(curl -s -o /tmp/vqa-demo-search.json -w '%{http_code}' "$search_api/search?$query")
+if [ "$code" = 202 ]; then
+  search_job=$(jq -r .jobId /tmp/vqa-demo-search.json)
+  echo "  (a question job, $search_job, answers it first)"
+  for _ in $(seq 1 240); do
+    state=$(curl -sf "$api/jobs/$search_job" | jq -r .status)
+    [[ $state =~ ^(completed|failed|cancelled)$ ]] && break
+    sleep 0.5
+  done
+fi
+# Answers are indexed as they are produced: wait until two searches a second apart agree.
+previous=""
+for _ in $(seq 1 30); do
+  result=$(curl -sf "$search_api/search?$query" || true)
+  [ -n "$result" ] && [ "$(jq -r 'has("results")' <<<"$result")" = true ] && [ "$result" = "$previous" ] && break
+  previous=$result
+  sleep 1
+done
+rank=0
+while IFS=$'\t' read -r file score; do
+  rank=$((rank + 1))
+  expected=$(truth "$file" "Is there a red circle?")
+  printf '  %2d. %-32s yes %.3f  %s\n' "$rank" "$file" "$score" "${expected:+(truth: $expected)}"
+done < <(jq -r '.results[]? | [.fileName, .score] | @tsv' <<<"$result")
+[ "$rank" -gt 0 ] || echo "  no image answered yes with a score of at least 0.5"
+
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 echo
 echo "Look at:"
-echo "  ingestion API        $VQA_INGESTION_URL/collections"
-echo "  its OpenAPI document $VQA_INGESTION_URL/openapi/v1.json"
-echo "  health and metrics   $VQA_INGESTION_URL/health/ready  http://127.0.0.1:5082/health/ready  $VQA_INGESTION_URL/metrics"
+echo "  ingestion API        $api/collections/$collection/images"
+echo "  the job's answers    $api/jobs/$job/answers?format=csv"
+echo "  search API           $search_api/search?$query"
+echo "  OpenAPI documents    $api/openapi/v1.json  $search_api/openapi/v1.json"
+echo "  health and metrics   $api/health/ready  $api/metrics  (preprocessing :5082, inference :5083, training :5084)"
 if port_open 15672; then echo "  RabbitMQ management  http://127.0.0.1:15672 (guest/guest)"; fi
 if [ -n "${VQA_SEQ_URL:-}" ]; then echo "  Seq (logs)           $VQA_SEQ_URL"; fi
 echo "  service logs         ${VQA_STATE_DIR:-/tmp/vqapipeline-local}/logs/"
+echo "  ask one image        ./vqa ask examples/images/$(ls examples/images | head -n 1) \"Is there a red circle?\""
 echo
 echo "Stop the services:     infra/local/down.sh --services-only"
 echo "Stop everything:       infra/local/down.sh"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Creates a collection, uploads every image of a folder (default: the fixture images next to the repository) to the
+# Creates a collection, uploads every image of a folder (default: the example scenes, examples/images) to the
 # ingestion API, and waits until the preprocessing service has marked each one ready or rejected.
 # Usage: infra/local/ingest-examples.sh [FOLDER] [COLLECTION-NAME]   (the stack must be up: infra/local/up.sh)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-folder="${1:-$here/../../../shared/fixtures/images}"
+folder="${1:-$here/../../examples/images}"
 name="${2:-examples-$(date +%Y%m%d-%H%M%S)}"
 api="${VQA_INGESTION_URL:-http://127.0.0.1:5080}"
 [ -d "$folder" ] || { echo "error: no folder '$folder'" >&2; exit 1; }

@@ -58,6 +58,9 @@ public sealed class ModelCatalog(ObjectStore store, IOptions<InferenceOptions> o
             return (await store.DownloadModelAsync(stored, options.Value.ModelCacheDir, cancellationToken), stored.Prefix);
         if (Directory.Exists(model))
             return (model, $"{Path.GetFullPath(model)}#{await WeightsHashAsync(model, cancellationToken)}");
+        // Named, not by path, so every inference host reports the same version for the same bundled weights.
+        if (BundledModels.Find(model) is { } bundled)
+            return (bundled, $"{model}#{await WeightsHashAsync(bundled, cancellationToken)}");
         var folder = await ModelResolver.ResolveAsync(model, HubOptions.FromEnvironment(), cancellationToken);
         return (folder, $"{ModelId.Parse(model).RepoId}@{Path.GetFileName(folder)}");
     }

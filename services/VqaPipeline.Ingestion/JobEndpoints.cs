@@ -45,9 +45,9 @@ internal static class JobEndpoints
         var topK = request.TopK ?? DefaultTopK;
         if (topK is < 1 or > MaxTopK)
             return BadRequest($"topK must be between 1 and {MaxTopK}, not {topK}");
-        var named = string.IsNullOrWhiteSpace(request.Model) ? configuration[DefaultModelSetting] : request.Model.Trim();
-        if (string.IsNullOrWhiteSpace(named))
-            return BadRequest($"no model given in 'model' and no default model configured ({DefaultModelSetting} is not set)");
+        var named = !string.IsNullOrWhiteSpace(request.Model) ? request.Model.Trim()
+            : configuration[DefaultModelSetting] is { Length: > 0 } configured ? configured.Trim()
+            : BundledModels.Default;
         var (model, modelProblem) = await LocateModelAsync(named, store, cancellationToken);
         if (modelProblem is not null)
             return BadRequest(modelProblem);
@@ -165,6 +165,9 @@ internal static class JobEndpoints
                 ? (null, $"model '{named}' is not in object storage: no {prefix}/{ModelResolver.ConfigFile} in bucket {store.Bucket}")
                 : (prefix, null);
         }
+        // By name, not by this host's path: every host has the bundled models next to its program.
+        if (!Directory.Exists(named) && BundledModels.Find(named) is not null)
+            return (named, null);
         if (Directory.Exists(named))
         {
             var folder = Path.GetFullPath(named);
@@ -179,7 +182,7 @@ internal static class JobEndpoints
         }
         catch (VqaPipelineException exception)
         {
-            return (null, $"model '{named}' is neither a model folder, nor models/{{name}}/{{version}} in object storage, "
+            return (null, $"model '{named}' is neither a model folder, nor a bundled model, nor models/{{name}}/{{version}} in object storage, "
                           + $"nor a Hub model in the local cache: {exception.Message}");
         }
     }

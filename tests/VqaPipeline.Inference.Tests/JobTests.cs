@@ -8,6 +8,7 @@ using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Data;
 using VqaPipeline.Inference.Tests.Support;
 using VqaPipeline.Ingestion;
+using VqaPipeline.Ml.Checkpoints.Hub;
 using VqaPipeline.Ml.Imaging;
 using Minio;
 using Minio.DataModel.Args;
@@ -90,6 +91,34 @@ public sealed class JobTests(InProcessPipeline pipeline)
     }
 
     [StackFact]
+    public async Task A_job_that_names_no_model_is_answered_by_the_bundled_model_as_the_engine_answers()
+    {
+        var scenes = Directory.GetFiles(TestData.ExamplesFolder, "*.jpg").Order(StringComparer.Ordinal).Take(4).ToList();
+        var collectionId = await pipeline.NewCollectionAsync("bundled");
+        var images = await pipeline.IngestAsync(collectionId, scenes.Select(p => (Path.GetFileName(p), File.ReadAllBytes(p))));
+        string[] questions = ["How many objects are there?", "Is there a red circle?"];
+
+        var jobId = await pipeline.SubmitAsync(collectionId, questions, model: null, topK: 2);
+        var job = await pipeline.WaitForJobAsync(jobId);
+
+        Assert.Equal(("completed", scenes.Count, 0), (job.Status, job.Done, job.Failed));
+        Assert.StartsWith($"{BundledModels.Default}#sha256:", job.ModelVersion);
+        await using var db = pipeline.NewContext();
+        var stored = await TestData.AnswersAsync(db, jobId);
+        using var engine = Vqa.FromPretrained(BundledModels.Find(BundledModels.Default)!);
+        foreach (var image in images)
+        {
+            var pixels = new ImageLoader().LoadFile(scenes.Single(p => Path.GetFileName(p) == image.FileName));
+            for (var q = 0; q < questions.Length; q++)
+            {
+                var expected = engine.Ask(pixels, questions[q], 2).Answers;
+                var actual = stored.Where(a => a.ImageId == image.Id && a.QuestionIndex == q).ToList();
+                Assert.Equal(expected.Select(a => a.Answer), actual.Select(a => a.Answer));
+            }
+        }
+    }
+
+    [StackFact]
     public async Task Bad_jobs_are_refused_with_the_reason()
     {
         var collectionId = await pipeline.NewCollectionAsync("bad");
@@ -104,8 +133,6 @@ public sealed class JobTests(InProcessPipeline pipeline)
             (new { collectionId, questions = new[] { "Is it red?" }, model = $"models/absent-{Guid.NewGuid():N}/1" }, "not in object storage"),
             (new { collectionId, questions = new[] { "Is it red?" }, model, topK = 0 }, "topK"),
         };
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("VQA_DEFAULT_MODEL")))
-            cases = [.. cases, (new { collectionId, questions = new[] { "Is it red?" } }, "VQA_DEFAULT_MODEL")];
 
         foreach (var (body, reason) in cases)
         {

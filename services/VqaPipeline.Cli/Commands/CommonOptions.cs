@@ -1,4 +1,5 @@
 using System.CommandLine;
+using VqaPipeline.Ml.Checkpoints.Hub;
 using VqaPipeline.Ml.Data;
 using VqaPipeline.Ml.Evaluation;
 
@@ -6,15 +7,15 @@ namespace VqaPipeline.Cli.Commands;
 
 internal static class CommonOptions
 {
-    /// <summary>The model used when none is named: VQA_MODEL, else the checkpoint Python's VQA pipeline defaults to.</summary>
+    /// <summary>The model used when none is named: VQA_MODEL, else the bundled model, which needs no download.</summary>
     public static string DefaultModel =>
         Environment.GetEnvironmentVariable("VQA_MODEL") is { Length: > 0 } fromEnvironment
             ? fromEnvironment
-            : "dandelin/vilt-b32-finetuned-vqa";
+            : BundledModels.Default;
 
     public static Option<string> Model() => new("--model", "-m")
     {
-        Description = "A model folder or a Hugging Face Hub id org/name[@revision] (default: $VQA_MODEL or dandelin/vilt-b32-finetuned-vqa)",
+        Description = $"A model folder, a Hugging Face Hub id org/name[@revision] or a bundled model's name (default: $VQA_MODEL, else the bundled {BundledModels.Default}, trained on synthetic shape scenes)",
         DefaultValueFactory = _ => DefaultModel,
     };
 

@@ -97,6 +97,7 @@ internal static class EvalCommand
             }
             var annotated = annotations.Select(a => a.QuestionId).ToHashSet();
             var score = VqaAccuracy.Score(annotations, predictions.Where(p => annotated.Contains(p.QuestionId)).ToArray(), chosenMetric);
+            var baseline = MajorityBaseline.Of(annotations, chosenMetric);
             if (parse.GetValue(json))
                 console.WriteJson(new
                 {
@@ -104,6 +105,12 @@ internal static class EvalCommand
                     overall = score.Overall,
                     perAnswerType = score.PerAnswerType,
                     perQuestionType = score.PerQuestionType,
+                    majorityBaseline = new
+                    {
+                        overall = baseline.Score.Overall,
+                        perQuestionType = baseline.Score.PerQuestionType,
+                        answers = baseline.Answers,
+                    },
                 });
             else
             {
@@ -114,6 +121,10 @@ internal static class EvalCommand
                 console.Out.WriteLine("Per Question Type Accuracy:");
                 foreach (var (type, accuracy) in score.PerQuestionType)
                     console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {type} : {accuracy:0.00}"));
+                console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Majority-answer baseline (each question type's most common answer, without looking): {baseline.Score.Overall:0.00}"));
+                foreach (var (type, accuracy) in baseline.Score.PerQuestionType)
+                    console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {type} : {accuracy:0.00} (\"{baseline.Answers[type]}\")"));
             }
             return 0;
         });

@@ -1,3 +1,4 @@
+using TorchSharp;
 using VqaPipeline.Ml.Checkpoints;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -72,13 +73,22 @@ public sealed class AdamW(IReadOnlyList<(string Name, Parameter Parameter)> para
             var state = StateOf(name, weight);
             state.Step++;
             var decay = noDecay?.Contains(name) == true ? 0.0 : Options.WeightDecay;
-            weight.mul_(1 - LearningRate * decay);
-            state.ExpAvg.lerp_(grad, 1 - Options.Beta1);
-            state.ExpAvgSq.mul_(Options.Beta2).addcmul_(grad, grad, 1 - Options.Beta2);
             var biasCorrection1 = 1 - Math.Pow(Options.Beta1, state.Step);
             var biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(Options.Beta2, state.Step));
-            var denominator = (state.ExpAvgSq.sqrt() / biasCorrection2Sqrt).add_(Options.Epsilon);
-            weight.addcdiv_(state.ExpAvg, denominator, -LearningRate / biasCorrection1);
+            // Scalars held in `using` variables: an implicit double-to-Scalar conversion leaves the Scalar unreferenced
+            // during the native call, and a GC finalizing it there hands libtorch freed memory (seen as a crash in
+            // Scalar::toDouble after some thousands of steps).
+            using var keep = (1 - LearningRate * decay).ToScalar();
+            using var beta2 = Options.Beta2.ToScalar();
+            using var squaredAveraging = (1 - Options.Beta2).ToScalar();
+            using var correction2 = biasCorrection2Sqrt.ToScalar();
+            using var epsilon = Options.Epsilon.ToScalar();
+            using var stepSize = (-LearningRate / biasCorrection1).ToScalar();
+            weight.mul_(keep);
+            state.ExpAvg.lerp_(grad, 1 - Options.Beta1); // a 0-dim tensor, kept alive by the dispose scope
+            state.ExpAvgSq.mul_(beta2).addcmul_(grad, grad, squaredAveraging);
+            var denominator = state.ExpAvgSq.sqrt().div_(correction2).add_(epsilon);
+            weight.addcdiv_(state.ExpAvg, denominator, stepSize);
             if (Masters is not null) parameter.copy_(weight);
         }
     }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using VqaPipeline.Ml.Checkpoints;
 using static TorchSharp.torch;
 
@@ -17,7 +18,8 @@ public static class ViltQuestionAnsweringLoss
                 $"labels have shape [{string.Join(", ", labels.shape)}] but the logits have [{string.Join(", ", logits.shape)}]; build labels with one column per answer.");
         using var scope = NewDisposeScope();
         var mean = nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype), reduction: nn.Reduction.Mean);
-        return (mean * logits.shape[^1]).MoveToOuterDisposeScope();
+        using var labelCount = logits.shape[^1].ToScalar();
+        return mean.mul(labelCount).MoveToOuterDisposeScope();
     }
 
     /// <summary>

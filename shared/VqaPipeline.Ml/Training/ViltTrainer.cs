@@ -77,7 +77,8 @@ public sealed class ViltTrainer : IDisposable
         var loss = output.Logits.dtype == ScalarType.Float32
             ? ViltQuestionAnsweringLoss.Compute(output.Logits, labels)
             : ViltQuestionAnsweringLoss.Compute(output.Logits.to(ScalarType.Float32), labels.to(ScalarType.Float32));
-        (lossScale == 1.0 ? loss : loss * lossScale).backward();
+        using var scale = lossScale.ToScalar();
+        (lossScale == 1.0 ? loss : loss.mul(scale)).backward();
         return loss.item<float>();
     }
 

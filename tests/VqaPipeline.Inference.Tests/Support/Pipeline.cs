@@ -48,7 +48,9 @@ public abstract class Pipeline : IAsyncLifetime
         _virtualHost = await RabbitMqVirtualHost.CreateAsync("inference");
         var settings = new Dictionary<string, string?> { ["VQA_POSTGRES"] = ConnectionString, ["VQA_RABBITMQ_URL"] = BrokerUrl };
 
-        Api.BaseAddress = await StartAsync(IngestionService.Build([], builder => InProcessServices.Configure(builder, settings)));
+        // Empty, whatever the environment says: a job naming no model runs the bundled model.
+        var ingestion = new Dictionary<string, string?>(settings) { ["VQA_DEFAULT_MODEL"] = "" };
+        Api.BaseAddress = await StartAsync(IngestionService.Build([], builder => InProcessServices.Configure(builder, ingestion)));
 
         var preprocessing = InProcessServices.NewBuilder(new Dictionary<string, string?>(settings)
         {
@@ -102,9 +104,12 @@ public abstract class Pipeline : IAsyncLifetime
         }, "images still pending");
     }
 
-    public async Task<Guid> SubmitAsync(Guid collectionId, IReadOnlyList<string> questions, string model, int topK)
+    /// <summary>Submits a job; a <c>null</c> model leaves it out of the request, so the default model runs.</summary>
+    public async Task<Guid> SubmitAsync(Guid collectionId, IReadOnlyList<string> questions, string? model, int topK)
     {
-        using var response = await Api.PostAsJsonAsync("/jobs", new { collectionId, questions, model, topK });
+        using var response = model is null
+            ? await Api.PostAsJsonAsync("/jobs", new { collectionId, questions, topK })
+            : await Api.PostAsJsonAsync("/jobs", new { collectionId, questions, model, topK });
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
         return (await response.Content.ReadFromJsonAsync<JobAcceptedResponse>())!.Id;
     }

@@ -14,6 +14,9 @@ public static class TestData
     /// <summary>The tiny fixture model folder.</summary>
     public static string TinyModel => Fixtures.PathOf("vilt-tiny");
 
+    /// <summary>The example scenes the demo ingests (<c>examples/</c>), which the bundled model was trained to answer.</summary>
+    public static string ExamplesFolder => Path.Combine(Fixtures.RepositoryRoot, "examples");
+
     /// <summary>The distinct questions of the tiny model's recorded cases, in manifest order.</summary>
     public static IReadOnlyList<string> FixtureQuestions() =>
         Fixtures.Manifest("vilt-tiny", "expected", "manifest.json").GetProperty("cases").EnumerateArray()

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using VqaPipeline.Ml.Checkpoints.Hub;
 using VqaPipeline.Ml.Tests.Hub;
 
 namespace VqaPipeline.Ml.Tests.Cli;
@@ -27,6 +28,30 @@ public sealed class CliProcessTests
         refused.AssertInputError("file not found");
     }
 
+    [Fact]
+    public async Task With_no_model_named_vqa_eval_uses_the_bundled_model()
+    {
+        var examples = Path.Combine(Fixtures.RepositoryRoot, "examples");
+        var bundled = Path.Combine(AppContext.BaseDirectory, "models", BundledModels.Default);
+        var output = Path.Combine(Path.GetTempPath(), $"vqa-results-{Guid.NewGuid():N}.json");
+        try
+        {
+            var byDefault = await RunVqaAsync([], "eval", "--data", examples, "--output", output, "--json");
+            var named = await RunVqaAsync([], "eval", "--data", examples, "--output", output, "--model", bundled, "--json");
+
+            Assert.True(byDefault.ExitCode == 0, byDefault.Stderr);
+            Assert.True(named.ExitCode == 0, named.Stderr);
+            Assert.Equal(named.Stdout, byDefault.Stdout);
+            var summary = JsonDocument.Parse(byDefault.Stdout).RootElement;
+            Assert.True(summary.GetProperty("overall").GetDouble() > summary.GetProperty("majorityBaseline").GetProperty("overall").GetDouble() + 20,
+                byDefault.Stdout);
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
     private static async Task<CliRun> RunVqaAsync(byte[] stdin, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
@@ -41,6 +66,7 @@ public sealed class CliProcessTests
         // Keep the child off the real Hub whatever the machine's environment says.
         start.Environment["HF_ENDPOINT"] = FakeHub.UnreachableEndpoint();
         start.Environment["HF_HUB_OFFLINE"] = "1";
+        start.Environment.Remove("VQA_MODEL");
 
         using var process = Process.Start(start)!;
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));

@@ -21,7 +21,8 @@ public static class ModelResolver
     public static IReadOnlyList<string> WeightFiles { get; } = [SafetensorsFile, SafetensorsIndexFile, PytorchFile];
 
     /// <summary>
-    /// An existing local folder is returned as it is. Anything else is a Hub id (<c>org/name[@revision]</c>): its
+    /// An existing local folder is returned as it is, then a bundled model's name (<see cref="BundledModels"/>) gives
+    /// that model's folder. Anything else is a Hub id (<c>org/name[@revision]</c>): its
     /// config, its weights (single safetensors, else sharded safetensors, else <c>pytorch_model.bin</c>) and whichever
     /// tokenizer/processor files it has are brought into the Hub cache, and the snapshot folder is returned.
     /// </summary>
@@ -32,6 +33,8 @@ public static class ModelResolver
         ArgumentNullException.ThrowIfNull(modelIdOrPath);
         if (Directory.Exists(modelIdOrPath))
             return Path.GetFullPath(modelIdOrPath);
+        if (BundledModels.Find(modelIdOrPath) is { } bundled)
+            return bundled;
         var model = ParseHubId(modelIdOrPath);
         using var client = new HubClient(options);
         var snapshot = await client.SnapshotAsync(model, [ConfigFile], OptionalFiles, cancellationToken).ConfigureAwait(false);
