@@ -18,7 +18,7 @@ public static class VqaCommandLine
         var console = new CliConsole(stdout, stderr, hub);
         var root = new RootCommand(
             "vqa — visual question answering with Hugging Face ViLT checkpoints.\n\n" +
-            "Examples:\n  vqa ask examples/scene-01.jpg \"Is there a red circle?\"   (the bundled shapes model)\n" +
+            "Examples:\n  vqa ask examples/images/COCO_synth71_000071000002.jpg \"Is there a red circle?\"   (the bundled shapes model)\n" +
             "  vqa ask photo.jpg \"How many cats are there?\" --model dandelin/vilt-b32-finetuned-vqa");
         foreach (var command in new[]
                  {

@@ -57,7 +57,7 @@ public sealed class TextEmbeddings : Module<Tensor, Tensor, Tensor>
         using var words = word_embeddings.forward(inputIds);
         using var types = token_type_embeddings.forward(tokenTypeIds);
         using var positions = position_embeddings.forward(positionIds);
-        using var sum = words + types + positions;
+        using var sum = words.Plus(types).Plus(positions);
         using var normalized = LayerNorm.forward(sum);
         return dropout.forward(normalized);
     }
@@ -115,8 +115,8 @@ public sealed class ViltEmbeddings : Module<ViltInputs, (Tensor Embeddings, Tens
         var text = text_embeddings.forward(inputs.InputIds, inputs.TokenTypeIds);
         var (image, imageMask) = VisualEmbed(inputs.PixelValues, inputs.PixelMask);
 
-        text = text + token_type_embeddings.forward(zeros_like(inputs.AttentionMask, dtype: int64));
-        image = image + token_type_embeddings.forward(ones_like(imageMask, dtype: int64));
+        text = text.Plus(token_type_embeddings.forward(zeros_like(inputs.AttentionMask, dtype: int64)));
+        image = image.Plus(token_type_embeddings.forward(ones_like(imageMask, dtype: int64)));
 
         var embeddings = cat([text, image], dim: 1);
         var mask = cat([inputs.AttentionMask.to(int64), imageMask], dim: 1);
@@ -158,7 +158,7 @@ public sealed class ViltEmbeddings : Module<ViltInputs, (Tensor Embeddings, Tens
 
         var clsTokens = cls_token.expand(batch, -1, -1);
         var clsPosition = position_embeddings[.., 0, ..].unsqueeze(1).expand(batch, -1, -1);
-        var embedded = dropout.forward(cat([clsTokens, patches], dim: 1) + cat([clsPosition, positions], dim: 1));
+        var embedded = dropout.forward(cat([clsTokens, patches], dim: 1).Plus(cat([clsPosition, positions], dim: 1)));
         var fullMask = cat([ones(batch, 1, dtype: int64, device: mask.device), mask], dim: 1);
         return (embedded, fullMask);
     }
@@ -298,7 +298,7 @@ public sealed class ViltOutput : Module<Tensor, Tensor, Tensor>
     {
         using var projected = dense.forward(hiddenStates);
         using var dropped = dropout.forward(projected);
-        return dropped + residual;
+        return dropped.Plus(residual);
     }
 }
 
@@ -324,7 +324,7 @@ public sealed class ViltLayer : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hiddenStates, Tensor additiveMask)
     {
         using var scope = NewDisposeScope();
-        var attended = attention.forward(layernorm_before.forward(hiddenStates), additiveMask) + hiddenStates;
+        var attended = attention.forward(layernorm_before.forward(hiddenStates), additiveMask).Plus(hiddenStates);
         var mlp = intermediate.forward(layernorm_after.forward(attended));
         return output.forward(mlp, attended).MoveToOuterDisposeScope();
     }
@@ -460,7 +460,7 @@ public sealed class ViltMLMHead : Module<Tensor, Tensor>
     {
         using var transformed = transform.forward(hiddenStates);
         using var decoded = decoder.forward(transformed);
-        return decoded + bias;
+        return decoded.Plus(bias);
     }
 }
 
