@@ -1,5 +1,6 @@
 using TorchSharp;
 using VqaPipeline.Ml.Checkpoints;
+using VqaPipeline.Ml.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -87,7 +88,7 @@ public sealed class AdamW(IReadOnlyList<(string Name, Parameter Parameter)> para
             weight.mul_(keep);
             state.ExpAvg.lerp_(grad, 1 - Options.Beta1); // a 0-dim tensor, kept alive by the dispose scope
             state.ExpAvgSq.mul_(beta2).addcmul_(grad, grad, squaredAveraging);
-            var denominator = state.ExpAvgSq.sqrt().div_(correction2).add_(epsilon);
+            var denominator = state.ExpAvgSq.sqrt().div_(correction2).PlusInPlace(epsilon);
             weight.addcdiv_(state.ExpAvg, denominator, stepSize);
             if (Masters is not null) parameter.copy_(weight);
         }
