@@ -34,6 +34,11 @@ internal static class DataSynthCommand
             Description = "free: objects anywhere; grid: centred on cells aligned to 32-pixel patches (easier to learn)",
             DefaultValueFactory = _ => "free",
         }.AcceptOnlyFromAmong("free", "grid");
+        var families = new Option<string[]>("--families")
+        {
+            Description = "Ask only these question families (existence, counting, attribute, spatial; default: all, balanced)",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var scenes = new Option<bool>("--scenes") { Description = "Also write scenes.json (every object's shape, colour, size, position)" };
         var json = CommonOptions.Json();
 
@@ -46,7 +51,7 @@ internal static class DataSynthCommand
             "  vqa data synth --out data/synth-val --images 2000 --seed 2 --questions-per-image 3\n" +
             "  vqa data synth -o data/grid --images 500 --seed 3 --layout grid --image-size 224 --max-objects 4 --scenes")
         {
-            output, images, seed, questionsPerImage, imageSize, minObjects, maxObjects, layout, scenes, json,
+            output, images, seed, questionsPerImage, imageSize, minObjects, maxObjects, layout, families, scenes, json,
         };
 
         console.SetAction(command, (parse, cancellationToken) =>
@@ -61,6 +66,7 @@ internal static class DataSynthCommand
                 MaxObjects = parse.GetValue(maxObjects),
                 Layout = parse.GetRequiredValue(layout) == "grid" ? SceneLayout.Grid : SceneLayout.Free,
                 WriteScenes = parse.GetValue(scenes),
+                Families = ParseFamilies(parse.GetValue(families)),
             };
             var stats = new SyntheticSceneGenerator(options).Generate(parse.GetRequiredValue(output), cancellationToken);
             if (parse.GetValue(json)) console.WriteJson(ToJson(stats));
@@ -68,6 +74,16 @@ internal static class DataSynthCommand
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    private static IReadOnlyList<QuestionFamily>? ParseFamilies(string[]? names)
+    {
+        if (names is null || names.Length == 0) return null;
+        return names.SelectMany(name => name.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Select(name => Enum.TryParse<QuestionFamily>(name, ignoreCase: true, out var family) && !int.TryParse(name, out _)
+                ? family
+                : throw new CliUsageException($"--families: '{name}' is not a question family (existence, counting, attribute, spatial)."))
+            .ToList();
     }
 
     private static object ToJson(SyntheticDatasetStats stats) => new

@@ -10,8 +10,10 @@ namespace VqaPipeline.Ml.Data.Synthetic;
 /// family has given least often (so yes/no comes out about 50/50 and counts are not mostly "1").
 /// Only objects that the question's words pick out uniquely are asked about.
 /// </summary>
-internal sealed class QuestionWriter(int imageSize)
+internal sealed class QuestionWriter(int imageSize, IReadOnlyList<QuestionFamily>? families = null)
 {
+    private readonly QuestionFamily[] _families = (families ?? Enum.GetValues<QuestionFamily>()).Distinct().Order().ToArray();
+
     private static readonly string[] YesNoWords = ["yes", "no"];
     private static readonly string[] Numbers = Enumerable.Range(0, SyntheticOptions.MaxObjectsPerScene + 1).Select(n => n.ToString(CultureInfo.InvariantCulture)).ToArray();
 
@@ -42,7 +44,7 @@ internal sealed class QuestionWriter(int imageSize)
 
     private List<QuestionFamily> FamiliesLeastAskedFirst(SplitMix64 random)
     {
-        var families = Enum.GetValues<QuestionFamily>().ToList();
+        var families = _families.ToList();
         random.Shuffle(families);
         return families.OrderBy(family => _asked[family]).ToList();
     }

@@ -40,6 +40,12 @@ public sealed record SyntheticOptions
 
     public SceneLayout Layout { get; init; } = SceneLayout.Free;
 
+    /// <summary>
+    /// The question families asked (default: all four, balanced). A subset focuses a training stage on what a model has
+    /// not learned yet; scenes that allow no question of these families get none (spatial questions need two objects).
+    /// </summary>
+    public IReadOnlyList<QuestionFamily>? Families { get; init; }
+
     /// <summary>Also write <c>scenes.json</c>: every object's shape, colour, size and position, per image.</summary>
     public bool WriteScenes { get; init; }
 
@@ -58,6 +64,7 @@ public sealed record SyntheticOptions
         Require(MinObjects is >= 1 and <= MaxObjectsPerScene && MaxObjects is >= 1 and <= MaxObjectsPerScene,
             $"object counts must be between 1 and {MaxObjectsPerScene} (got {MinObjects} to {MaxObjects}).");
         Require(MinObjects <= MaxObjects, $"the minimum object count {MinObjects} is above the maximum {MaxObjects}.");
+        Require(Families is null || Families.Count > 0, "ask at least one question family.");
         if (Layout == SceneLayout.Grid)
         {
             Require(ImageSize % SceneSampler.PatchSize == 0,

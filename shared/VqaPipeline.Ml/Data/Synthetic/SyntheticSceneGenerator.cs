@@ -53,7 +53,7 @@ public sealed class SyntheticSceneGenerator
 
         var random = new SplitMix64((ulong)_options.Seed);
         var sampler = new SceneSampler(_options);
-        var writer = new QuestionWriter(_options.ImageSize);
+        var writer = new QuestionWriter(_options.ImageSize, _options.Families);
         var scenes = new List<Scene>(_options.Images);
         var rows = new List<AnsweredQuestion>(_options.Images * _options.QuestionsPerImage);
         for (var index = 0; index < _options.Images; index++)
