@@ -36,7 +36,8 @@ internal static class DataSynthCommand
         }.AcceptOnlyFromAmong("free", "grid");
         var families = new Option<string[]>("--families")
         {
-            Description = "Ask only these question families (existence, counting, attribute, spatial; default: all, balanced)",
+            Description = "Ask these question families, balanced: existence, counting, attribute, spatial (the default), " +
+                          "and position (\"Where is the red circle?\", asked only when named: a training aid for spatial)",
             AllowMultipleArgumentsPerToken = true,
         };
         var scenes = new Option<bool>("--scenes") { Description = "Also write scenes.json (every object's shape, colour, size, position)" };
@@ -82,7 +83,7 @@ internal static class DataSynthCommand
         return names.SelectMany(name => name.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .Select(name => Enum.TryParse<QuestionFamily>(name, ignoreCase: true, out var family) && !int.TryParse(name, out _)
                 ? family
-                : throw new CliUsageException($"--families: '{name}' is not a question family (existence, counting, attribute, spatial)."))
+                : throw new CliUsageException($"--families: '{name}' is not a question family (existence, counting, attribute, spatial, position)."))
             .ToList();
     }
 

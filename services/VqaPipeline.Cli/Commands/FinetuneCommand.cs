@@ -17,6 +17,11 @@ internal static class FinetuneCommand
         var output = new Option<DirectoryInfo>("--out", "-o") { Description = "Where the fine-tuned model folder (and checkpoints/) goes", Required = true };
         var model = new Option<string?>("--model", "-m") { Description = "A ViLT checkpoint folder or Hub id: its backbone, with a new head sized to the vocabulary" };
         var fromConfig = new Option<FileInfo?>("--from-config") { Description = "A ViLT config.json: every weight newly initialized (needs --tokenizer)" };
+        var imagePositions = new Option<string>("--image-positions")
+        {
+            Description = "With --from-config: how the image position embeddings start: zeros (transformers' ViLT) or sincos (MAE's 2-D table; lets a model trained from scratch learn where things are)",
+            DefaultValueFactory = _ => "zeros",
+        }.AcceptOnlyFromAmong("zeros", "sincos");
         var tokenizer = new Option<DirectoryInfo?>("--tokenizer") { Description = "Folder with the tokenizer and preprocessor files, for --from-config" };
         var vocab = new Option<FileInfo?>("--vocab") { Description = "An answer vocabulary file (otherwise built from the training data)" };
         var minAnswerCount = new Option<int>("--min-answer-count") { Description = "Keep answers that at least N questions have as their answer", DefaultValueFactory = _ => 1 };
@@ -45,7 +50,7 @@ internal static class FinetuneCommand
             "Examples:\n  vqa data synth --out ./scenes --images 200 && vqa finetune --data ./scenes --out ./my-vilt --model dandelin/vilt-b32-mlm\n" +
             "  vqa finetune --data ./scenes --out ./my-vilt --resume")
         {
-            data, output, model, fromConfig, tokenizer, vocab, minAnswerCount, maxAnswers, epochs, maxSteps, stopAfter,
+            data, output, model, fromConfig, imagePositions, tokenizer, vocab, minAnswerCount, maxAnswers, epochs, maxSteps, stopAfter,
             batchSize, gradAccum, learningRate, weightDecay, noDecay, warmup, seed, evalData, evalEvery, saveEvery,
             keepLast, resume, logEvery, device, dtype,
         };
@@ -71,6 +76,7 @@ internal static class FinetuneCommand
                 NoDecayBiasAndNorm = parse.GetValue(noDecay),
                 WarmupSteps = parse.GetValue(warmup),
                 Seed = parse.GetValue(seed),
+                ImagePositions = parse.GetRequiredValue(imagePositions) == "sincos" ? ImagePositionInit.SinCos : ImagePositionInit.Zeros,
                 EvalDataFolder = parse.GetValue(evalData)?.FullName,
                 EvalEvery = parse.GetValue(evalEvery),
                 SaveEvery = parse.GetValue(saveEvery),

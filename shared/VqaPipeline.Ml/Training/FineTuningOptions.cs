@@ -45,6 +45,12 @@ public sealed record FineTuningOptions
     public int WarmupSteps { get; init; }
     public long Seed { get; init; }
 
+    /// <summary>
+    /// How the image position embeddings of a model started from a configuration begin: zeros (transformers' ViLT) or
+    /// MAE's 2-D sine-cosine table (<see cref="ViltInitializer.InitializeImagePositionsSinCos"/>).
+    /// </summary>
+    public ImagePositionInit ImagePositions { get; init; } = ImagePositionInit.Zeros;
+
     /// <summary>Scored every <see cref="EvalEvery"/> steps and at the end when set.</summary>
     public string? EvalDataFolder { get; init; }
 
@@ -102,3 +108,13 @@ public sealed record FineTuningOptions
 
 /// <summary>A fine-tuning run cannot start as asked (a setting out of range, no usable training examples).</summary>
 public sealed class FineTuningException(string message) : VqaPipelineException(message);
+
+/// <summary>The starting image position embeddings of a ViLT built from a configuration.</summary>
+public enum ImagePositionInit
+{
+    /// <summary>All zeros, as transformers initializes ViLT.</summary>
+    Zeros,
+
+    /// <summary>MAE's fixed 2-D sine-cosine table (rows in half the channels, columns in the other half).</summary>
+    SinCos,
+}

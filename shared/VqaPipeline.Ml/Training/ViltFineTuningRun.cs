@@ -201,6 +201,8 @@ public sealed class ViltFineTuningRun
                 config.Label2Id = vocabulary.Label2Id.ToDictionary(p => p.Key, p => p.Value);
                 var model = new ViltForQuestionAnswering(config);
                 ViltInitializer.Initialize(model, config, options.Seed);
+                if (options.ImagePositions == ImagePositionInit.SinCos)
+                    ViltInitializer.InitializeImagePositionsSinCos(model);
                 return (model, config, CopySourceFiles(fromConfig.TokenizerFolder, fromConfig.TokenizerFolder, output));
             }
             default:

@@ -28,6 +28,41 @@ public static class ViltInitializer
         Initialize(module, config, seed, prefix => wanted.Any(key => key.StartsWith(prefix, StringComparison.Ordinal)));
     }
 
+    /// <summary>
+    /// Replaces the image position embeddings (<c>vilt.embeddings.position_embeddings</c>, zeros in transformers) with
+    /// MAE's fixed 2-D sine-cosine table: half the channels encode the row, half the column, the image CLS position
+    /// stays zero. Trained from scratch, a ViLT whose positions start at zero learns what objects are but never where
+    /// they are (its position embeddings stay small next to the patch contents); started from this table it can.
+    /// </summary>
+    public static void InitializeImagePositionsSinCos(nn.Module model)
+    {
+        var (name, positions) = model.named_parameters().FirstOrDefault(p => p.name.EndsWith("embeddings.position_embeddings", StringComparison.Ordinal)
+                                                                             && !p.name.Contains("text_embeddings", StringComparison.Ordinal));
+        if (positions is null) throw new InvalidOperationException("the model has no image position embeddings.");
+        long count = positions.shape[1], width = positions.shape[2];
+        var grid = (long)Math.Round(Math.Sqrt(count - 1));
+        if (grid * grid != count - 1 || width % 4 != 0)
+            throw new InvalidOperationException($"{name}: a square grid and a width divisible by 4 are needed for the sine-cosine table.");
+        var table = new float[count * width];
+        var quarter = width / 4;
+        for (long patch = 0; patch < grid * grid; patch++)
+        {
+            long row = patch / grid, column = patch % grid;
+            var offset = (patch + 1) * width;
+            for (long i = 0; i < quarter; i++)
+            {
+                var frequency = 1.0 / Math.Pow(10000, (double)i / quarter);
+                table[offset + i] = (float)Math.Sin(row * frequency);
+                table[offset + quarter + i] = (float)Math.Cos(row * frequency);
+                table[offset + 2 * quarter + i] = (float)Math.Sin(column * frequency);
+                table[offset + 3 * quarter + i] = (float)Math.Cos(column * frequency);
+            }
+        }
+        using var noGrad = no_grad();
+        using var values = tensor(table, [1, count, width], dtype: positions.dtype, device: positions.device);
+        positions.copy_(values);
+    }
+
     private static void Initialize(nn.Module module, ViltConfig config, long seed, Func<string, bool> holdsWantedKey)
     {
         using var generator = new Generator((ulong)seed);

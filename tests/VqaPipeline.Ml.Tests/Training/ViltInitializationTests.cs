@@ -15,6 +15,34 @@ public class ViltInitializationTests
     private static readonly string[] ZeroAtConstruction = ["vilt.embeddings.cls_token", "vilt.embeddings.position_embeddings"];
 
     [Fact]
+    public void Sine_cosine_image_positions_give_each_patch_its_row_and_column_and_touch_nothing_else()
+    {
+        var config = ModelConfig.Load<ViltConfig>(ViltFixture.ModelFolder);
+        using var model = new ViltForQuestionAnswering(config);
+        ViltInitializer.Initialize(model, config, seed: 3);
+        var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+
+        ViltInitializer.InitializeImagePositionsSinCos(model);
+
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, value) in before.Where(p => p.Key != "vilt.embeddings.position_embeddings"))
+            Assert.True(value.eq(parameters[name].detach()).all().item<bool>(), $"{name} changed");
+        using var positions = parameters["vilt.embeddings.position_embeddings"].detach()[0].to(float64);
+        var width = positions.shape[1];
+        var grid = (long)Math.Sqrt(positions.shape[0] - 1);
+        Assert.Equal(0.0, positions[0].abs().max().item<double>());
+        // Channel 0 is sin(row), channel width/4 is cos(row), channel width/2 is sin(column): frequency 1.
+        for (long patch = 0; patch < grid * grid; patch++)
+        {
+            long row = patch / grid, column = patch % grid;
+            Assert.Equal(Math.Sin(row), positions[patch + 1, 0].item<double>(), 6);
+            Assert.Equal(Math.Cos(row), positions[patch + 1, width / 4].item<double>(), 6);
+            Assert.Equal(Math.Sin(column), positions[patch + 1, width / 2].item<double>(), 6);
+        }
+        foreach (var value in before.Values) value.Dispose();
+    }
+
+    [Fact]
     public void Fresh_model_is_initialized_like_transformers()
     {
         var config = ModelConfig.Load<ViltConfig>(ViltFixture.ModelFolder);

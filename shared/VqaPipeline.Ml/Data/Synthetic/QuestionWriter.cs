@@ -12,7 +12,7 @@ namespace VqaPipeline.Ml.Data.Synthetic;
 /// </summary>
 internal sealed class QuestionWriter(int imageSize, IReadOnlyList<QuestionFamily>? families = null)
 {
-    private readonly QuestionFamily[] _families = (families ?? Enum.GetValues<QuestionFamily>()).Distinct().Order().ToArray();
+    private readonly QuestionFamily[] _families = (families ?? SyntheticOptions.DefaultFamilies).Distinct().Order().ToArray();
 
     private static readonly string[] YesNoWords = ["yes", "no"];
     private static readonly string[] Numbers = Enumerable.Range(0, SyntheticOptions.MaxObjectsPerScene + 1).Select(n => n.ToString(CultureInfo.InvariantCulture)).ToArray();
@@ -75,6 +75,7 @@ internal sealed class QuestionWriter(int imageSize, IReadOnlyList<QuestionFamily
         QuestionFamily.Existence => Existence(scene.Objects),
         QuestionFamily.Counting => Counting(scene.Objects),
         QuestionFamily.Attribute => Attribute(scene.Objects),
+        QuestionFamily.Position => Position(scene.Objects),
         _ => Spatial(scene.Objects),
     };
 
@@ -135,6 +136,25 @@ internal sealed class QuestionWriter(int imageSize, IReadOnlyList<QuestionFamily
             .Where(o => Unique(objects, o, x => (x.Color, x.Shape)))
             .Select(o => ($"What size is the {Word(o.Color)} {Word(o.Shape)}?", Word(o.Size), (IReadOnlyList<string>)sizeWords))
             .ToList());
+    }
+
+    private IEnumerable<Phrasing> Position(IReadOnlyList<SceneObject> objects)
+    {
+        yield return new Phrasing("where is the", objects
+            .Where(o => Unique(objects, o, x => (x.Color, x.Shape)))
+            .Select(o => ($"Where is the {Word(o.Color)} {Word(o.Shape)}?", Place(o), (IReadOnlyList<string>)Places))
+            .ToList());
+    }
+
+    private static readonly string[] Places =
+        ["top left", "top", "top right", "left", "middle", "right", "bottom left", "bottom", "bottom right"];
+
+    /// <summary>The third of the image, across and down, that the object's centre is in.</summary>
+    private string Place(SceneObject item)
+    {
+        var column = Math.Clamp(item.CenterX * 3 / imageSize, 0, 2);
+        var row = Math.Clamp(item.CenterY * 3 / imageSize, 0, 2);
+        return Places[row * 3 + column];
     }
 
     private IEnumerable<Phrasing> Spatial(IReadOnlyList<SceneObject> objects)

@@ -1,6 +1,9 @@
 namespace VqaPipeline.Ml.Data.Synthetic;
 
-/// <summary>The four kinds of question a scene is asked; each is written with its own VQA <c>question_type</c>s.</summary>
+/// <summary>
+/// The kinds of question a scene is asked; each is written with its own VQA <c>question_type</c>s. The first four are
+/// asked by default (<see cref="SyntheticOptions.DefaultFamilies"/>); <see cref="Position"/> only when named.
+/// </summary>
 public enum QuestionFamily
 {
     /// <summary>"Is there a red circle?" (yes/no).</summary>
@@ -14,6 +17,13 @@ public enum QuestionFamily
 
     /// <summary>"Is the red circle left of the green square?" (yes/no).</summary>
     Spatial,
+
+    /// <summary>
+    /// "Where is the red circle?" (top left, top, top right, left, middle, right, bottom left, bottom, bottom right:
+    /// the third of the image its centre is in). Not asked by default: a training aid, since reading one object's place
+    /// is the step a model must learn before it can compare two.
+    /// </summary>
+    Position,
 }
 
 /// <summary>A question about one scene with its true answer and the wrong answers a careless annotator might give.</summary>

@@ -40,8 +40,12 @@ public sealed record SyntheticOptions
 
     public SceneLayout Layout { get; init; } = SceneLayout.Free;
 
+    /// <summary>The families asked when <see cref="Families"/> is not set.</summary>
+    public static IReadOnlyList<QuestionFamily> DefaultFamilies { get; } =
+        [QuestionFamily.Existence, QuestionFamily.Counting, QuestionFamily.Attribute, QuestionFamily.Spatial];
+
     /// <summary>
-    /// The question families asked (default: all four, balanced). A subset focuses a training stage on what a model has
+    /// The question families asked, balanced (default: <see cref="DefaultFamilies"/>). A subset focuses a training stage on what a model has
     /// not learned yet; scenes that allow no question of these families get none (spatial questions need two objects).
     /// </summary>
     public IReadOnlyList<QuestionFamily>? Families { get; init; }

@@ -109,7 +109,8 @@ public sealed class SyntheticSceneGenerator
 
     private static SyntheticDatasetStats Summarize(string folder, int images, List<AnsweredQuestion> rows, TimeSpan elapsed)
     {
-        var families = Enum.GetValues<QuestionFamily>();
+        var families = Enum.GetValues<QuestionFamily>()
+            .Where(f => SyntheticOptions.DefaultFamilies.Contains(f) || rows.Any(r => r.Question.Family == f));
         var perFamily = families.ToDictionary(f => f, f => rows.Count(r => r.Question.Family == f));
         var yesNo = families
             .Where(f => rows.Any(r => r.Question.Family == f && r.Question.AnswerType == SceneQuestion.YesNo))
