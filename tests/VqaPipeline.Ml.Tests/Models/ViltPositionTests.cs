@@ -37,5 +37,8 @@ public sealed class ViltPositionTests
         ViltInitializer.InitializeImagePositionsSinCos(model);
         var difference = (Logits(topLeft) - Logits(bottomRight)).abs().max().item<float>();
         Assert.True(difference > 1e-3, $"with positions set the two images still give the same logits (largest difference {difference})");
+        model.train();
+        var trainingDifference = (Logits(topLeft) - Logits(bottomRight)).abs().max().item<float>();
+        Assert.True(trainingDifference > 1e-3, $"in training mode the two images give the same logits (largest difference {trainingDifference})");
     }
 }
