@@ -74,9 +74,11 @@ echo
 echo "Retrieval: images whose answer to \"Is there a red circle?\" is yes, best first:"
 query="question=Is+there+a+red+circle%3F&answer=yes&minScore=0.5&collection=$collection&limit=10"
 # Never asked of this collection: the first search starts a question job and answers 202 until its answers are indexed.
-code=$(curl -s -o /tmp/vqa-demo-search.json -w '%{http_code}' "$search_api/search?$query")
+first_search=$(mktemp)
+trap 'rm -f "$first_search"' EXIT
+code=$(curl -s -o "$first_search" -w '%{http_code}' "$search_api/search?$query")
 if [ "$code" = 202 ]; then
-  search_job=$(jq -r .jobId /tmp/vqa-demo-search.json)
+  search_job=$(jq -r .jobId "$first_search")
   echo "  (a question job, $search_job, answers it first)"
   for _ in $(seq 1 240); do
     state=$(curl -sf "$api/jobs/$search_job" | jq -r .status)

@@ -1,4 +1,5 @@
 using VqaPipeline.Ml.Checkpoints.Hub;
+using VqaPipeline.Ml.Tests.Checkpoints;
 using VqaPipeline.Ml.Data;
 using VqaPipeline.Ml.Data.Synthetic;
 using VqaPipeline.Ml.Evaluation;
@@ -8,12 +9,8 @@ using Vqa = VqaPipeline.Ml.Pipelines.VqaPipeline;
 namespace VqaPipeline.Ml.Tests.Models;
 
 /// <summary>The model shipped in shared/models answers what it was trained for, on scenes it never saw.</summary>
-public sealed class BundledModelTests : IDisposable
+public sealed class BundledModelTests
 {
-    private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("bundled-model-");
-
-    public void Dispose() => _temp.Delete(recursive: true);
-
     [Fact]
     public async Task The_default_model_is_bundled_next_to_the_program_and_resolves_without_the_hub()
     {
@@ -30,7 +27,8 @@ public sealed class BundledModelTests : IDisposable
     public void On_scenes_of_a_seed_never_trained_on_it_answers_all_but_spatial_questions_far_above_the_majority_baseline()
     {
         // The scenes the model was trained on (see shared/models/vilt-shapes/README.md), from an unused seed.
-        var scenes = Path.Combine(_temp.FullName, "scenes");
+        using var temp = new TemporaryFolder();
+        var scenes = temp.File("scenes");
         new SyntheticSceneGenerator(new SyntheticOptions
         {
             Images = 120, Seed = 4242, ImageSize = 96, Layout = SceneLayout.Grid, MaxObjects = 3, QuestionsPerImage = 5,
