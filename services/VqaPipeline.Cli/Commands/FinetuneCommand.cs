@@ -22,6 +22,11 @@ internal static class FinetuneCommand
             Description = "With --from-config: how the image position embeddings start: zeros (transformers' ViLT) or sincos (MAE's 2-D table; lets a model trained from scratch learn where things are)",
             DefaultValueFactory = _ => "zeros",
         }.AcceptOnlyFromAmong("zeros", "sincos");
+        var imagePositionScale = new Option<double>("--image-position-scale")
+        {
+            Description = "With --image-positions sincos: multiply the table by this (positions as large as the patch embeddings are learned; 4 with initializer_range 0.1)",
+            DefaultValueFactory = _ => 1.0,
+        };
         var tokenizer = new Option<DirectoryInfo?>("--tokenizer") { Description = "Folder with the tokenizer and preprocessor files, for --from-config" };
         var vocab = new Option<FileInfo?>("--vocab") { Description = "An answer vocabulary file (otherwise built from the training data)" };
         var minAnswerCount = new Option<int>("--min-answer-count") { Description = "Keep answers that at least N questions have as their answer", DefaultValueFactory = _ => 1 };
@@ -50,7 +55,7 @@ internal static class FinetuneCommand
             "Examples:\n  vqa data synth --out ./scenes --images 200 && vqa finetune --data ./scenes --out ./my-vilt --model dandelin/vilt-b32-mlm\n" +
             "  vqa finetune --data ./scenes --out ./my-vilt --resume")
         {
-            data, output, model, fromConfig, imagePositions, tokenizer, vocab, minAnswerCount, maxAnswers, epochs, maxSteps, stopAfter,
+            data, output, model, fromConfig, imagePositions, imagePositionScale, tokenizer, vocab, minAnswerCount, maxAnswers, epochs, maxSteps, stopAfter,
             batchSize, gradAccum, learningRate, weightDecay, noDecay, warmup, seed, evalData, evalEvery, saveEvery,
             keepLast, resume, logEvery, device, dtype,
         };
@@ -77,6 +82,7 @@ internal static class FinetuneCommand
                 WarmupSteps = parse.GetValue(warmup),
                 Seed = parse.GetValue(seed),
                 ImagePositions = parse.GetRequiredValue(imagePositions) == "sincos" ? ImagePositionInit.SinCos : ImagePositionInit.Zeros,
+                ImagePositionScale = parse.GetValue(imagePositionScale),
                 EvalDataFolder = parse.GetValue(evalData)?.FullName,
                 EvalEvery = parse.GetValue(evalEvery),
                 SaveEvery = parse.GetValue(saveEvery),

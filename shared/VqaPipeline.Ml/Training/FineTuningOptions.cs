@@ -51,6 +51,13 @@ public sealed record FineTuningOptions
     /// </summary>
     public ImagePositionInit ImagePositions { get; init; } = ImagePositionInit.Zeros;
 
+    /// <summary>
+    /// Multiplies the sine-cosine table (values in [-1, 1]). Positions must not be small next to the patch contents, or
+    /// the model never learns to use them: with transformers' default init (0.02) a 32-pixel patch embeds at about
+    /// the table's scale; with <c>initializer_range</c> 0.1 it embeds about five times larger, and 4 works.
+    /// </summary>
+    public double ImagePositionScale { get; init; } = 1.0;
+
     /// <summary>Scored every <see cref="EvalEvery"/> steps and at the end when set.</summary>
     public string? EvalDataFolder { get; init; }
 
@@ -95,6 +102,10 @@ public sealed record FineTuningOptions
         Require(EvalEvery is null || EvalDataFolder is not null, "--eval-every needs --eval-data.");
         Require(StopAfterSteps is null or >= 1, $"--stop-after-steps must be at least 1 (got {StopAfterSteps}).");
         Require(LogEvery >= 1, $"--log-every must be at least 1 (got {LogEvery}).");
+        Require(double.IsFinite(ImagePositionScale) && ImagePositionScale > 0,
+            $"--image-position-scale must be a positive number (got {ImagePositionScale}).");
+        Require(ImagePositionScale == 1.0 || ImagePositions == ImagePositionInit.SinCos,
+            "--image-position-scale scales the sine-cosine table: it needs --image-positions sincos.");
         Require(VocabularyFile is null || (MinAnswerCount == 1 && MaxAnswers is null),
             "--vocab gives the vocabulary; --min-answer-count and --max-answers only shape a vocabulary built from the data.");
         Require(Model is not null || Resume, "name the model to fine-tune: --model (a ViLT checkpoint) or --from-config with --tokenizer.");

@@ -202,7 +202,7 @@ public sealed class ViltFineTuningRun
                 var model = new ViltForQuestionAnswering(config);
                 ViltInitializer.Initialize(model, config, options.Seed);
                 if (options.ImagePositions == ImagePositionInit.SinCos)
-                    ViltInitializer.InitializeImagePositionsSinCos(model);
+                    ViltInitializer.InitializeImagePositionsSinCos(model, options.ImagePositionScale);
                 return (model, config, CopySourceFiles(fromConfig.TokenizerFolder, fromConfig.TokenizerFolder, output));
             }
             default:

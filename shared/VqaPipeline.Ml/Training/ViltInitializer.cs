@@ -31,10 +31,11 @@ public static class ViltInitializer
     /// <summary>
     /// Replaces the image position embeddings (<c>vilt.embeddings.position_embeddings</c>, zeros in transformers) with
     /// MAE's fixed 2-D sine-cosine table: half the channels encode the row, half the column, the image CLS position
-    /// stays zero. Trained from scratch, a ViLT whose positions start at zero learns what objects are but never where
-    /// they are (its position embeddings stay small next to the patch contents); started from this table it can.
+    /// stays zero, every value times <paramref name="scale"/>. Trained from scratch, a ViLT whose positions start at
+    /// zero, or small next to the patch contents, learns what objects are but not where they are; started from a table
+    /// about as large as the patch embeddings it learns where a single object is within a few hundred steps.
     /// </summary>
-    public static void InitializeImagePositionsSinCos(nn.Module model)
+    public static void InitializeImagePositionsSinCos(nn.Module model, double scale = 1.0)
     {
         var (name, positions) = model.named_parameters().FirstOrDefault(p => p.name.EndsWith("embeddings.position_embeddings", StringComparison.Ordinal)
                                                                              && !p.name.Contains("text_embeddings", StringComparison.Ordinal));
@@ -52,10 +53,10 @@ public static class ViltInitializer
             for (long i = 0; i < quarter; i++)
             {
                 var frequency = 1.0 / Math.Pow(10000, (double)i / quarter);
-                table[offset + i] = (float)Math.Sin(row * frequency);
-                table[offset + quarter + i] = (float)Math.Cos(row * frequency);
-                table[offset + 2 * quarter + i] = (float)Math.Sin(column * frequency);
-                table[offset + 3 * quarter + i] = (float)Math.Cos(column * frequency);
+                table[offset + i] = (float)(scale * Math.Sin(row * frequency));
+                table[offset + quarter + i] = (float)(scale * Math.Cos(row * frequency));
+                table[offset + 2 * quarter + i] = (float)(scale * Math.Sin(column * frequency));
+                table[offset + 3 * quarter + i] = (float)(scale * Math.Cos(column * frequency));
             }
         }
         using var noGrad = no_grad();

@@ -85,6 +85,14 @@ public sealed class CliFinetuneTests : IDisposable
     }
 
     [Fact]
+    public async Task A_position_scale_without_sine_cosine_positions_is_a_one_line_error()
+    {
+        var run = await cli.RunAsync("finetune", "--data", scenes, "--out", temp.File("out"), "--model", ViltFixture.ModelFolder,
+            "--image-position-scale", "4");
+        run.AssertInputError("needs --image-positions sincos");
+    }
+
+    [Fact]
     public async Task Resume_without_a_checkpoint_is_a_one_line_error()
     {
         var run = await cli.RunAsync("finetune", "--data", scenes, "--out", temp.File("out"), "--model", ViltFixture.ModelFolder, "--resume");

@@ -43,6 +43,22 @@ public class ViltInitializationTests
     }
 
     [Fact]
+    public void The_scale_multiplies_the_whole_sine_cosine_table()
+    {
+        var config = ModelConfig.Load<ViltConfig>(ViltFixture.ModelFolder);
+        using var model = new ViltForQuestionAnswering(config);
+        Tensor Positions() => model.named_parameters().Single(p => p.name == "vilt.embeddings.position_embeddings").parameter.detach().clone();
+
+        ViltInitializer.InitializeImagePositionsSinCos(model);
+        using var unscaled = Positions();
+        ViltInitializer.InitializeImagePositionsSinCos(model, scale: 4);
+        using var scaled = Positions();
+
+        Assert.True(unscaled.abs().max().item<float>() > 0.5f);
+        Assert.True(scaled.allclose(unscaled * 4, rtol: 1e-6, atol: 1e-6));
+    }
+
+    [Fact]
     public void Fresh_model_is_initialized_like_transformers()
     {
         var config = ModelConfig.Load<ViltConfig>(ViltFixture.ModelFolder);
