@@ -29,14 +29,20 @@ jq -r '.[] | "  \(.status)\t\(if .width then "\(.width)x\(.height)" else "-" end
 jq -r 'group_by(.status) | map("\(length) \(.[0].status)") | "  total: " + join(", ")' <<<"$images"
 
 # What a scene's objects say the answer is, for the questions below (jq over scenes.json).
+# "-": the question does not apply (no red triangle in the scene).
 truth_program='
   def objects: .objects;
   def count(f): [objects[] | select(f)] | length;
   def yesno(b): if b then "yes" else "no" end;
-  { "How many objects are there?": (objects | length | tostring),
-    "Is there a blue object?": yesno(count(.color == "blue") > 0),
-    "How many triangles are there?": (count(.shape == "triangle") | tostring),
-    "Is there a red circle?": yesno(count(.color == "red" and .shape == "circle") > 0) }'
+  def place(o; side): ["top left", "top", "top right", "left", "middle", "right", "bottom left", "bottom", "bottom right"]
+    [((o.y * 3 / side) | floor) * 3 + ((o.x * 3 / side) | floor)];
+  .width as $side
+  | [objects[] | select(.color == "red" and .shape == "triangle")] as $red_triangles
+  | { "How many objects are there?": (objects | length | tostring),
+      "Is there a blue object?": yesno(count(.color == "blue") > 0),
+      "How many triangles are there?": (count(.shape == "triangle") | tostring),
+      "Where is the red triangle?": (if ($red_triangles | length) == 1 then place($red_triangles[0]; $side) else "-" end),
+      "Is there a red circle?": yesno(count(.color == "red" and .shape == "circle") > 0) }'
 truth() { # FILE QUESTION
   [ -n "$scenes_file" ] || return 0
   jq -r --arg file "$1" --arg question "$2" ".scenes[] | select(.file_name == \$file) | $truth_program | .[\$question] // empty" "$scenes_file"
@@ -44,7 +50,7 @@ truth() { # FILE QUESTION
 
 echo
 echo "Question job (no model named: the bundled model, shared/models/vilt-shapes):"
-questions='["How many objects are there?", "Is there a blue object?", "How many triangles are there?"]'
+questions='["How many objects are there?", "Is there a blue object?", "How many triangles are there?", "Where is the red triangle?"]'
 job=$(curl -sf -X POST "$api/jobs" -H 'Content-Type: application/json' \
   -d "{\"collectionId\": \"$collection\", \"questions\": $questions, \"topK\": 1}" | jq -r .id) \
   || { echo "error: the ingestion API refused the question job" >&2; exit 1; }
@@ -62,7 +68,9 @@ printf '  %-32s %-31s %-8s %-6s %s\n' file question answer score "${scenes_file:
 while IFS=$'\t' read -r file question answer score; do
   expected=$(truth "$file" "$question")
   mark=""
-  if [ -n "$expected" ]; then
+  if [ "$expected" = "-" ]; then
+    mark="(no red triangle here)"
+  elif [ -n "$expected" ]; then
     asked=$((asked + 1))
     if [ "$expected" = "$answer" ]; then mark="$expected ✓"; right=$((right + 1)); else mark="$expected ✗"; fi
   fi
