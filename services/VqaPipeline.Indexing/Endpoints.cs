@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using VqaPipeline.Messaging;
 
 namespace VqaPipeline.Indexing;
@@ -18,9 +19,11 @@ internal static class Endpoints
         return query is null ? TypedResults.BadRequest(new ErrorResponse(error!)) : await search.RunAsync(query, cancellationToken);
     }
 
-    private static async Task<IResult> ReplayAsync(
-        ReplayRequest request, EventLogReplayer replayer, IPublishEndpoint publisher, CancellationToken cancellationToken)
+    private static async Task<IResult> ReplayAsync(ReplayRequest request, HttpContext context, IOptions<IndexingOptions> options,
+        EventLogReplayer replayer, IPublishEndpoint publisher, CancellationToken cancellationToken)
     {
+        if (AdminAccess.Refusal(context, options.Value.AdminToken) is { } refusal)
+            return refusal;
         var (filter, error) = ReplayFilter.Parse(request.Type, request.From, request.To, request.Collection, request.Job);
         if (filter is null)
             return TypedResults.BadRequest(new ErrorResponse(error!));

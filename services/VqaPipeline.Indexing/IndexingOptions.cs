@@ -20,6 +20,12 @@ public sealed record IndexingOptions
     /// <summary>The model a search's question job runs when the search names no model version; empty: the jobs API's default.</summary>
     public string? JobModel { get; set; }
 
+    /// <summary>
+    /// The bearer token <c>POST /admin/replay</c> requires; empty: replay is open to callers on this machine only
+    /// (see <see cref="AdminAccess"/>).
+    /// </summary>
+    public string? AdminToken { get; set; }
+
     /// <summary>How many ranked answers a search's question job asks for.</summary>
     public int JobTopK { get; set; } = 5;
 }

@@ -1,0 +1,35 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace VqaPipeline.Indexing;
+
+/// <summary>
+/// Who may call <c>POST /admin/replay</c>, which republishes logged messages and so re-runs processing. With
+/// <c>Indexing:AdminToken</c> set, whoever sends it as <c>Authorization: Bearer …</c>; without one, only callers on
+/// this machine (a published port reaches the service from another address and is refused).
+/// </summary>
+internal static class AdminAccess
+{
+    private const string BearerPrefix = "Bearer ";
+
+    /// <summary>Null when the request may go on; otherwise the 401 or 403 response that says why not.</summary>
+    public static IResult? Refusal(HttpContext context, string? adminToken)
+    {
+        if (!string.IsNullOrEmpty(adminToken))
+        {
+            var header = context.Request.Headers.Authorization.ToString();
+            var given = header.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase) ? header[BearerPrefix.Length..].Trim() : "";
+            return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(adminToken))
+                ? null
+                : TypedResults.Json(new ErrorResponse("replay needs the admin token: send 'Authorization: Bearer <Indexing:AdminToken>'."),
+                    statusCode: StatusCodes.Status401Unauthorized);
+        }
+        var remote = context.Connection.RemoteIpAddress;
+        if (remote is null || IPAddress.IsLoopback(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote))
+            return null;
+        return TypedResults.Json(new ErrorResponse(
+                "replay is only open to this machine: set Indexing:AdminToken (VQA_ADMIN_TOKEN in docker-compose.yml) and send it as 'Authorization: Bearer <token>'."),
+            statusCode: StatusCodes.Status403Forbidden);
+    }
+}
