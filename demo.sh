@@ -64,7 +64,7 @@ jq -r '"  job \(.id): \(.status), \(.done) of \(.total) images answered, \(.fail
 [ "$(jq -r .status <<<"$status")" = completed ] || { echo "error: the question job did not complete; see ${VQA_STATE_DIR:-/tmp/vqapipeline-local}/logs/inference.log" >&2; exit 1; }
 answers=$(curl -sf "$api/jobs/$job/answers?format=jsonl" | jq -s 'map(select(.rank == 1))')
 right=0 asked=0
-printf '  %-32s %-31s %-8s %-6s %s\n' file question answer score "${scenes_file:+truth}"
+printf '  %-32s %-31s %-11s %-6s %s\n' file question answer score "${scenes_file:+truth}"
 while IFS=$'\t' read -r file question answer score; do
   expected=$(truth "$file" "$question")
   mark=""
@@ -74,7 +74,7 @@ while IFS=$'\t' read -r file question answer score; do
     asked=$((asked + 1))
     if [ "$expected" = "$answer" ]; then mark="$expected ✓"; right=$((right + 1)); else mark="$expected ✗"; fi
   fi
-  printf '  %-32s %-31s %-8s %-6.3f %s\n' "$file" "$question" "$answer" "$score" "$mark"
+  printf '  %-32s %-31s %-11s %-6.3f %s\n' "$file" "$question" "$answer" "$score" "$mark"
 done < <(jq -r 'sort_by(.fileName, .question) | .[] | [.fileName, .question, .answer, .score] | @tsv' <<<"$answers")
 [ "$asked" -gt 0 ] && echo "  $right of $asked answers match the scenes"
 
