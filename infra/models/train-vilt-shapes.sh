@@ -2,7 +2,7 @@
 # Trains the bundled model (shared/models/vilt-shapes) from its configuration (infra/models/vilt-shapes/) on synthetic
 # scenes with `vqa finetune`, then scores it with `vqa eval` on scenes of a seed never trained on. Every step is a
 # plain `vqa` command; the seeds fix every byte of the data and the initialization, and one libtorch thread keeps the
-# arithmetic order, so the run reproduces the bundled weights.
+# arithmetic order, so the run reproduces the bundled weights (checked: byte-identical, 44 minutes on the 2-core VM).
 # Usage: infra/models/train-vilt-shapes.sh [WORK-FOLDER]   (default: /tmp/vilt-shapes)
 #   The model is written to WORK-FOLDER/model; INSTALL=1 also copies it into shared/models/vilt-shapes.
 set -euo pipefail
