@@ -71,11 +71,7 @@ internal static class AnswerIndex
             ],
             cancellationToken);
 
-        // A job a search started is no longer pending once its answers arrive.
-        await db.Database.ExecuteSqlRawAsync(
-            "DELETE FROM search_jobs WHERE job_id = ANY(@jobs)",
-            [Array("jobs", messages.Select(m => m.JobId).Distinct().ToList(), id => id)],
-            cancellationToken);
+        // A search's job stays pending (search_jobs) until the search itself finds it ended and fully indexed.
     }
 
     private static IEnumerable<Row> RowsOf(IEnumerable<AnswersProduced> messages) =>

@@ -7,7 +7,8 @@ namespace VqaPipeline.Indexing;
 /// <summary>
 /// Answers a search from the index: the images whose answer to the normalized question matches, best score first,
 /// with short-lived URLs of their originals. A question never asked of the collection (by that model version, when
-/// one is named) starts a question job instead, once: later searches get the same job until its answers arrive, or
+/// one is named) starts a question job instead, once: later searches get the same job (202) until it has ended and
+/// every image it answered is indexed — never a ranking of the images answered so far — then the whole ranking, or
 /// an empty ranking once the job has ended without any answers.
 /// </summary>
 internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore store, JobsClient jobs, IOptions<IndexingOptions> options)
@@ -20,9 +21,22 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
         if (!await CollectionExistsAsync(connection, query.CollectionId, cancellationToken))
             return TypedResults.NotFound(new ErrorResponse($"collection {query.CollectionId} does not exist"));
 
-        var modelVersion = await AskedModelVersionAsync(connection, query, cancellationToken);
-        if (modelVersion is null)
-            return await PendingJobAsync(connection, query, cancellationToken);
+        string? modelVersion;
+        if (await SearchJobAsync(connection, query, transaction: null, cancellationToken) is { } searchJob)
+        {
+            if (!await IsSettledAsync(connection, query, searchJob, cancellationToken))
+                return Accepted(searchJob.Pending);
+            if (searchJob.Answered == 0)
+                return EmptyRanking(query, searchJob);
+            await ForgetSearchJobAsync(connection, searchJob, cancellationToken);
+            modelVersion = searchJob.ModelVersion;
+        }
+        else
+        {
+            modelVersion = await AskedModelVersionAsync(connection, query, cancellationToken);
+            if (modelVersion is null)
+                return await PendingJobAsync(connection, query, cancellationToken);
+        }
 
         var hits = new List<SearchHit>();
         await using (var command = new NpgsqlCommand(
@@ -82,29 +96,9 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
             lockCommand.Parameters.AddWithValue("key", $"search-job|{query.CollectionId}|{query.NormalizedQuestion}|{model}");
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
         }
-        await using (var pending = new NpgsqlCommand(
-                         """
-                         SELECT s.job_id, s.status_url, coalesce(j.model_version, j.model),
-                                coalesce(j.status IN ('completed', 'failed', 'cancelled')
-                                         AND NOT EXISTS (SELECT 1 FROM job_answers a WHERE a.job_id = s.job_id), false)
-                         FROM search_jobs s LEFT JOIN question_jobs j ON j.id = s.job_id
-                         WHERE s.collection_id = @collection AND s.question = @question AND s.model = @model
-                         """,
-                         connection, transaction))
-        {
-            pending.Parameters.AddWithValue("collection", query.CollectionId);
-            pending.Parameters.AddWithValue("question", query.NormalizedQuestion);
-            pending.Parameters.AddWithValue("model", model);
-            await using var reader = await pending.ExecuteReaderAsync(cancellationToken);
-            if (await reader.ReadAsync(cancellationToken))
-            {
-                // A job that ended without answers (no ready images, a model that would not load, cancelled early)
-                // sends nothing to index: the search has its answer, an empty ranking, instead of waiting forever.
-                if (reader.GetBoolean(3))
-                    return TypedResults.Ok(new SearchResponse(query.Question, query.Answer, reader.GetString(2), []));
-                return Accepted(new SearchPending(reader.GetGuid(0), reader.GetString(1)));
-            }
-        }
+        // Another search may have started the job while this one waited for the lock.
+        if (await SearchJobAsync(connection, query, transaction, cancellationToken) is { } searchJob)
+            return Accepted(searchJob.Pending);
 
         var started = await jobs.StartAsync(query.CollectionId, query.Question,
             query.ModelVersion ?? _options.JobModel, _options.JobTopK, cancellationToken);
@@ -131,4 +125,71 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
     }
 
     private static IResult Accepted(SearchPending pending) => TypedResults.Accepted(pending.StatusUrl, pending);
+
+    /// <summary>
+    /// A job a search started and the ranking is waiting for; its status as the database has it now.
+    /// <paramref name="Answered"/> counts the images the job has answered so far.
+    /// </summary>
+    private sealed record SearchJob(SearchPending Pending, bool Ended, string ModelVersion, long Answered);
+
+    private static async Task<SearchJob?> SearchJobAsync(NpgsqlConnection connection, SearchQuery query,
+        NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT s.job_id, s.status_url, coalesce(j.status IN ('completed', 'failed', 'cancelled'), true),
+                   coalesce(j.model_version, j.model, s.model),
+                   (SELECT count(*) FROM job_images i WHERE i.job_id = s.job_id AND i.state = 'answered')
+            FROM search_jobs s LEFT JOIN question_jobs j ON j.id = s.job_id
+            WHERE s.collection_id = @collection AND s.question = @question AND s.model = @model
+            """, connection, transaction);
+        command.Parameters.AddWithValue("collection", query.CollectionId);
+        command.Parameters.AddWithValue("question", query.NormalizedQuestion);
+        command.Parameters.AddWithValue("model", query.ModelVersion ?? "");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+            return null;
+        return new SearchJob(new SearchPending(reader.GetGuid(0), reader.GetString(1)), reader.GetBoolean(2),
+            reader.GetString(3), reader.GetInt64(4));
+    }
+
+    /// <summary>
+    /// Whether the job has ended and the index holds the answers of every image it answered: answers reach the index
+    /// through the broker, so a job can be over in the database while its last answers are still on their way.
+    /// </summary>
+    private static async Task<bool> IsSettledAsync(NpgsqlConnection connection, SearchQuery query, SearchJob job,
+        CancellationToken cancellationToken)
+    {
+        if (!job.Ended)
+            return false;
+        if (job.Answered == 0)
+            return true;
+        // Counted by question and model version rather than by job: another job asking the same question with the
+        // same model overwrites the rows' job id, not their number.
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT count(*) FROM indexed_answers
+            WHERE question = @question AND collection_id = @collection AND model_version = @version AND rank = 1
+            """, connection);
+        command.Parameters.AddWithValue("question", query.NormalizedQuestion);
+        command.Parameters.AddWithValue("collection", query.CollectionId);
+        command.Parameters.AddWithValue("version", job.ModelVersion);
+        var indexed = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return indexed >= job.Answered;
+    }
+
+    /// <summary>Once its answers are all indexed, the job's question is an asked one like any other.</summary>
+    private static async Task ForgetSearchJobAsync(NpgsqlConnection connection, SearchJob job, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("DELETE FROM search_jobs WHERE job_id = @job", connection);
+        command.Parameters.AddWithValue("job", job.Pending.JobId);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A job that ended without answers (no ready images, a model that would not load, cancelled early) sends nothing
+    /// to index: the search has its answer, an empty ranking, instead of waiting forever.
+    /// </summary>
+    private static IResult EmptyRanking(SearchQuery query, SearchJob job) =>
+        TypedResults.Ok(new SearchResponse(query.Question, query.Answer, job.ModelVersion, []));
 }

@@ -3,8 +3,10 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using VqaPipeline.Contracts.V1;
 using VqaPipeline.Data;
 using VqaPipeline.Indexing.Tests.Support;
+using VqaPipeline.TestSupport;
 
 namespace VqaPipeline.Indexing.Tests;
 
@@ -101,13 +103,28 @@ public sealed class SearchTests(IndexingStack stack)
             Assert.Equal([question], job.Questions);
         }
 
-        Assert.Equal("completed", await stack.WaitForJobAsync(jobId));
+        // While the job runs and while its answers are on their way to the index, the search answers 202 with the
+        // same job — never a ranking of the images answered so far; the first 200 finds everything indexed.
+        var accepted = 0;
+        await Poll.UntilAsync(async () =>
+        {
+            using var response = await stack.Indexing.GetAsync(SearchUrl(question, "yes", 0));
+            if (response.StatusCode == HttpStatusCode.OK)
+                return true;
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            Assert.Equal(jobId, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetGuid());
+            accepted++;
+            return false;
+        }, IndexingStack.Patience, $"searches still pending for job {jobId}", TimeSpan.FromMilliseconds(20));
+        Assert.True(accepted > 0);
         List<JobAnswer> stored;
         await using (var db = stack.NewDatabase())
+        {
+            Assert.Equal(JobStatus.Completed, (await db.QuestionJobs.SingleAsync(j => j.Id == jobId)).Status);
             stored = await db.JobAnswers.AsNoTracking().Where(a => a.JobId == jobId).ToListAsync();
-        Assert.Equal(images.Count * 5, stored.Count);
-        await stack.WaitUntilAsync(async db => await db.IndexedAnswers.CountAsync(a => a.JobId == jobId) == stored.Count,
-            $"the {stored.Count} answers of job {jobId} are not all indexed");
+            Assert.Equal(images.Count * 5, stored.Count);
+            Assert.Equal(stored.Count, await db.IndexedAnswers.CountAsync(a => a.JobId == jobId));
+        }
         // The answers of the ranking: "yes" as first asked, and the answer given most often at rank 1, with a minimum
         // score that drops some of its images.
         var common = stored.Where(a => a.Rank == 1).GroupBy(a => a.Answer).MaxBy(same => same.Count())!;
@@ -130,6 +147,57 @@ public sealed class SearchTests(IndexingStack stack)
             Assert.False(await db.SearchJobs.AnyAsync(j => j.JobId == jobId));
             Assert.Single(await db.QuestionJobs.Where(j => j.CollectionId == collectionId).ToListAsync());
         }
+    }
+
+    [StackFact]
+    public async Task A_search_waits_for_the_answers_of_its_job_still_on_their_way_to_the_index()
+    {
+        var (collectionId, images) = await stack.NewCollectionWithFixtureImagesAsync();
+        const string question = "Is there a zebra?";
+        string SearchUrl(string answer) =>
+            $"/search?question={Uri.EscapeDataString(question)}&answer={Uri.EscapeDataString(answer)}&minScore=0&collection={collectionId}";
+        using (var first = await stack.Indexing.GetAsync(SearchUrl("no")))
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        var jobId = (await stack.NewDatabase().QuestionJobs.SingleAsync(j => j.CollectionId == collectionId)).Id;
+        Assert.Equal("completed", await stack.WaitForJobAsync(jobId));
+        await stack.WaitUntilAsync(async db => await db.IndexedAnswers.CountAsync(a => a.JobId == jobId) == images.Count * 5,
+            $"the answers of job {jobId} are not all indexed");
+
+        // One image's answers not in the index yet, as when its AnswersProduced is still queued: the job has ended,
+        // but a ranking now would leave that image out.
+        var late = images.Values.First();
+        List<JobAnswer> lateAnswers;
+        await using (var db = stack.NewDatabase())
+        {
+            lateAnswers = await db.JobAnswers.AsNoTracking().Where(a => a.JobId == jobId && a.ImageId == late)
+                .OrderBy(a => a.Rank).ToListAsync();
+            await db.IndexedAnswers.Where(a => a.ImageId == late && a.JobId == jobId).ExecuteDeleteAsync();
+        }
+        foreach (var _ in Enumerable.Range(0, 2))
+        {
+            using var pending = await stack.Indexing.GetAsync(SearchUrl(lateAnswers[0].Answer));
+            Assert.Equal(HttpStatusCode.Accepted, pending.StatusCode);
+            Assert.Equal(jobId, (await pending.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetGuid());
+        }
+
+        await stack.ProduceAsync([new AnswersProduced(jobId, collectionId, late, lateAnswers[0].ModelVersion,
+            [new QuestionAnswers(question, lateAnswers.Select(a => new Answer(a.Answer, a.Score)).ToList())],
+            lateAnswers[0].CreatedAt)]);
+        await stack.WaitUntilAsync(async db => await db.IndexedAnswers.CountAsync(a => a.JobId == jobId) == images.Count * 5,
+            $"the late answers of job {jobId} are not indexed");
+        // The late image's best answer: the ranking for it must include that image.
+        var answer = lateAnswers[0].Answer;
+        using var settled = await stack.Indexing.GetAsync(SearchUrl(answer));
+        Assert.Equal(HttpStatusCode.OK, settled.StatusCode);
+        List<JobAnswer> stored;
+        await using (var db = stack.NewDatabase())
+            stored = await db.JobAnswers.AsNoTracking().Where(a => a.JobId == jobId).ToListAsync();
+        var expected = stored.Where(a => QuestionText.Normalize(a.Answer) == QuestionText.Normalize(answer)).OrderByDescending(a => a.Score)
+            .ThenBy(a => a.ImageId).Select(a => a.ImageId).ToList();
+        var ranking = (await settled.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").EnumerateArray()
+            .Select(r => r.GetProperty("imageId").GetGuid()).ToList();
+        Assert.Equal(expected, ranking);
+        Assert.Contains(late, ranking);
     }
 
     [StackFact]
