@@ -8,8 +8,9 @@ namespace VqaPipeline.Indexing;
 /// Answers a search from the index: the images whose answer to the normalized question matches, best score first,
 /// with short-lived URLs of their originals. A question never asked of the collection (by that model version, when
 /// one is named) starts a question job instead, once: later searches get the same job (202) until it has ended and
-/// every image it answered is indexed — never a ranking of the images answered so far — then the whole ranking, or
-/// an empty ranking once the job has ended without any answers.
+/// every image it answered is indexed — never a ranking of the images answered so far — then the whole ranking; an
+/// empty ranking once the job has ended without any answers; or, when the job failed as a whole, its reason (502),
+/// and the next search asks again.
 /// </summary>
 internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore store, JobsClient jobs, IOptions<IndexingOptions> options)
 {
@@ -26,6 +27,14 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
         {
             if (!await IsSettledAsync(connection, query, searchJob, cancellationToken))
                 return Accepted(searchJob.Pending);
+            if (searchJob.Answered == 0 && searchJob.FailureReason is { } failure)
+            {
+                // Nothing was answered, so nothing can be ranked; the next search asks again (the model may be fixed).
+                await ForgetSearchJobAsync(connection, searchJob, cancellationToken);
+                return TypedResults.Json(new ErrorResponse(
+                        $"the question job {searchJob.Pending.JobId} failed: {failure}; searching again asks the question again"),
+                    statusCode: StatusCodes.Status502BadGateway);
+            }
             if (searchJob.Answered == 0)
                 return EmptyRanking(query, searchJob);
             await ForgetSearchJobAsync(connection, searchJob, cancellationToken);
@@ -128,9 +137,10 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
 
     /// <summary>
     /// A job a search started and the ranking is waiting for; its status as the database has it now.
-    /// <paramref name="Answered"/> counts the images the job has answered so far.
+    /// <paramref name="Answered"/> counts the images the job has answered so far; <paramref name="FailureReason"/> is
+    /// set when the job failed as a whole.
     /// </summary>
-    private sealed record SearchJob(SearchPending Pending, bool Ended, string ModelVersion, long Answered);
+    private sealed record SearchJob(SearchPending Pending, bool Ended, string ModelVersion, long Answered, string? FailureReason);
 
     private static async Task<SearchJob?> SearchJobAsync(NpgsqlConnection connection, SearchQuery query,
         NpgsqlTransaction? transaction, CancellationToken cancellationToken)
@@ -139,7 +149,8 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
             """
             SELECT s.job_id, s.status_url, coalesce(j.status IN ('completed', 'failed', 'cancelled'), true),
                    coalesce(j.model_version, j.model, s.model),
-                   (SELECT count(*) FROM job_images i WHERE i.job_id = s.job_id AND i.state = 'answered')
+                   (SELECT count(*) FROM job_images i WHERE i.job_id = s.job_id AND i.state = 'answered'),
+                   CASE WHEN j.status = 'failed' THEN coalesce(j.failure_reason, 'no reason recorded') END
             FROM search_jobs s LEFT JOIN question_jobs j ON j.id = s.job_id
             WHERE s.collection_id = @collection AND s.question = @question AND s.model = @model
             """, connection, transaction);
@@ -150,7 +161,7 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
         if (!await reader.ReadAsync(cancellationToken))
             return null;
         return new SearchJob(new SearchPending(reader.GetGuid(0), reader.GetString(1)), reader.GetBoolean(2),
-            reader.GetString(3), reader.GetInt64(4));
+            reader.GetString(3), reader.GetInt64(4), reader.IsDBNull(5) ? null : reader.GetString(5));
     }
 
     /// <summary>
@@ -187,8 +198,8 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
     }
 
     /// <summary>
-    /// A job that ended without answers (no ready images, a model that would not load, cancelled early) sends nothing
-    /// to index: the search has its answer, an empty ranking, instead of waiting forever.
+    /// A job that completed without answers (no ready images) or was cancelled before any sends nothing to index: the
+    /// search has its answer, an empty ranking, instead of waiting forever.
     /// </summary>
     private static IResult EmptyRanking(SearchQuery query, SearchJob job) =>
         TypedResults.Ok(new SearchResponse(query.Question, query.Answer, job.ModelVersion, []));

@@ -226,6 +226,47 @@ public sealed class SearchTests(IndexingStack stack)
     }
 
     [StackFact]
+    public async Task A_search_whose_job_failed_says_why_and_the_next_search_asks_again()
+    {
+        var (collectionId, _) = await stack.NewCollectionWithFixtureImagesAsync();
+        // A model folder the jobs API accepts (it has a config) but no worker can load: its weights are not a checkpoint.
+        var model = Directory.CreateTempSubdirectory("vqa-unloadable-model-");
+        try
+        {
+            foreach (var file in Directory.GetFiles(IndexingStack.JobModel)
+                         .Where(file => Path.GetExtension(file) is not (".safetensors" or ".bin")))
+                File.Copy(file, Path.Combine(model.FullName, Path.GetFileName(file)));
+            await File.WriteAllTextAsync(Path.Combine(model.FullName, "model.safetensors"), "not a checkpoint");
+            var url = $"/search?question=is+there+a+giraffe&answer=yes&collection={collectionId}&modelVersion={Uri.EscapeDataString(model.FullName)}";
+
+            Guid JobIdOf(JsonElement body) => body.GetProperty("jobId").GetGuid();
+            using var first = await stack.Indexing.GetAsync(url);
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+            var failedJob = JobIdOf(await first.Content.ReadFromJsonAsync<JsonElement>());
+            Assert.Equal("failed", await stack.WaitForJobAsync(failedJob));
+
+            using var failed = await stack.Indexing.GetAsync(url);
+            Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
+            var error = (await failed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString()!;
+            Assert.Contains($"question job {failedJob} failed", error);
+            Assert.Contains("could not be loaded", error);
+
+            using var again = await stack.Indexing.GetAsync(url);
+            Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+            var secondJob = JobIdOf(await again.Content.ReadFromJsonAsync<JsonElement>());
+            Assert.NotEqual(failedJob, secondJob);
+            Assert.Equal("failed", await stack.WaitForJobAsync(secondJob));
+            await using var db = stack.NewDatabase();
+            Assert.Equal([failedJob, secondJob], (await db.QuestionJobs.Where(j => j.CollectionId == collectionId)
+                .OrderBy(j => j.CreatedAt).Select(j => j.Id).ToListAsync()));
+        }
+        finally
+        {
+            model.Delete(recursive: true);
+        }
+    }
+
+    [StackFact]
     public async Task Bad_searches_are_refused_with_a_reason()
     {
         var (collectionId, _) = await stack.NewCollectionWithFixtureImagesAsync();
