@@ -216,6 +216,46 @@ public sealed class IngestionApiTests(IngestionHost host, ITestOutputHelper outp
                          + $"{count / watch.Elapsed.TotalSeconds:0.0} images/s");
     }
 
+    [StackFact]
+    public async Task A_mixed_upload_is_reported_in_the_order_of_its_files_with_in_request_duplicates_resolved()
+    {
+        var collection = await CreateCollectionAsync("order");
+        var bytes = File.ReadAllBytes(Fixtures.Images().MinBy(path => new FileInfo(path).Length)!);
+        byte[] Distinct(int i) => bytes.Concat(Encoding.ASCII.GetBytes($"{collection.Id}-{i}")).ToArray();
+        var files = new List<(string Name, byte[] Bytes)>();
+        for (var i = 0; i < 14; i++)
+        {
+            files.Add(($"image-{i:00}.png", Distinct(i)));
+            if (i == 2)
+                files.Add(("notes.jpg", Encoding.UTF8.GetBytes("not a picture")));
+            if (i == 5)
+                files.AddRange([("again-01-a.png", Distinct(1)), ("again-05.png", Distinct(5)), ("again-01-b.png", Distinct(1))]);
+            if (i == 8)
+                files.Add(("more.zip", Zip(("inside-a.png", Distinct(100)), ("inside-b.png", Distinct(8)))));
+        }
+
+        var result = await UploadAsync(collection.Id, files);
+
+        var expectedAccepted = Enumerable.Range(0, 14).Select(i => $"image-{i:00}.png").ToList();
+        expectedAccepted.Insert(9, "inside-a.png");
+        Assert.Equal(expectedAccepted, result.Accepted.Select(a => a.FileName));
+        var acceptedByName = result.Accepted.ToDictionary(a => a.FileName);
+        Assert.Equal(["again-01-a.png", "again-05.png", "again-01-b.png", "inside-b.png"], result.Duplicates.Select(d => d.FileName));
+        Assert.Equal([acceptedByName["image-01.png"].ImageId, acceptedByName["image-05.png"].ImageId,
+                acceptedByName["image-01.png"].ImageId, acceptedByName["image-08.png"].ImageId],
+            result.Duplicates.Select(d => d.ImageId));
+        Assert.Equal("notes.jpg", Assert.Single(result.Refused).FileName);
+
+        await using var database = host.NewDatabase();
+        Assert.Equal(15, await database.Images.CountAsync(i => i.CollectionId == collection.Id));
+        foreach (var (name, content) in files.Where(f => acceptedByName.ContainsKey(f.Name)))
+        {
+            var sha256 = Convert.ToHexStringLower(SHA256.HashData(content));
+            Assert.Equal(sha256, acceptedByName[name].Sha256);
+            Assert.Equal(content.Length, (await host.Store.StatAsync($"originals/{sha256}"))!.SizeBytes);
+        }
+    }
+
     private static string UniqueName(string prefix) => $"ingestion-test-{prefix}-{Guid.NewGuid():N}";
 
     private async Task<CollectionResponse> CreateCollectionAsync(string prefix)
