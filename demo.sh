@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole system on this machine in one command: starts the local servers and the services (infra/local/up.sh, which
-# installs what is missing and builds the services in Release), ingests the example scenes (examples/), asks them
-# questions with a question job run by the bundled model, prints the answers next to the truth, runs a retrieval
+# The whole system on this machine in one command: starts the servers and the services (docker compose where a Docker
+# engine runs; otherwise infra/local/up.sh, which installs what is missing and builds the services in Release),
+# ingests the example scenes (examples/), asks them questions with a question job run by the bundled model, prints
+# the answers next to the truth, runs a retrieval
 # query ("Is there a red circle?" → ranked images) and says where to look next. Leaves everything running; the last
 # lines say how to stop it.
 # Usage: ./demo.sh [IMAGE-FOLDER]   (default: examples/images; other folders get answers without the truth column)
@@ -14,9 +15,34 @@ folder=${1:-examples/images}
 scenes_file="$(dirname "$folder")/scenes.json"
 [ -f "$scenes_file" ] || scenes_file=""
 
+# Docker Compose where a Docker engine answers (docker-compose.yml publishes the same ports), the local processes of
+# infra/local/up.sh otherwise; VQA_DEMO_STACK=local or =docker chooses.
+stack=${VQA_DEMO_STACK:-auto}
+case $stack in
+  auto) if command -v docker >/dev/null && docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
+          stack=docker; else stack=local; fi ;;
+  local|docker) ;;
+  *) echo "error: VQA_DEMO_STACK is '$stack'; use local or docker" >&2; exit 1 ;;
+esac
 started=$SECONDS
-eval "$(infra/local/up.sh)"
-echo "stack and services up in $((SECONDS - started)) s" >&2
+if [ "$stack" = docker ]; then
+  docker compose up -d --build >&2 || { echo "error: docker compose up failed (see above)" >&2; exit 1; }
+  export VQA_INGESTION_URL=http://127.0.0.1:5080 VQA_SEARCH_URL=http://127.0.0.1:5081 VQA_SEQ_URL=http://127.0.0.1:5341
+  ready=""
+  for _ in $(seq 1 180); do
+    if curl -sf "$VQA_INGESTION_URL/health/ready" >/dev/null && curl -sf "$VQA_SEARCH_URL/health/ready" >/dev/null \
+       && curl -sf http://127.0.0.1:5082/health/ready >/dev/null && curl -sf http://127.0.0.1:5083/health/ready >/dev/null; then
+      ready=1; break
+    fi
+    sleep 2
+  done
+  [ -n "$ready" ] || { echo "error: the services were not ready within 6 minutes; see docker compose ps and docker compose logs" >&2; exit 1; }
+  logs_hint="docker compose logs inference"
+else
+  eval "$(infra/local/up.sh)"
+  logs_hint="${VQA_STATE_DIR:-/tmp/vqapipeline-local}/logs/inference.log"
+fi
+echo "stack ($stack) and services up in $((SECONDS - started)) s" >&2
 
 api=$VQA_INGESTION_URL
 search_api=$VQA_SEARCH_URL
@@ -61,7 +87,7 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 jq -r '"  job \(.id): \(.status), \(.done) of \(.total) images answered, \(.failed) failed, model \(.modelVersion)"' <<<"$status"
-[ "$(jq -r .status <<<"$status")" = completed ] || { echo "error: the question job did not complete; see ${VQA_STATE_DIR:-/tmp/vqapipeline-local}/logs/inference.log" >&2; exit 1; }
+[ "$(jq -r .status <<<"$status")" = completed ] || { echo "error: the question job did not complete; see $logs_hint" >&2; exit 1; }
 answers=$(curl -sf "$api/jobs/$job/answers?format=jsonl" | jq -s 'map(select(.rank == 1))')
 right=0 asked=0
 printf '  %-32s %-31s %-11s %-6s %s\n' file question answer score "${scenes_file:+truth}"
@@ -113,8 +139,16 @@ echo "  OpenAPI documents    $api/openapi/v1.json  $search_api/openapi/v1.json"
 echo "  health and metrics   $api/health/ready  $api/metrics  (preprocessing :5082, inference :5083, training :5084)"
 if port_open 15672; then echo "  RabbitMQ management  http://127.0.0.1:15672 (guest/guest)"; fi
 if [ -n "${VQA_SEQ_URL:-}" ]; then echo "  Seq (logs)           $VQA_SEQ_URL"; fi
-echo "  service logs         ${VQA_STATE_DIR:-/tmp/vqapipeline-local}/logs/"
+if [ "$stack" = docker ]; then
+  echo "  service logs         docker compose logs ingestion preprocessing inference indexing training"
+else
+  echo "  service logs         ${VQA_STATE_DIR:-/tmp/vqapipeline-local}/logs/"
+fi
 echo "  ask one image        ./vqa ask examples/images/$(ls examples/images | head -n 1) \"Is there a red circle?\""
 echo
-echo "Stop the services:     infra/local/down.sh --services-only"
-echo "Stop everything:       infra/local/down.sh"
+if [ "$stack" = docker ]; then
+  echo "Stop everything:       docker compose down   (add -v to delete the volumes: images, database, models)"
+else
+  echo "Stop the services:     infra/local/down.sh --services-only"
+  echo "Stop everything:       infra/local/down.sh"
+fi
