@@ -156,9 +156,12 @@ public sealed class SearchTests(IndexingStack stack)
         const string question = "Is there a zebra?";
         string SearchUrl(string answer) =>
             $"/search?question={Uri.EscapeDataString(question)}&answer={Uri.EscapeDataString(answer)}&minScore=0&collection={collectionId}";
+        Guid jobId;
         using (var first = await stack.Indexing.GetAsync(SearchUrl("no")))
+        {
             Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
-        var jobId = (await stack.NewDatabase().QuestionJobs.SingleAsync(j => j.CollectionId == collectionId)).Id;
+            jobId = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetGuid();
+        }
         Assert.Equal("completed", await stack.WaitForJobAsync(jobId));
         await stack.WaitUntilAsync(async db => await db.IndexedAnswers.CountAsync(a => a.JobId == jobId) == images.Count * 5,
             $"the answers of job {jobId} are not all indexed");
