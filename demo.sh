@@ -2,9 +2,8 @@
 # The whole system on this machine in one command: starts the servers and the services (docker compose where a Docker
 # engine runs; otherwise infra/local/up.sh, which installs what is missing and builds the services in Release),
 # ingests the example scenes (examples/), asks them questions with a question job run by the bundled model, prints
-# the answers next to the truth, runs a retrieval
-# query ("Is there a red circle?" → ranked images) and says where to look next. Leaves everything running; the last
-# lines say how to stop it.
+# the answers next to the truth, runs a retrieval query ("Is there a red circle?" → ranked images) and says where to
+# look next. Leaves everything running; the last lines say how to stop it.
 # Usage: ./demo.sh [IMAGE-FOLDER]   (default: examples/images; other folders get answers without the truth column)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,14 +27,14 @@ started=$SECONDS
 if [ "$stack" = docker ]; then
   docker compose up -d --build >&2 || { echo "error: docker compose up failed (see above)" >&2; exit 1; }
   export VQA_INGESTION_URL=http://127.0.0.1:5080 VQA_SEARCH_URL=http://127.0.0.1:5081 VQA_SEQ_URL=http://127.0.0.1:5341
+  all_ready() { # the four HTTP services (training answers no requests the demo makes)
+    local url
+    for url in "$VQA_INGESTION_URL" "$VQA_SEARCH_URL" http://127.0.0.1:5082 http://127.0.0.1:5083; do
+      curl -sf "$url/health/ready" >/dev/null || return 1
+    done
+  }
   ready=""
-  for _ in $(seq 1 180); do
-    if curl -sf "$VQA_INGESTION_URL/health/ready" >/dev/null && curl -sf "$VQA_SEARCH_URL/health/ready" >/dev/null \
-       && curl -sf http://127.0.0.1:5082/health/ready >/dev/null && curl -sf http://127.0.0.1:5083/health/ready >/dev/null; then
-      ready=1; break
-    fi
-    sleep 2
-  done
+  for _ in $(seq 1 180); do all_ready && { ready=1; break; }; sleep 2; done
   [ -n "$ready" ] || { echo "error: the services were not ready within 6 minutes; see docker compose ps and docker compose logs" >&2; exit 1; }
   logs_hint="docker compose logs inference"
 else

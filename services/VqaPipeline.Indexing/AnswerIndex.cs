@@ -70,8 +70,6 @@ internal static class AnswerIndex
                 Array("produced", questions, q => q.ProducedAt.ToUniversalTime()),
             ],
             cancellationToken);
-
-        // A search's job stays pending (search_jobs) until the search itself finds it ended and fully indexed.
     }
 
     private static IEnumerable<Row> RowsOf(IEnumerable<AnswersProduced> messages) =>

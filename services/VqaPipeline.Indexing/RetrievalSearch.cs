@@ -27,16 +27,16 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
         {
             if (!await IsSettledAsync(connection, query, searchJob, cancellationToken))
                 return Accepted(searchJob.Pending);
-            if (searchJob.Answered == 0 && searchJob.FailureReason is { } failure)
+            if (searchJob.Answered == 0)
             {
+                if (searchJob.FailureReason is not { } failure)
+                    return EmptyRanking(query, searchJob);
                 // Nothing was answered, so nothing can be ranked; the next search asks again (the model may be fixed).
                 await ForgetSearchJobAsync(connection, searchJob, cancellationToken);
                 return TypedResults.Json(new ErrorResponse(
                         $"the question job {searchJob.Pending.JobId} failed: {failure}; searching again asks the question again"),
                     statusCode: StatusCodes.Status502BadGateway);
             }
-            if (searchJob.Answered == 0)
-                return EmptyRanking(query, searchJob);
             await ForgetSearchJobAsync(connection, searchJob, cancellationToken);
             modelVersion = searchJob.ModelVersion;
         }
