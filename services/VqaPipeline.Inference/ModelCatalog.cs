@@ -4,14 +4,13 @@ using Microsoft.Extensions.Options;
 using VqaPipeline.Ml.Checkpoints.Hub;
 using VqaPipeline.Ml.Pipelines;
 using VqaPipeline.Storage;
-using Vqa = VqaPipeline.Ml.Pipelines.VqaPipeline;
 
 namespace VqaPipeline.Inference;
 
 /// <summary>A loaded model and the version its answers are stored under.</summary>
 /// <param name="Engine">The engine; one forward pass at a time (see <see cref="Gate"/>).</param>
 /// <param name="Version">Stable across processes: <c>models/{name}/{version}</c>, <c>org/name@commit</c>, or a folder with its weights' hash.</param>
-public sealed record LoadedModel(Vqa Engine, string Version)
+public sealed record LoadedModel(VqaEngine Engine, string Version)
 {
     /// <summary>Serialises use of <see cref="Engine"/>: libtorch already spreads one pass over every core.</summary>
     public SemaphoreSlim Gate { get; } = new(1, 1);
@@ -44,8 +43,8 @@ public sealed class ModelCatalog(ObjectStore store, IOptions<InferenceOptions> o
     private async Task<LoadedModel> LoadAsync(string model, CancellationToken cancellationToken)
     {
         var (source, version) = await LocateAsync(model, cancellationToken);
-        var engineOptions = new VqaPipelineOptions { BatchSize = options.Value.EngineBatchSize, Threads = options.Value.Threads };
-        var engine = await Vqa.FromPretrainedAsync(source, engineOptions, cancellationToken);
+        var engineOptions = new VqaEngineOptions { BatchSize = options.Value.EngineBatchSize, Threads = options.Value.Threads };
+        var engine = await VqaEngine.FromPretrainedAsync(source, engineOptions, cancellationToken);
         logger.LogInformation("Loaded model {Model} as version {Version} from {Folder}", model, version, engine.ModelFolder);
         if (engine.LoadWarning is { } warning)
             logger.LogWarning("Model {Model}: {Warning}", model, warning);

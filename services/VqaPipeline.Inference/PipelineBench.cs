@@ -9,7 +9,6 @@ using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Ml.Models.Vilt;
 using VqaPipeline.Ml.Pipelines;
 using VqaPipeline.Storage;
-using Vqa = VqaPipeline.Ml.Pipelines.VqaPipeline;
 
 namespace VqaPipeline.Inference;
 
@@ -74,7 +73,7 @@ internal static class PipelineBench
         Console.WriteLine($"{pixels.Count} images ready ({string.Join(", ", pixels.Select(p => $"{p.Width}x{p.Height}").Distinct())}), " +
                           $"{Questions.Length} questions: {pairs} pairs; fetched and decoded one by one in {fetchSeconds:F2} s");
 
-        using var engine = Vqa.FromPretrained(model, new VqaPipelineOptions { BatchSize = options.EngineBatchSize, Threads = options.Threads });
+        using var engine = VqaEngine.FromPretrained(model, new VqaEngineOptions { BatchSize = options.EngineBatchSize, Threads = options.Threads });
         var groups = ConsumeGroups(options, pixels);
         engine.Ask(groups[^1], TopK);
         var warmUp = await RunJobAsync(api, warmUpCollection, model);
@@ -167,7 +166,7 @@ internal static class PipelineBench
             .Select(group => group.SelectMany(image => Questions.Select(question => new VqaQuery(image, question))).ToArray())
             .ToList();
 
-    private static double TimeEngine(Vqa engine, IReadOnlyList<VqaQuery[]> groups)
+    private static double TimeEngine(VqaEngine engine, IReadOnlyList<VqaQuery[]> groups)
     {
         var watch = Stopwatch.StartNew();
         foreach (var group in groups)

@@ -7,6 +7,7 @@ using VqaPipeline.Ml;
 using VqaPipeline.Ml.Checkpoints.Hub;
 using VqaPipeline.Ml.Training;
 using VqaPipeline.Storage;
+using VqaPipeline.Ml.Models.Vilt;
 
 namespace VqaPipeline.Training;
 

@@ -1,3 +1,4 @@
+using VqaPipeline.Ml.Pipelines;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -13,7 +14,6 @@ using VqaPipeline.Ml.Imaging;
 using Minio;
 using Minio.DataModel.Args;
 using VqaPipeline.Storage;
-using Vqa = VqaPipeline.Ml.Pipelines.VqaPipeline;
 
 namespace VqaPipeline.Inference.Tests;
 
@@ -40,7 +40,7 @@ public sealed class JobTests(InProcessPipeline pipeline)
         await using var db = pipeline.NewContext();
         await TestData.AssertOneAnswerSetAsync(db, jobId, images.Select(i => i.Id).ToArray(), questions.Count, topK);
         var stored = await TestData.AnswersAsync(db, jobId);
-        using var engine = Vqa.FromPretrained(TestData.TinyModel);
+        using var engine = VqaEngine.FromPretrained(TestData.TinyModel);
         var loader = new ImageLoader();
         foreach (var image in images)
         {
@@ -105,7 +105,7 @@ public sealed class JobTests(InProcessPipeline pipeline)
         Assert.StartsWith($"{BundledModels.Default}#sha256:", job.ModelVersion);
         await using var db = pipeline.NewContext();
         var stored = await TestData.AnswersAsync(db, jobId);
-        using var engine = Vqa.FromPretrained(BundledModels.Find(BundledModels.Default)!);
+        using var engine = VqaEngine.FromPretrained(BundledModels.Find(BundledModels.Default)!);
         foreach (var image in images)
         {
             var pixels = new ImageLoader().LoadFile(scenes.Single(p => Path.GetFileName(p) == image.FileName));

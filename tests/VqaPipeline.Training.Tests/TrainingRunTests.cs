@@ -1,3 +1,4 @@
+using VqaPipeline.Ml.Pipelines;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -7,7 +8,7 @@ using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Training;
 using VqaPipeline.Storage;
 using VqaPipeline.Training.Tests.Support;
-using Vqa = VqaPipeline.Ml.Pipelines.VqaPipeline;
+using VqaPipeline.Ml.Models.Vilt;
 
 namespace VqaPipeline.Training.Tests;
 
@@ -52,7 +53,7 @@ public sealed class TrainingRunTests(TrainingStack stack) : IClassFixture<Traini
             // The vocabulary holds each question's majority answer (as ViLT builds it): "no" is a minority answer.
             var vocabulary = new HashSet<string> { "thing0", "thing1", "thing2", "yes" };
             Assert.Equal(vocabulary, ModelConfig.Load<ViltConfig>(folder).Id2Label.Values.ToHashSet());
-            using var pipeline = Vqa.FromPretrained(folder);
+            using var pipeline = VqaEngine.FromPretrained(folder);
             var answers = pipeline.Ask(new VqaPipeline.Ml.Imaging.ImageLoader().LoadFile(Fixtures.Images()[0]), "What is in the picture?", topK: 5);
             Assert.Equal(vocabulary, answers.Answers.Select(a => a.Answer).ToHashSet());
         }

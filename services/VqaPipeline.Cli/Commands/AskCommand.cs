@@ -49,7 +49,7 @@ internal static class AskCommand
 
             var loaded = await ImageSource.LoadAsync(parse.GetRequiredValue(image), cancellationToken);
 
-            using var pipeline = await Ml.Pipelines.VqaPipeline.FromPretrainedAsync(parse.GetRequiredValue(model), new VqaPipelineOptions
+            using var pipeline = await VqaEngine.FromPretrainedAsync(parse.GetRequiredValue(model), new VqaEngineOptions
             {
                 Device = parse.GetRequiredValue(device),
                 DType = parse.GetRequiredValue(dtype),

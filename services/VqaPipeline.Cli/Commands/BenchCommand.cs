@@ -196,8 +196,8 @@ internal sealed class BenchRun(CliConsole console, Device device, string imagePa
         console.Log($"{name}: matmul");
         var matmul = MatmulGflops(dtype);
         var classifier = TorchViltClassifier.Load(modelFolder, device, dtype);
-        using var pipeline = new Ml.Pipelines.VqaPipeline(classifier, tokenizer, processor, modelFolder,
-            new VqaPipelineOptions { BatchSize = BenchCommand.BatchSizes.Max() });
+        using var pipeline = new VqaEngine(classifier, tokenizer, processor, modelFolder,
+            new VqaEngineOptions { BatchSize = BenchCommand.BatchSizes.Max() });
 
         var forward = new Dictionary<int, ForwardResult>();
         foreach (var batch in BenchCommand.BatchSizes)

@@ -50,7 +50,7 @@ internal static class EvalCommand
 
             var dataset = VqaDataset.Open(parse.GetRequiredValue(data).FullName,
                 new DataOptions { OnBadExample = policy, Split = parse.GetValue(split) });
-            using var pipeline = await Ml.Pipelines.VqaPipeline.FromPretrainedAsync(parse.GetRequiredValue(model), new VqaPipelineOptions
+            using var pipeline = await VqaEngine.FromPretrainedAsync(parse.GetRequiredValue(model), new VqaEngineOptions
             {
                 Device = parse.GetRequiredValue(device),
                 DType = parse.GetRequiredValue(dtype),

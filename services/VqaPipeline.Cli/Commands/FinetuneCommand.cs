@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using VqaPipeline.Ml.Checkpoints.Hub;
 using VqaPipeline.Ml.Training;
+using VqaPipeline.Ml.Models.Vilt;
 
 namespace VqaPipeline.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using VqaPipeline.Ml.Checkpoints.Hub;
 using VqaPipeline.Ml.Imaging;
+using VqaPipeline.Ml.Models.Vilt;
 
 namespace VqaPipeline.Cli.Commands;
 

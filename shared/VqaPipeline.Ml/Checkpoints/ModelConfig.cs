@@ -1,4 +1,5 @@
 using System.Text.Json;
+using VqaPipeline.Ml.Models.Vilt;
 
 namespace VqaPipeline.Ml.Checkpoints;
 

@@ -13,7 +13,7 @@ public sealed record VqaResult(string Question, IReadOnlyList<VqaAnswer> Answers
 public sealed record VqaQuery(RgbImage Image, string Question);
 
 /// <summary>Where and how the model runs.</summary>
-public sealed record VqaPipelineOptions
+public sealed record VqaEngineOptions
 {
     /// <summary><c>cpu</c> or <c>cuda</c> (<c>cuda:N</c> for a given card).</summary>
     public string Device { get; init; } = "cpu";

@@ -6,6 +6,19 @@ using static TorchSharp.torch;
 
 namespace VqaPipeline.Ml.Training;
 
+/// <summary>torch.optim.AdamW's settings; the defaults are torch's, with transformers' usual learning rate.</summary>
+public sealed record AdamWOptions
+{
+    public double LearningRate { get; init; } = 5e-5;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.999;
+    public double Epsilon { get; init; } = 1e-8;
+    public double WeightDecay { get; init; } = 0.01;
+}
+
+/// <summary>The loss of one step and the global L2 norm of its gradients (before the update).</summary>
+public sealed record TrainingStepResult(float Loss, double GradientNorm);
+
 /// <summary>
 /// torch.optim.AdamW (single-tensor path, no amsgrad), written out so its state — <c>exp_avg</c>, <c>exp_avg_sq</c> and
 /// <c>step</c> per parameter — can be saved and restored exactly for resumable training. Parameters named in

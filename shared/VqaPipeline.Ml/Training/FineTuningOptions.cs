@@ -1,3 +1,4 @@
+using VqaPipeline.Ml.Models.Vilt;
 namespace VqaPipeline.Ml.Training;
 
 /// <summary>Where the model to fine-tune comes from.</summary>

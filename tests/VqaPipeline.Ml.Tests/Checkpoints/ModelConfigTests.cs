@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using VqaPipeline.Ml.Checkpoints;
+using VqaPipeline.Ml.Models.Vilt;
 
 namespace VqaPipeline.Ml.Tests.Checkpoints;
 

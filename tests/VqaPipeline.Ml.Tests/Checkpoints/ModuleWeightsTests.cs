@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using TorchSharp;
 using TorchSharp.Modules;
 using VqaPipeline.Ml.Checkpoints;
+using VqaPipeline.Ml.Models.Vilt;
 using static TorchSharp.torch;
 
 namespace VqaPipeline.Ml.Tests.Checkpoints;

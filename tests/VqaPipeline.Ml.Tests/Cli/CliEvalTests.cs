@@ -1,3 +1,4 @@
+using VqaPipeline.Ml.Pipelines;
 using System.Text.Json;
 using VqaPipeline.Ml.Data.Synthetic;
 using VqaPipeline.Ml.Tests.Models;
@@ -30,7 +31,7 @@ public sealed class CliEvalTests : IDisposable
         var written = JsonDocument.Parse(File.ReadAllText(results)).RootElement.EnumerateArray().ToArray();
         Assert.Equal(questionIds, written.Select(r => r.GetProperty("question_id").GetInt64()));
 
-        using var pipeline = Ml.Pipelines.VqaPipeline.FromPretrained(ViltFixture.ModelFolder);
+        using var pipeline = VqaEngine.FromPretrained(ViltFixture.ModelFolder);
         var image = new Ml.Imaging.ImageLoader().LoadFile(Directory.GetFiles(Path.Combine(sample, "images"), "*458752.jpg").Single());
         var question = JsonDocument.Parse(File.ReadAllText(Path.Combine(sample, "questions.json"))).RootElement
             .GetProperty("questions")[0].GetProperty("question").GetString()!;

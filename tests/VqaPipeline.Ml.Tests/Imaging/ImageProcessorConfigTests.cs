@@ -1,5 +1,7 @@
 using System.Text.Json;
 using VqaPipeline.Ml.Imaging;
+using VqaPipeline.Ml.Models.Vilt;
+using VqaPipeline.Ml.Models.Blip;
 
 namespace VqaPipeline.Ml.Tests.Imaging;
 

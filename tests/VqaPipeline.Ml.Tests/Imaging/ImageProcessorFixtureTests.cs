@@ -3,6 +3,8 @@ using VqaPipeline.Ml.Checkpoints;
 using System.Security.Cryptography;
 using System.Text.Json;
 using VqaPipeline.Ml.Imaging;
+using VqaPipeline.Ml.Models.Vilt;
+using VqaPipeline.Ml.Models.Blip;
 
 namespace VqaPipeline.Ml.Tests.Imaging;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using VqaPipeline.Ml.Imaging;
 using Xunit.Abstractions;
+using VqaPipeline.Ml.Models.Vilt;
 
 namespace VqaPipeline.Ml.Tests.Imaging;
 

@@ -4,7 +4,6 @@ using VqaPipeline.Ml.Data;
 using VqaPipeline.Ml.Data.Synthetic;
 using VqaPipeline.Ml.Evaluation;
 using VqaPipeline.Ml.Pipelines;
-using Vqa = VqaPipeline.Ml.Pipelines.VqaPipeline;
 
 namespace VqaPipeline.Ml.Tests.Models;
 
@@ -60,7 +59,7 @@ public sealed class BundledModelTests
         }).Generate(scenes);
         var dataset = VqaDataset.Open(scenes);
         var examples = dataset.Read().ToList();
-        using var engine = Vqa.FromPretrained(BundledModels.Find(BundledModels.Default)!);
+        using var engine = VqaEngine.FromPretrained(BundledModels.Find(BundledModels.Default)!);
 
         var predictions = examples.Chunk(25)
             .SelectMany(chunk => engine.Ask(chunk.Select(e => new VqaQuery(dataset.LoadImage(e), e.Question)).ToArray(), topK: 1)

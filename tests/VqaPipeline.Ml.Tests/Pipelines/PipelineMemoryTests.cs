@@ -1,7 +1,7 @@
+using VqaPipeline.Ml.Pipelines;
 using System.Diagnostics;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Ml.Tests.Models;
-using Pipeline = VqaPipeline.Ml.Pipelines.VqaPipeline;
 
 namespace VqaPipeline.Ml.Tests.Pipelines;
 
@@ -21,7 +21,7 @@ public sealed class PipelineMemoryTests
     [Fact]
     public void A_thousand_questions_do_not_grow_the_process()
     {
-        using var pipeline = Pipeline.FromPretrained(ViltFixture.ModelFolder);
+        using var pipeline = VqaEngine.FromPretrained(ViltFixture.ModelFolder);
         var testCase = ViltFixture.AllCases(ViltFixture.Manifest)
             .Select(c => (Image: Load(c.Images[0]), c.Questions))
             .MinBy(c => c.Image.Width * c.Image.Height);

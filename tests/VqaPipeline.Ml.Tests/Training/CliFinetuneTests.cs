@@ -6,6 +6,7 @@ using VqaPipeline.Ml.Tests.Cli;
 using VqaPipeline.Ml.Tests.Hub;
 using VqaPipeline.Ml.Tests.Models;
 using VqaPipeline.Ml.Training;
+using VqaPipeline.Ml.Models.Vilt;
 
 namespace VqaPipeline.Ml.Tests.Training;
 

@@ -1,3 +1,4 @@
+using VqaPipeline.Ml.Pipelines;
 using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Data;
 using VqaPipeline.Ml.Data.Labels;
@@ -6,6 +7,7 @@ using VqaPipeline.Ml.Tests.Checkpoints;
 using VqaPipeline.Ml.Tests.Models;
 using VqaPipeline.Ml.Training;
 using Xunit.Abstractions;
+using VqaPipeline.Ml.Models.Vilt;
 
 namespace VqaPipeline.Ml.Tests.Training;
 
@@ -49,7 +51,7 @@ public sealed class FineTuningRunTests(ITestOutputHelper output) : IDisposable
         var saved = ModelConfig.Load<ViltConfig>(result.OutputFolder);
         Assert.Equal(vocabulary.Id2Label, Enumerable.Range(0, saved.NumLabels).Select(id => saved.Id2Label[id]));
         Assert.Equal(vocabulary.Id2Label, result.Vocabulary);
-        using var pipeline = Ml.Pipelines.VqaPipeline.FromPretrained(result.OutputFolder);
+        using var pipeline = VqaEngine.FromPretrained(result.OutputFolder);
         var example = VqaDataset.Open(data).Read().First();
         var answer = pipeline.Ask(VqaDataset.Open(data).LoadImage(example), example.Question, topK: 1).Answers[0].Answer;
         Assert.Contains(answer, vocabulary.Id2Label);

@@ -1,3 +1,4 @@
+using VqaPipeline.Ml.Pipelines;
 using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Models.Vilt;
 using VqaPipeline.Ml.Tests.Checkpoints;
@@ -31,7 +32,7 @@ public class ViltCheckpointWriterTests
         using var reloaded = TorchViltClassifier.Load(saved, CPU, ScalarType.Float32);
         Assert.True(reloaded.LoadReport.IsComplete);
         var batch = ViltFixture.Case(ViltFixture.Manifest.GetProperty("batch").GetProperty("name").GetString()!);
-        using var pipeline = Ml.Pipelines.VqaPipeline.FromPretrained(saved);
+        using var pipeline = VqaEngine.FromPretrained(saved);
         var loader = new Ml.Imaging.ImageLoader();
         var queries = batch.Images.Zip(batch.Questions, (image, question) => new Ml.Pipelines.VqaQuery(loader.LoadFile(Fixtures.PathOf(image)), question)).ToArray();
         var results = pipeline.Ask(queries, topK: pipeline.Labels.Count);

@@ -1,6 +1,7 @@
 using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Training;
 using Xunit.Abstractions;
+using VqaPipeline.Ml.Models.Vilt;
 using static TorchSharp.torch;
 
 namespace VqaPipeline.Ml.Tests.Training;

@@ -2,22 +2,21 @@ using System.Text.Json;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Ml.Pipelines;
 using VqaPipeline.Ml.Tests.Models;
-using Pipeline = VqaPipeline.Ml.Pipelines.VqaPipeline;
 
 namespace VqaPipeline.Ml.Tests.Pipelines;
 
 /// <summary>The engine API against Python's <c>pipeline("visual-question-answering")</c> on the fixture model.</summary>
-public sealed class VqaPipelineTests : IClassFixture<VqaPipelineTests.LoadedPipeline>
+public sealed class VqaEngineTests : IClassFixture<VqaEngineTests.LoadedPipeline>
 {
     private const double ScoreTolerance = 1e-4;
-    private readonly Pipeline pipeline;
+    private readonly VqaEngine pipeline;
 
-    public VqaPipelineTests(LoadedPipeline loaded) => pipeline = loaded.Pipeline;
+    public VqaEngineTests(LoadedPipeline loaded) => pipeline = loaded.Engine;
 
     public sealed class LoadedPipeline : IDisposable
     {
-        public Pipeline Pipeline { get; } = Pipeline.FromPretrained(ViltFixture.ModelFolder);
-        public void Dispose() => Pipeline.Dispose();
+        public VqaEngine Engine { get; } = VqaEngine.FromPretrained(ViltFixture.ModelFolder);
+        public void Dispose() => Engine.Dispose();
     }
 
     public static IEnumerable<object[]> PipelineCases() =>
@@ -66,7 +65,7 @@ public sealed class VqaPipelineTests : IClassFixture<VqaPipelineTests.LoadedPipe
     public void Mixed_sizes_and_lengths_in_one_batch_answer_like_one_by_one(int batchSize)
     {
         var queries = AllFixtureQueries();
-        using var batched = Pipeline.FromPretrained(ViltFixture.ModelFolder, new VqaPipelineOptions { BatchSize = batchSize });
+        using var batched = VqaEngine.FromPretrained(ViltFixture.ModelFolder, new VqaEngineOptions { BatchSize = batchSize });
 
         var together = batched.Ask(queries, topK: 5);
         var alone = queries.Select(q => pipeline.Ask(q.Image, q.Question, topK: 5)).ToArray();

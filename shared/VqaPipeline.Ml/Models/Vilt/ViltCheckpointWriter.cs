@@ -3,7 +3,7 @@ using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Models.Vilt;
 using static TorchSharp.torch;
 
-namespace VqaPipeline.Ml.Training;
+namespace VqaPipeline.Ml.Models.Vilt;
 
 /// <summary>
 /// Writes a ViLT question-answering model folder the way transformers' <c>save_pretrained</c> does: config.json,

@@ -1,21 +1,8 @@
-using VqaPipeline.Ml.Models.Vilt;
+using VqaPipeline.Ml.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace VqaPipeline.Ml.Training;
-
-/// <summary>torch.optim.AdamW's settings; the defaults are torch's, with transformers' usual learning rate.</summary>
-public sealed record AdamWOptions
-{
-    public double LearningRate { get; init; } = 5e-5;
-    public double Beta1 { get; init; } = 0.9;
-    public double Beta2 { get; init; } = 0.999;
-    public double Epsilon { get; init; } = 1e-8;
-    public double WeightDecay { get; init; } = 0.01;
-}
-
-/// <summary>The loss of one step and the global L2 norm of its gradients (before the update).</summary>
-public sealed record TrainingStepResult(float Loss, double GradientNorm);
+namespace VqaPipeline.Ml.Models.Vilt;
 
 /// <summary>
 /// Fine-tunes a <see cref="ViltForQuestionAnswering"/> with AdamW on the VQA soft-score loss, one batch per step, as

@@ -1,4 +1,5 @@
-namespace VqaPipeline.Ml.Imaging;
+using VqaPipeline.Ml.Imaging;
+namespace VqaPipeline.Ml.Models.Vilt;
 
 /// <summary>
 /// transformers' <c>ViltImageProcessor</c>: the short side goes to <c>size.shortest_edge</c> with the long side capped

@@ -9,9 +9,10 @@ using VqaPipeline.Ml.Models;
 using VqaPipeline.Ml.Models.Vilt;
 using VqaPipeline.Ml.Tokenization;
 using TorchSharp;
+using VqaPipeline.Ml.Training;
 using static TorchSharp.torch;
 
-namespace VqaPipeline.Ml.Training;
+namespace VqaPipeline.Ml.Models.Vilt;
 
 /// <summary>Where a run is after <paramref name="Step"/> optimizer steps: the step's loss and the throughput so far.</summary>
 public sealed record FineTuningProgress(int Step, int TotalSteps, float Loss, double ExamplesPerSecond);

@@ -1,7 +1,7 @@
 using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Models.Vilt;
 
-namespace VqaPipeline.Ml.Training;
+namespace VqaPipeline.Ml.Models.Vilt;
 
 /// <summary>A question-answering model built on a pretrained backbone, and what loading the backbone reported.</summary>
 /// <param name="LoadMessage">transformers' log text for the load (unused weights, newly initialized weights).</param>

@@ -1,11 +1,11 @@
+using VqaPipeline.Ml.Pipelines;
 using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Tests.Models;
-using Pipeline = VqaPipeline.Ml.Pipelines.VqaPipeline;
 
 namespace VqaPipeline.Ml.Tests.Pipelines;
 
 /// <summary>A checkpoint that leaves weights unset is loaded the way transformers loads it, and says so.</summary>
-public sealed class VqaPipelineLoadingTests : IDisposable
+public sealed class VqaEngineLoadingTests : IDisposable
 {
     private readonly DirectoryInfo folder = Directory.CreateTempSubdirectory("vqa-headless-");
 
@@ -14,7 +14,7 @@ public sealed class VqaPipelineLoadingTests : IDisposable
     [Fact]
     public void A_complete_checkpoint_has_no_load_warning()
     {
-        using var pipeline = Pipeline.FromPretrained(ViltFixture.ModelFolder);
+        using var pipeline = VqaEngine.FromPretrained(ViltFixture.ModelFolder);
         Assert.Null(pipeline.LoadWarning);
     }
 
@@ -31,7 +31,7 @@ public sealed class VqaPipelineLoadingTests : IDisposable
             Safetensors.Write(weights, backboneOnly);
         }
 
-        using var pipeline = Pipeline.FromPretrained(folder.FullName);
+        using var pipeline = VqaEngine.FromPretrained(folder.FullName);
 
         Assert.NotNull(pipeline.LoadWarning);
         Assert.Contains("newly initialized", pipeline.LoadWarning);

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
+using VqaPipeline.Ml.Checkpoints;
 
-namespace VqaPipeline.Ml.Checkpoints;
+namespace VqaPipeline.Ml.Models.Vilt;
 
 /// <summary>transformers 4.40.2 <c>ViltConfig</c>: every field under its config.json name, with its default.</summary>
 public sealed class ViltConfig : PretrainedConfig

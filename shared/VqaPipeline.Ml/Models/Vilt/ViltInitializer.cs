@@ -2,7 +2,7 @@ using VqaPipeline.Ml.Checkpoints;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace VqaPipeline.Ml.Training;
+namespace VqaPipeline.Ml.Models.Vilt;
 
 /// <summary>
 /// transformers' <c>ViltPreTrainedModel._init_weights</c>: Linear and Conv2d weights ~ N(0, initializer_range) with zero

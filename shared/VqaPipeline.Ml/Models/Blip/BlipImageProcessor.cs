@@ -1,4 +1,5 @@
-namespace VqaPipeline.Ml.Imaging;
+using VqaPipeline.Ml.Imaging;
+namespace VqaPipeline.Ml.Models.Blip;
 
 /// <summary>
 /// transformers' <c>BlipImageProcessor</c> (BLIP and BLIP-2): PIL bicubic resize straight to

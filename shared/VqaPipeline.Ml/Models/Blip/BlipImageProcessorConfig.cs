@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
+using VqaPipeline.Ml.Imaging;
 
-namespace VqaPipeline.Ml.Imaging;
+namespace VqaPipeline.Ml.Models.Blip;
 
 /// <summary><c>preprocessor_config.json</c> of a BLIP / BLIP-2 model; absent fields take transformers' defaults.</summary>
 public sealed record BlipImageProcessorConfig

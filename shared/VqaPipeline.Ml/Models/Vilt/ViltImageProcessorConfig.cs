@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
+using VqaPipeline.Ml.Imaging;
 
-namespace VqaPipeline.Ml.Imaging;
+namespace VqaPipeline.Ml.Models.Vilt;
 
 /// <summary><c>preprocessor_config.json</c> of a ViLT model; absent fields take transformers' defaults.</summary>
 public sealed record ViltImageProcessorConfig

@@ -12,20 +12,20 @@ namespace VqaPipeline.Ml.Pipelines;
 /// <c>pipeline("visual-question-answering")</c>: sigmoid scores over the answer vocabulary, highest first.
 /// Batches (image, question) pairs of mixed image sizes and question lengths, which Python's pipeline cannot.
 /// </summary>
-public sealed class VqaPipeline : IDisposable
+public sealed class VqaEngine : IDisposable
 {
     private readonly IVqaClassifier classifier;
     private readonly BertTokenizer tokenizer;
     private readonly ViltImageProcessor imageProcessor;
-    private readonly VqaPipelineOptions options;
+    private readonly VqaEngineOptions options;
 
-    public VqaPipeline(IVqaClassifier classifier, BertTokenizer tokenizer, ViltImageProcessor imageProcessor,
-        string modelFolder, VqaPipelineOptions? options = null)
+    public VqaEngine(IVqaClassifier classifier, BertTokenizer tokenizer, ViltImageProcessor imageProcessor,
+        string modelFolder, VqaEngineOptions? options = null)
     {
         this.classifier = classifier;
         this.tokenizer = tokenizer;
         this.imageProcessor = imageProcessor;
-        this.options = options ?? new VqaPipelineOptions();
+        this.options = options ?? new VqaEngineOptions();
         ModelFolder = modelFolder;
         if (this.options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BatchSize must be at least 1.");
     }
@@ -40,14 +40,14 @@ public sealed class VqaPipeline : IDisposable
     public IReadOnlyList<string> Labels => classifier.Labels;
 
     /// <summary>Loads a model folder or a Hub id (<c>org/name[@revision]</c>), downloading into the Hub cache if needed.</summary>
-    public static VqaPipeline FromPretrained(string modelIdOrPath, VqaPipelineOptions? options = null) =>
+    public static VqaEngine FromPretrained(string modelIdOrPath, VqaEngineOptions? options = null) =>
         FromPretrainedAsync(modelIdOrPath, options).GetAwaiter().GetResult();
 
     /// <inheritdoc cref="FromPretrained"/>
-    public static async Task<VqaPipeline> FromPretrainedAsync(string modelIdOrPath, VqaPipelineOptions? options = null,
+    public static async Task<VqaEngine> FromPretrainedAsync(string modelIdOrPath, VqaEngineOptions? options = null,
         CancellationToken cancellationToken = default)
     {
-        options ??= new VqaPipelineOptions();
+        options ??= new VqaEngineOptions();
         var folder = await ModelResolver.ResolveAsync(modelIdOrPath, options.Hub ?? HubOptions.FromEnvironment(), cancellationToken)
             .ConfigureAwait(false);
         var device = TorchRuntime.ResolveDevice(options.Device);
@@ -56,7 +56,7 @@ public sealed class VqaPipeline : IDisposable
         var tokenizer = BertTokenizer.FromPretrained(folder);
         var imageProcessor = ViltImageProcessor.FromPretrained(folder);
         var classifier = TorchViltClassifier.Load(folder, device, dtype);
-        return new VqaPipeline(classifier, tokenizer, imageProcessor, folder, options);
+        return new VqaEngine(classifier, tokenizer, imageProcessor, folder, options);
     }
 
     /// <summary>Answers one question about one image.</summary>
@@ -77,7 +77,7 @@ public sealed class VqaPipeline : IDisposable
     public IReadOnlyList<VqaResult> Ask(IReadOnlyList<RgbImage> images, string question, int topK = 5) =>
         Ask(images.Select(i => new VqaQuery(i, question)).ToArray(), topK);
 
-    /// <summary>Answers every (image, question) pair, <see cref="VqaPipelineOptions.BatchSize"/> pairs per forward pass.</summary>
+    /// <summary>Answers every (image, question) pair, <see cref="VqaEngineOptions.BatchSize"/> pairs per forward pass.</summary>
     public IReadOnlyList<VqaResult> Ask(IReadOnlyList<VqaQuery> queries, int topK = 5)
     {
         if (topK < 1) throw new ArgumentOutOfRangeException(nameof(topK), "topK must be at least 1.");

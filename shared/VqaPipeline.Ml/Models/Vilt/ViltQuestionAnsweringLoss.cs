@@ -2,7 +2,7 @@ using TorchSharp;
 using VqaPipeline.Ml.Checkpoints;
 using static TorchSharp.torch;
 
-namespace VqaPipeline.Ml.Training;
+namespace VqaPipeline.Ml.Models.Vilt;
 
 /// <summary>
 /// The loss transformers' <c>ViltForQuestionAnswering</c> computes when given labels: binary cross-entropy with logits
