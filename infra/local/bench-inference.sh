@@ -10,6 +10,6 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/../.."
 fixtures="${VQA_FIXTURES:-$root/../shared/fixtures}"
 : "${VQA_POSTGRES:?set the VQA_* settings first: eval \"\$(infra/local/up.sh)\"}"
-dotnet build "$root/services/VqaPipeline.Inference" -c Release -v quiet -nologo >&2
-exec dotnet "$root/services/VqaPipeline.Inference/bin/Release/net10.0/linux-x64/VqaPipeline.Inference.dll" \
-  --bench-pipeline "$fixtures" "${1:-20}"
+dotnet build "$root/bench/VqaPipeline.Benchmarks" -c Release -v quiet -nologo >&2
+exec dotnet "$root/bench/VqaPipeline.Benchmarks/bin/Release/net10.0/linux-x64/VqaPipeline.Benchmarks.dll" \
+  pipeline "$fixtures" "${1:-20}"

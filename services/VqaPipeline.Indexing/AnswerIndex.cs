@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
+using VqaPipeline.Indexing.Data;
 
 namespace VqaPipeline.Indexing;
 
@@ -13,11 +13,11 @@ namespace VqaPipeline.Indexing;
 internal static class AnswerIndex
 {
     private sealed record Row(
-        Guid CollectionId, Guid ImageId, string Question, string QuestionAsked, string Answer, string NormalizedAnswer,
-        int Rank, double Score, string ModelVersion, Guid JobId, DateTimeOffset ProducedAt);
+        Guid CollectionId, Guid ImageId, string? FileName, string? ObjectKey, string Question, string QuestionAsked,
+        string Answer, string NormalizedAnswer, int Rank, double Score, string ModelVersion, Guid JobId, DateTimeOffset ProducedAt);
 
     /// <summary>Upserts the answers of <paramref name="messages"/> in the context's current transaction.</summary>
-    public static async Task UpsertAsync(VqaDbContext db, IReadOnlyList<AnswersProduced> messages, CancellationToken cancellationToken)
+    public static async Task UpsertAsync(IndexingDbContext db, IReadOnlyList<AnswersProduced> messages, CancellationToken cancellationToken)
     {
         var rows = RowsOf(messages)
             .GroupBy(row => (row.ImageId, row.Question, row.ModelVersion, row.Rank))
@@ -28,18 +28,22 @@ internal static class AnswerIndex
             .ToList();
         await db.Database.ExecuteSqlRawAsync(
             """
-            INSERT INTO indexed_answers (collection_id, image_id, question, question_asked, answer, normalized_answer,
-                                         rank, score, model_version, job_id, produced_at)
-            SELECT * FROM unnest(@collections, @images, @questions, @asked, @answers, @normalized, @ranks, @scores,
-                                 @versions, @jobs, @produced)
+            INSERT INTO indexed_answers (collection_id, image_id, file_name, object_key, question, question_asked, answer,
+                                         normalized_answer, rank, score, model_version, job_id, produced_at)
+            SELECT * FROM unnest(@collections, @images, @fileNames, @objectKeys, @questions, @asked, @answers, @normalized,
+                                 @ranks, @scores, @versions, @jobs, @produced)
             ON CONFLICT (image_id, question, model_version, rank) DO UPDATE SET
                 collection_id = excluded.collection_id, question_asked = excluded.question_asked,
+                -- Older messages carry no name or key: what an earlier one brought stays.
+                file_name = coalesce(excluded.file_name, indexed_answers.file_name),
+                object_key = coalesce(excluded.object_key, indexed_answers.object_key),
                 answer = excluded.answer, normalized_answer = excluded.normalized_answer, score = excluded.score,
                 job_id = excluded.job_id, produced_at = excluded.produced_at
             WHERE indexed_answers.produced_at <= excluded.produced_at
             """,
             [
                 Array("collections", rows, r => r.CollectionId), Array("images", rows, r => r.ImageId),
+                Array("fileNames", rows, r => r.FileName), Array("objectKeys", rows, r => r.ObjectKey),
                 Array("questions", rows, r => r.Question), Array("asked", rows, r => r.QuestionAsked),
                 Array("answers", rows, r => r.Answer), Array("normalized", rows, r => r.NormalizedAnswer),
                 Array("ranks", rows, r => r.Rank), Array("scores", rows, r => r.Score),
@@ -77,9 +81,9 @@ internal static class AnswerIndex
         from question in message.Questions
         let normalizedQuestion = QuestionText.Normalize(question.Question)
         from ranked in question.Answers.Select((answer, index) => (answer, rank: index + 1))
-        select new Row(message.CollectionId, message.ImageId, normalizedQuestion, question.Question, ranked.answer.Text,
-            QuestionText.Normalize(ranked.answer.Text), ranked.rank, ranked.answer.Score, message.ModelVersion,
-            message.JobId, message.ProducedAt);
+        select new Row(message.CollectionId, message.ImageId, message.FileName, message.ObjectKey, normalizedQuestion,
+            question.Question, ranked.answer.Text, QuestionText.Normalize(ranked.answer.Text), ranked.rank, ranked.answer.Score,
+            message.ModelVersion, message.JobId, message.ProducedAt);
 
     private static NpgsqlParameter Array<TRow, TValue>(string name, IReadOnlyCollection<TRow> rows, Func<TRow, TValue> value) =>
         new NpgsqlParameter<TValue[]>(name, rows.Select(value).ToArray());

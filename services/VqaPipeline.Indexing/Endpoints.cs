@@ -1,6 +1,6 @@
-using MassTransit;
+using VqaPipeline.Hosting;
+using VqaPipeline.Messaging.Replay;
 using Microsoft.Extensions.Options;
-using VqaPipeline.Messaging;
 
 namespace VqaPipeline.Indexing;
 
@@ -19,16 +19,21 @@ internal static class Endpoints
         return query is null ? TypedResults.BadRequest(new ErrorResponse(error!)) : await search.RunAsync(query, cancellationToken);
     }
 
+    /// <summary>
+    /// Replays from the event log of the service that published the type (only it can read its log): the request goes
+    /// to that service over the bus, and its answer comes back here.
+    /// </summary>
     private static async Task<IResult> ReplayAsync(ReplayRequest request, HttpContext context, IOptions<IndexingOptions> options,
-        EventLogReplayer replayer, IPublishEndpoint publisher, CancellationToken cancellationToken)
+        ReplayClient replays, CancellationToken cancellationToken)
     {
         if (AdminAccess.Refusal(context, options.Value.AdminToken) is { } refusal)
             return refusal;
         var (filter, error) = ReplayFilter.Parse(request.Type, request.From, request.To, request.Collection, request.Job);
         if (filter is null)
             return TypedResults.BadRequest(new ErrorResponse(error!));
-        var matched = await replayer.CountAsync(filter, cancellationToken);
-        var republished = request.DryRun ? 0 : await replayer.ReplayAsync(filter, publisher, cancellationToken);
-        return TypedResults.Ok(new ReplayResponse(matched, republished));
+        var (result, unavailable) = await replays.ReplayAsync(filter, request.DryRun, cancellationToken);
+        return result is null
+            ? TypedResults.Json(new ErrorResponse(unavailable!), statusCode: StatusCodes.Status503ServiceUnavailable)
+            : TypedResults.Ok(new ReplayResponse(result.Matched, result.Republished));
     }
 }

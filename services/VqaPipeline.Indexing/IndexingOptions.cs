@@ -8,6 +8,9 @@ public sealed record IndexingOptions
     /// <summary>The queue <c>AnswersProduced</c> is consumed from; every worker sharing it shares the work.</summary>
     public string QueueName { get; set; } = "indexing-answers-produced";
 
+    /// <summary>The queue <c>QuestionJobEnded</c> is consumed from.</summary>
+    public string JobsQueueName { get; set; } = "indexing-jobs-ended";
+
     /// <summary>Most <c>AnswersProduced</c> messages indexed in one transaction.</summary>
     public int BatchSize { get; set; } = 100;
 

@@ -1,10 +1,14 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using VqaPipeline.Hosting;
 
 namespace VqaPipeline.Indexing;
 
-/// <summary>The ingestion service's jobs API (<c>VQA_INGESTION_URL</c>): starts question jobs for searches.</summary>
-internal sealed class JobsClient(HttpClient http)
+/// <summary>
+/// The inference service's jobs API (<c>Services:Inference</c>): starts question jobs for searches. The status URL a
+/// search answers with is the public one, on the gateway (<c>VQA_API_URL</c>).
+/// </summary>
+internal sealed class JobsClient(HttpClient http, ServiceAddresses addresses)
 {
     public const string ClientName = "jobs-api";
 
@@ -27,8 +31,8 @@ internal sealed class JobsClient(HttpClient http)
             var started = JsonSerializer.Deserialize<StartedJob>(text, JsonSerializerOptions.Web);
             if (started is not { Id: var id } || id == Guid.Empty || string.IsNullOrEmpty(started.StatusUrl))
                 return Unreachable($"the jobs API answered without a job id and status URL: {text}");
-            // A relative status URL is relative to the jobs API, which the caller may not know.
-            var statusUrl = new Uri(http.BaseAddress!, started.StatusUrl).ToString();
+            // A relative status URL is relative to the jobs API; callers reach it through the public base URL.
+            var statusUrl = new Uri(addresses.Api, started.StatusUrl).ToString();
             return new Outcome(id, statusUrl, null, false);
         }
         catch (Exception exception) when (exception is HttpRequestException or JsonException

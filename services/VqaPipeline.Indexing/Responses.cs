@@ -7,8 +7,8 @@ namespace VqaPipeline.Indexing;
 /// <param name="Results">The matching images, best score first.</param>
 public sealed record SearchResponse(string Question, string Answer, string ModelVersion, IReadOnlyList<SearchHit> Results);
 
-/// <summary>One matching image with a short-lived URL of its original.</summary>
-public sealed record SearchHit(Guid ImageId, string FileName, double Score, Uri Url);
+/// <summary>One matching image with a short-lived URL of its original (none for answers indexed before messages carried it).</summary>
+public sealed record SearchHit(Guid ImageId, string FileName, double Score, Uri? Url);
 
 /// <summary>The question was never asked of the collection: a question job is answering it.</summary>
 public sealed record SearchPending(Guid JobId, string StatusUrl);
@@ -18,6 +18,3 @@ public sealed record ReplayRequest(string? Type, string? From, string? To, strin
 
 /// <summary>How many logged messages a replay selected and how many it republished (none on a dry run).</summary>
 public sealed record ReplayResponse(int Matched, int Republished);
-
-/// <summary>An error body: one line saying what was wrong.</summary>
-public sealed record ErrorResponse(string Error);

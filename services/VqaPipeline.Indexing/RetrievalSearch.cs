@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using VqaPipeline.Hosting;
 using VqaPipeline.Storage;
 
 namespace VqaPipeline.Indexing;
@@ -12,15 +13,25 @@ namespace VqaPipeline.Indexing;
 /// empty ranking once the job has ended without any answers; or, when the job failed as a whole, its reason (502),
 /// and the next search asks again.
 /// </summary>
-internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore store, JobsClient jobs, IOptions<IndexingOptions> options)
+internal sealed class RetrievalSearch(
+    NpgsqlDataSource database, ObjectStore store, JobsClient jobs, KnownCollections collections, IOptions<IndexingOptions> options)
 {
     private readonly IndexingOptions _options = options.Value;
 
     public async Task<IResult> RunAsync(SearchQuery query, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        if (!await CollectionExistsAsync(connection, query.CollectionId, cancellationToken))
+        bool exists;
+        try
+        {
+            exists = await collections.ExistsAsync(query.CollectionId, cancellationToken);
+        }
+        catch (ServiceUnavailableException exception)
+        {
+            return TypedResults.Json(new ErrorResponse(exception.Message), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        if (!exists)
             return TypedResults.NotFound(new ErrorResponse($"collection {query.CollectionId} does not exist"));
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
 
         string? modelVersion;
         if (await SearchJobAsync(connection, query, transaction: null, cancellationToken) is { } searchJob)
@@ -50,8 +61,8 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
         var hits = new List<SearchHit>();
         await using (var command = new NpgsqlCommand(
                          """
-                         SELECT a.image_id, i.file_name, i.object_key, a.score
-                         FROM indexed_answers a JOIN images i ON i.id = a.image_id
+                         SELECT a.image_id, coalesce(a.file_name, ''), a.object_key, a.score
+                         FROM indexed_answers a
                          WHERE a.question = @question AND a.normalized_answer = @answer AND a.collection_id = @collection
                            AND a.model_version = @version AND a.score >= @minScore
                          ORDER BY a.score DESC, a.image_id
@@ -66,17 +77,10 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
             command.Parameters.AddWithValue("limit", query.Limit);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
-                hits.Add(new SearchHit(reader.GetGuid(0), reader.GetString(1),
-                    reader.GetDouble(3), await store.PresignedGetUrlAsync(reader.GetString(2), _options.UrlLifetime)));
+                hits.Add(new SearchHit(reader.GetGuid(0), reader.GetString(1), reader.GetDouble(3),
+                    reader.IsDBNull(2) ? null : await store.PresignedGetUrlAsync(reader.GetString(2), _options.UrlLifetime)));
         }
         return TypedResults.Ok(new SearchResponse(query.Question, query.Answer, modelVersion, hits));
-    }
-
-    private static async Task<bool> CollectionExistsAsync(NpgsqlConnection connection, Guid collectionId, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM collections WHERE id = @id)", connection);
-        command.Parameters.AddWithValue("id", collectionId);
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>The model version named, if it answered the question; else the one that answered it last; else <c>null</c>.</summary>
@@ -136,7 +140,7 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
     private static IResult Accepted(SearchPending pending) => TypedResults.Accepted(pending.StatusUrl, pending);
 
     /// <summary>
-    /// A job a search started and the ranking is waiting for; its status as the database has it now.
+    /// A job a search started and the ranking is waiting for; its status as the inference service announced it.
     /// <paramref name="Answered"/> counts the images the job has answered so far; <paramref name="FailureReason"/> is
     /// set when the job failed as a whole.
     /// </summary>
@@ -147,11 +151,9 @@ internal sealed class RetrievalSearch(NpgsqlDataSource database, ObjectStore sto
     {
         await using var command = new NpgsqlCommand(
             """
-            SELECT s.job_id, s.status_url, coalesce(j.status IN ('completed', 'failed', 'cancelled'), true),
-                   coalesce(j.model_version, j.model, s.model),
-                   (SELECT count(*) FROM job_images i WHERE i.job_id = s.job_id AND i.state = 'answered'),
-                   CASE WHEN j.status = 'failed' THEN coalesce(j.failure_reason, 'no reason recorded') END
-            FROM search_jobs s LEFT JOIN question_jobs j ON j.id = s.job_id
+            SELECT s.job_id, s.status_url, e.job_id IS NOT NULL, coalesce(e.model_version, s.model), coalesce(e.answered, 0)::bigint,
+                   CASE WHEN e.status = 'failed' THEN coalesce(e.failure_reason, 'no reason recorded') END
+            FROM search_jobs s LEFT JOIN ended_jobs e ON e.job_id = s.job_id
             WHERE s.collection_id = @collection AND s.question = @question AND s.model = @model
             """, connection, transaction);
         command.Parameters.AddWithValue("collection", query.CollectionId);

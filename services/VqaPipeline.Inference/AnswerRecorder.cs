@@ -1,47 +1,40 @@
-using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
+using VqaPipeline.Inference.Data;
 
 namespace VqaPipeline.Inference;
 
 /// <summary>What one batch produced for one job: answers per image, and images that could not be answered.</summary>
 /// <param name="Job">The job.</param>
 /// <param name="ModelVersion">The model version that answered.</param>
+/// <param name="Images">The job's images the batch covered, by id.</param>
 /// <param name="Answered">Each answered image with its answers, one entry per job question in the job's order.</param>
 /// <param name="Failed">Each failed image with the reason.</param>
-/// <param name="Consumed">The batch commands this comes from, with their message ids.</param>
 public sealed record BatchOutcome(
     QuestionJob Job,
     string ModelVersion,
+    IReadOnlyDictionary<Guid, CollectionImage> Images,
     IReadOnlyDictionary<Guid, IReadOnlyList<QuestionAnswers>> Answered,
-    IReadOnlyDictionary<Guid, string> Failed,
-    IReadOnlyList<(ImageBatchRequested Message, Guid MessageId)> Consumed);
+    IReadOnlyDictionary<Guid, string> Failed);
 
-/// <summary>Stores a batch's outcome; returns the messages to publish once it is committed.</summary>
+/// <summary>Stores a batch's outcome in the consumer's transaction.</summary>
 public interface IAnswerRecorder
 {
-    Task<IReadOnlyList<(object Message, Guid MessageId)>> RecordAsync(BatchOutcome outcome, CancellationToken cancellationToken);
+    Task RecordAsync(BatchOutcome outcome, CancellationToken cancellationToken);
 }
 
 /// <summary>
-/// Writes a batch's answers in bulk (ON CONFLICT DO NOTHING), moves its images from queued to answered or failed and
-/// logs the consumed commands and one <see cref="AnswersProduced"/> per newly answered image, all in one transaction.
-/// An image already answered (a redelivered command) gets no second message.
+/// Writes a batch's answers in bulk (ON CONFLICT DO NOTHING), moves its images from queued to answered or failed, puts
+/// one <see cref="AnswersProduced"/> per newly answered image into the outbox and recounts the job, under the job's
+/// lock: of two workers answering the same image, only one announces it, and the last writer completes the job.
 /// </summary>
-public sealed class AnswerRecorder(VqaDbContext db) : IAnswerRecorder
+public sealed class AnswerRecorder(InferenceDbContext db) : IAnswerRecorder
 {
-    public const string InboxName = $"{InferenceService.Name}.{nameof(ImageBatchConsumer)}";
-
-    public async Task<IReadOnlyList<(object Message, Guid MessageId)>> RecordAsync(BatchOutcome outcome, CancellationToken cancellationToken)
+    public async Task RecordAsync(BatchOutcome outcome, CancellationToken cancellationToken)
     {
         var job = outcome.Job;
         var now = DateTimeOffset.UtcNow;
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        foreach (var (message, messageId) in outcome.Consumed)
-            if (await db.TryMarkProcessedAsync(InboxName, messageId, cancellationToken))
-                db.EventLog.Add(EventLogEntry.For(messageId, message, now, job.CollectionId, jobId: job.Id));
-
+        await JobProgress.LockAsync(db, job.Id, cancellationToken);
         var rows = outcome.Answered.SelectMany(image => image.Value.SelectMany((question, index) =>
             question.Answers.Select((answer, rank) => new JobAnswer
             {
@@ -50,8 +43,6 @@ public sealed class AnswerRecorder(VqaDbContext db) : IAnswerRecorder
             }))).ToList();
         await db.InsertAnswersAsync(rows, cancellationToken);
 
-        var answeredIds = outcome.Answered.Keys.ToList();
-        // One conditional UPDATE: of two workers answering the same image, only one sees it queued and announces it.
         var newlyAnswered = new List<Guid>();
         await using (var command = JobProgress.Command(db,
             """
@@ -74,14 +65,14 @@ public sealed class AnswerRecorder(VqaDbContext db) : IAnswerRecorder
                     .SetProperty(i => i.Reason, reason)
                     .SetProperty(i => i.UpdatedAt, now), cancellationToken);
 
-        var outgoing = new List<(object, Guid)>();
         foreach (var imageId in newlyAnswered)
         {
-            var message = new AnswersProduced(job.Id, job.CollectionId, imageId, outcome.ModelVersion, outcome.Answered[imageId], now);
-            outgoing.Add((message, db.AddOutgoing(message, job.CollectionId, imageId, job.Id)));
+            var image = outcome.Images[imageId];
+            db.AddOutgoing(new AnswersProduced(job.Id, job.CollectionId, imageId, outcome.ModelVersion, outcome.Answered[imageId], now)
+            {
+                FileName = image.FileName, ObjectKey = image.ObjectKey,
+            });
         }
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return outgoing;
+        await JobProgress.RecountAsync(db, job.Id, cancellationToken);
     }
 }

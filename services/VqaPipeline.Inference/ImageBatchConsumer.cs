@@ -3,7 +3,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
+using VqaPipeline.Inference.Data;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Ml.Pipelines;
 using VqaPipeline.Storage;
@@ -13,27 +13,20 @@ namespace VqaPipeline.Inference;
 /// <summary>
 /// Answers batches of a job's images: reads their model-ready copies (each command's images while the engine answers
 /// the previous command's), runs the engine over every (image, question) pair of a command's images together (all of
-/// a job's questions for an image in the same passes), and records the top-k
-/// answers. Images already answered are skipped, so a redelivered batch changes nothing; a cancelled or finished job
-/// takes no more work.
+/// a job's questions for an image in the same passes), and records the top-k answers. Images already answered are
+/// skipped, so a batch sent twice changes nothing; a cancelled or finished job takes no more work.
 /// </summary>
 public sealed class ImageBatchConsumer(
-    VqaDbContext db, ObjectStore store, ImageLoader loader, ModelCatalog models, IAnswerRecorder recorder,
+    InferenceDbContext db, ObjectStore store, ImageLoader loader, ModelCatalog models, IAnswerRecorder recorder,
     IOptions<InferenceOptions> options, InferenceMetrics metrics, ILogger<ImageBatchConsumer> logger) : IConsumer<Batch<ImageBatchRequested>>
 {
     public async Task Consume(ConsumeContext<Batch<ImageBatchRequested>> context)
     {
         foreach (var job in context.Message.GroupBy(message => message.Message.JobId))
-        {
-            var consumed = job.Select(message => (message.Message, message.MessageId
-                ?? throw new InvalidOperationException($"an ImageBatchRequested of job {job.Key} has no MessageId"))).ToList();
-            await AnswerAsync(context, job.Key, consumed, context.CancellationToken);
-        }
+            await AnswerAsync(job.Key, job.SelectMany(message => message.Message.ImageIds).Distinct().ToList(), context.CancellationToken);
     }
 
-    private async Task AnswerAsync(
-        ConsumeContext context, Guid jobId, IReadOnlyList<(ImageBatchRequested Message, Guid MessageId)> consumed,
-        CancellationToken cancellationToken)
+    private async Task AnswerAsync(Guid jobId, IReadOnlyList<Guid> requested, CancellationToken cancellationToken)
     {
         var job = await db.QuestionJobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
         if (job is null)
@@ -41,17 +34,12 @@ public sealed class ImageBatchConsumer(
             logger.LogWarning("ImageBatchRequested names job {JobId}, which is not in this database; skipped", jobId);
             return;
         }
-        var requested = consumed.SelectMany(c => c.Message.ImageIds).Distinct().ToList();
         var queued = await db.JobImages.AsNoTracking()
             .Where(i => i.JobId == jobId && requested.Contains(i.ImageId) && i.State == JobImageState.Queued)
             .Select(i => i.ImageId)
             .ToListAsync(cancellationToken);
-        var active = job.Status is JobStatus.Pending or JobStatus.Running;
-        if (!active || queued.Count == 0)
+        if (!job.Status.IsActive() || queued.Count == 0)
         {
-            await recorder.RecordAsync(new BatchOutcome(job, job.ModelVersion ?? "", Empty, NoFailures, consumed), cancellationToken);
-            // A redelivery after the answers were committed still owes the job its recount (and perhaps completion).
-            await JobProgress.UpdateAsync(db, jobId, cancellationToken);
             logger.LogInformation("Job {JobId} is {Status} with {Queued} of {Requested} images still queued: batch skipped",
                 jobId, job.Status, queued.Count, requested.Count);
             return;
@@ -92,9 +80,7 @@ public sealed class ImageBatchConsumer(
         }
         var answeredAt = stopwatch.Elapsed;
 
-        var outgoing = await recorder.RecordAsync(
-            new BatchOutcome(job, model.Version, answered, failed, consumed), cancellationToken);
-        await JobProgress.UpdateAsync(db, jobId, cancellationToken);
+        await recorder.RecordAsync(new BatchOutcome(job, model.Version, rows.ToDictionary(row => row.Id), answered, failed), cancellationToken);
         metrics.RecordBatch(answered.Count, failed.Count, answered.Count * job.Questions.Count, stopwatch.Elapsed);
         logger.LogInformation(
             "Job {JobId}: {Images} images × {Questions} questions answered, {Failed} failed, in {ElapsedMs:0} ms " +
@@ -131,7 +117,7 @@ public sealed class ImageBatchConsumer(
     /// latency while the engine waits.
     /// </summary>
     private async Task<(List<(Guid Id, RgbImage Pixels)> Read, Dictionary<Guid, string> Failed)> ReadImagesAsync(
-        IReadOnlyList<Image> rows, CancellationToken cancellationToken)
+        IReadOnlyList<CollectionImage> rows, CancellationToken cancellationToken)
     {
         var reads = await Task.WhenAll(rows.Select(row => ReadImageAsync(row, cancellationToken)));
         var images = new List<(Guid, RgbImage)>();
@@ -146,7 +132,7 @@ public sealed class ImageBatchConsumer(
         return (images, failed);
     }
 
-    private async Task<(RgbImage? Pixels, string? FailureReason)> ReadImageAsync(Image row, CancellationToken cancellationToken)
+    private async Task<(RgbImage? Pixels, string? FailureReason)> ReadImageAsync(CollectionImage row, CancellationToken cancellationToken)
     {
         if (row.PreprocessedObjectKey is not { } key)
             return (null, $"image '{row.FileName}' has no model-ready copy (status {row.Status.ToString().ToLowerInvariant()})");
@@ -160,9 +146,4 @@ public sealed class ImageBatchConsumer(
             return (null, $"model-ready copy of '{row.FileName}' is unusable: {exception.Message}");
         }
     }
-
-    private static readonly IReadOnlyDictionary<Guid, IReadOnlyList<QuestionAnswers>> Empty =
-        new Dictionary<Guid, IReadOnlyList<QuestionAnswers>>();
-
-    private static readonly IReadOnlyDictionary<Guid, string> NoFailures = new Dictionary<Guid, string>();
 }

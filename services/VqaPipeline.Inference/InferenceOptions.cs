@@ -8,7 +8,10 @@ public sealed record InferenceOptions
     /// <summary>Queue of <c>QuestionJobSubmitted</c>.</summary>
     public string JobsQueueName { get; set; } = "inference-question-jobs";
 
-    /// <summary>Queue of <c>ImagePreprocessed</c> and <c>ImageRejected</c> (images that turn up while a job runs).</summary>
+    /// <summary>
+    /// Queue of <c>ImageIngested</c>, <c>ImagePreprocessed</c> and <c>ImageRejected</c>: this service's view of the
+    /// images, and images that turn up while a job runs.
+    /// </summary>
     public string ImagesQueueName { get; set; } = "inference-image-outcomes";
 
     /// <summary>Queue of <c>ImageBatchRequested</c>; every worker sharing it shares the jobs' images.</summary>

@@ -1,55 +1,56 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using VqaPipeline.Data;
+using VqaPipeline.Contracts.V1;
 using VqaPipeline.Hosting;
-using VqaPipeline.Hosting.Outbox;
+using VqaPipeline.Inference.Data;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Storage;
 
 namespace VqaPipeline.Inference;
 
-/// <summary>Wiring of the inference worker: question jobs in, answers stored and announced.</summary>
+/// <summary>
+/// Builds the inference service: the jobs API over its own schema, and the worker that starts jobs, answers their
+/// images with the engine and announces the answers.
+/// </summary>
 public static class InferenceService
 {
-    /// <summary>The service name in logs, metrics and the inbox.</summary>
-    public const string Name = "inference";
-
-    /// <summary>Where health and metrics are served unless <c>urls</c> (or <c>ASPNETCORE_URLS</c>) says otherwise.</summary>
-    public const string DefaultUrl = "http://127.0.0.1:5083";
+    /// <summary>The service name in logs, metrics and its schema.</summary>
+    public const string Name = Services.Inference;
 
     /// <summary>
-    /// Adds the worker to <paramref name="builder"/>: the service defaults, the database, the object store, the model
-    /// catalog and the three consumers. The database is migrated and the bucket created before the bus starts.
+    /// The service, not yet started: its schema (migrated before the bus starts), the object store, the model catalog,
+    /// the three consumers and the jobs API. <paramref name="configure"/> runs before the service reads its settings.
     /// </summary>
-    public static WebApplicationBuilder AddInference(this WebApplicationBuilder builder)
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
-            builder.WebHost.UseUrls(DefaultUrl);
+        var builder = ServiceHost.CreateBuilder(args, ServiceHost.InferencePort, configure);
+        var configuration = builder.Configuration;
         var services = builder.Services;
-        services.AddOptions<InferenceOptions>().Bind(builder.Configuration.GetSection(InferenceOptions.Section));
-        services.AddVqaPersistence();
+        services.AddOptions<InferenceOptions>().Bind(configuration.GetSection(InferenceOptions.Section));
+        services.AddServiceDatabase<InferenceDbContext>(configuration, Name, options => new InferenceDbContext(options));
         builder.AddVqaServiceDefaults(Name, bus =>
         {
             bus.AddConsumer<QuestionJobSubmittedConsumer, QuestionJobSubmittedConsumerDefinition>();
-            bus.AddConsumer<ImageOutcomeConsumer, ImageOutcomeConsumerDefinition>();
+            bus.AddConsumer<ImageEventsConsumer, ImageEventsConsumerDefinition>();
             bus.AddConsumer<ImageBatchConsumer, ImageBatchConsumerDefinition>();
         });
 
+        services.AddSingleton(TimeProvider.System);
         services.AddSingleton(new ImageLoader());
+        services.AddModelLocator(configuration, defaultCacheDir: configuration[$"{InferenceOptions.Section}:{nameof(InferenceOptions.ModelCacheDir)}"]);
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<JobProgress>();
-        services.AddOutboxDispatcher();
         services.AddSingleton<InferenceMetrics>();
         services.AddScoped<AnswerRecorder>();
         services.AddScoped<IAnswerRecorder>(provider => provider.GetRequiredService<AnswerRecorder>());
-        return builder;
-    }
+        CollectionsClient.Register(services, ServiceAddresses.From(configuration));
+        services.AddOpenApi();
 
-    /// <summary>Maps the health and metrics endpoints; the worker has no API of its own.</summary>
-    public static WebApplication MapInference(this WebApplication app)
-    {
+        var app = builder.Build();
         app.MapVqaServiceDefaults();
+        app.MapOpenApi();
+        app.MapJobEndpoints();
         return app;
     }
 }
@@ -64,10 +65,10 @@ public sealed class QuestionJobSubmittedConsumerDefinition : ConsumerDefinition<
     }
 }
 
-/// <summary><c>ImagePreprocessed</c> and <c>ImageRejected</c> on their own queue.</summary>
-public sealed class ImageOutcomeConsumerDefinition : ConsumerDefinition<ImageOutcomeConsumer>
+/// <summary><c>ImageIngested</c>, <c>ImagePreprocessed</c> and <c>ImageRejected</c> on their own queue.</summary>
+public sealed class ImageEventsConsumerDefinition : ConsumerDefinition<ImageEventsConsumer>
 {
-    public ImageOutcomeConsumerDefinition(IOptions<InferenceOptions> options, IOptions<BrokerOptions> broker)
+    public ImageEventsConsumerDefinition(IOptions<InferenceOptions> options, IOptions<BrokerOptions> broker)
     {
         EndpointName = options.Value.ImagesQueueName;
         ConcurrentMessageLimit = broker.Value.PrefetchCount;

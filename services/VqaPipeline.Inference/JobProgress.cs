@@ -1,30 +1,29 @@
-using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
+using VqaPipeline.Inference.Data;
 
 namespace VqaPipeline.Inference;
 
 /// <summary>
-/// The job bookkeeping every consumer shares: claiming a collection's images for a job (each image exactly once, by
-/// the (job, image) key), splitting the claimed ones into batch commands, counting, completing and failing jobs.
+/// The job bookkeeping every consumer and the API share: claiming a collection's images for a job (each image exactly
+/// once, by the (job, image) key), splitting the claimed ones into batch commands, counting, and ending jobs — each end
+/// announced once with <see cref="QuestionJobEnded"/>. Everything runs in the caller's transaction (a consumer's is the
+/// inbox filter's), so the bookkeeping commits, or not, with the work it counts.
 /// </summary>
 public sealed class JobProgress(IOptions<InferenceOptions> options)
 {
-    /// <summary>Statuses in which a job still takes work.</summary>
-    public static readonly JobStatus[] Active = [JobStatus.Pending, JobStatus.Running];
-
     /// <summary>
     /// Adds to the job every image of its collection that is ready or rejected and not yet in it (or only
-    /// <paramref name="imageId"/>): ready ones are queued, rejected ones fail with their reason. Runs in the current
-    /// transaction; returns the batch commands for the newly queued images, with their log entries added.
+    /// <paramref name="imageId"/>): ready ones are queued, rejected ones fail with their reason; then recounts the job
+    /// (which completes it when nothing is left to answer). The batch commands for the newly queued images go into the
+    /// outbox. Returns how many there are.
     /// </summary>
-    public async Task<List<(object Message, Guid MessageId)>> ClaimAsync(
-        VqaDbContext db, QuestionJob job, Guid? imageId, CancellationToken cancellationToken)
+    public async Task<int> ClaimAsync(InferenceDbContext db, QuestionJob job, Guid? imageId, CancellationToken cancellationToken)
     {
+        await LockAsync(db, job.Id, cancellationToken);
         var queued = new List<Guid>();
         await using (var command = Command(db,
             """
@@ -47,54 +46,103 @@ public sealed class JobProgress(IOptions<InferenceOptions> options)
                     queued.Add(reader.GetGuid(0));
         }
 
-        var commands = new List<(object, Guid)>();
+        var batches = 0;
         foreach (var chunk in queued.Chunk(Math.Max(1, options.Value.ImagesPerBatch)))
         {
-            var message = new ImageBatchRequested(job.Id, chunk);
-            commands.Add((message, db.AddOutgoing(message, job.CollectionId, jobId: job.Id, destinationQueue: options.Value.BatchQueueName)));
+            db.AddOutgoing(new ImageBatchRequested(job.Id, chunk), destinationQueue: options.Value.BatchQueueName);
+            batches++;
         }
-        return commands;
+        await RecountAsync(db, job.Id, cancellationToken);
+        return batches;
     }
 
     /// <summary>
-    /// Recounts the job from its image rows and completes it once every image of its collection is answered or
-    /// failed. Call it after committing: the last writer then always sees every other writer's rows.
+    /// Takes the job's row lock until the current transaction ends. Every transaction that changes a job's images takes
+    /// it before writing them, so writers of one job take turns and the last one's recount (<see cref="RecountAsync"/>)
+    /// sees every other writer's committed rows, in the same commit.
     /// </summary>
-    public static async Task UpdateAsync(VqaDbContext db, Guid jobId, CancellationToken cancellationToken)
+    public static async Task LockAsync(InferenceDbContext db, Guid jobId, CancellationToken cancellationToken)
     {
-        await using var command = Command(db,
-            """
-            UPDATE question_jobs j SET
-                total = (SELECT count(*) FROM images i WHERE i.collection_id = j.collection_id),
-                done = (SELECT count(*) FROM job_images ji WHERE ji.job_id = j.id AND ji.state = 'answered'),
-                failed = (SELECT count(*) FROM job_images ji WHERE ji.job_id = j.id AND ji.state = 'failed'),
-                updated_at = now()
-            WHERE j.id = @job AND j.status IN ('pending', 'running');
-            UPDATE question_jobs j SET status = 'completed', finished_at = now(), updated_at = now()
-            WHERE j.id = @job AND j.status = 'running' AND NOT EXISTS (
-                SELECT 1 FROM images i WHERE i.collection_id = j.collection_id AND NOT EXISTS (
-                    SELECT 1 FROM job_images ji WHERE ji.job_id = j.id AND ji.image_id = i.id AND ji.state <> 'queued'));
-            """);
+        await using var command = Command(db, "SELECT 1 FROM question_jobs WHERE id = @job FOR UPDATE");
         command.Parameters.AddWithValue("job", jobId);
-        await db.Database.OpenConnectionAsync(cancellationToken);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Fails an active job as a whole, with a reason a person can act on.</summary>
-    public static Task FailAsync(VqaDbContext db, Guid jobId, string reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// Recounts the locked job from its image rows and completes it once every image of its collection is answered or
+    /// failed (and this service knows of at least as many images as the collection held when the job was accepted):
+    /// in the current transaction, after <see cref="LockAsync"/>.
+    /// </summary>
+    public static async Task RecountAsync(InferenceDbContext db, Guid jobId, CancellationToken cancellationToken)
+    {
+        await using (var recount = Command(db,
+            """
+            UPDATE question_jobs j SET
+                total = greatest(j.expected_images, (SELECT count(*) FROM images i WHERE i.collection_id = j.collection_id)),
+                done = (SELECT count(*) FROM job_images ji WHERE ji.job_id = j.id AND ji.state = 'answered'),
+                failed = (SELECT count(*) FROM job_images ji WHERE ji.job_id = j.id AND ji.state = 'failed'),
+                updated_at = now()
+            WHERE j.id = @job AND j.status IN ('pending', 'running')
+            """))
+        {
+            recount.Parameters.AddWithValue("job", jobId);
+            await recount.ExecuteNonQueryAsync(cancellationToken);
+        }
+        bool completed;
+        await using (var command = Command(db,
+            """
+            UPDATE question_jobs j SET status = 'completed', finished_at = now(), updated_at = now()
+            WHERE j.id = @job AND j.status = 'running'
+              AND (SELECT count(*) FROM images i WHERE i.collection_id = j.collection_id) >= j.expected_images
+              AND NOT EXISTS (
+                SELECT 1 FROM images i WHERE i.collection_id = j.collection_id AND NOT EXISTS (
+                    SELECT 1 FROM job_images ji WHERE ji.job_id = j.id AND ji.image_id = i.id AND ji.state <> 'queued'))
+            RETURNING j.id
+            """))
+        {
+            command.Parameters.AddWithValue("job", jobId);
+            completed = await command.ExecuteScalarAsync(cancellationToken) is Guid;
+        }
+        if (completed)
+            await AnnounceEndAsync(db, jobId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Fails an active job as a whole, with a reason a person can act on, in the context's current transaction (the
+    /// caller saves); returns whether this call ended it.
+    /// </summary>
+    public static Task<bool> FailAsync(InferenceDbContext db, Guid jobId, string reason, CancellationToken cancellationToken) =>
+        EndAsync(db, jobId, JobStatus.Failed, reason, cancellationToken);
+
+    /// <summary>Ends an active job as <paramref name="status"/>; a job that already ended is left as it is.</summary>
+    public static async Task<bool> EndAsync(
+        InferenceDbContext db, Guid jobId, JobStatus status, string? reason, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
-        return db.QuestionJobs
+        // One conditional update: of a worker completing a job and a client cancelling it at once, only one ends it.
+        var ended = await db.QuestionJobs
             .Where(j => j.Id == jobId && (j.Status == JobStatus.Pending || j.Status == JobStatus.Running))
             .ExecuteUpdateAsync(set => set
-                .SetProperty(j => j.Status, JobStatus.Failed)
+                .SetProperty(j => j.Status, status)
                 .SetProperty(j => j.FailureReason, reason)
                 .SetProperty(j => j.FinishedAt, now)
-                .SetProperty(j => j.UpdatedAt, now), cancellationToken);
+                .SetProperty(j => j.UpdatedAt, now), cancellationToken) == 1;
+        if (ended)
+            await AnnounceEndAsync(db, jobId, cancellationToken);
+        return ended;
+    }
+
+    /// <summary>Puts <see cref="QuestionJobEnded"/> for the job, as it now stands, into the outbox.</summary>
+    private static async Task AnnounceEndAsync(InferenceDbContext db, Guid jobId, CancellationToken cancellationToken)
+    {
+        var job = await db.QuestionJobs.AsNoTracking().SingleAsync(j => j.Id == jobId, cancellationToken);
+        var answered = await db.JobImages.CountAsync(i => i.JobId == jobId && i.State == JobImageState.Answered, cancellationToken);
+        db.AddOutgoing(new QuestionJobEnded(job.Id, job.CollectionId, job.Status.Text(), job.ModelVersion ?? job.Model, answered,
+            job.FailureReason, job.FinishedAt ?? DateTimeOffset.UtcNow));
     }
 
     /// <summary>A command on the context's connection, in its current transaction.</summary>
-    public static NpgsqlCommand Command(VqaDbContext db, string sql)
+    public static NpgsqlCommand Command(InferenceDbContext db, string sql)
     {
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         var transaction = (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction();

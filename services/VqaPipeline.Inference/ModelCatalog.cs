@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
-using VqaPipeline.Ml.Checkpoints.Hub;
 using VqaPipeline.Ml.Pipelines;
 using VqaPipeline.Storage;
 
@@ -17,11 +15,11 @@ public sealed record LoadedModel(VqaEngine Engine, string Version)
 }
 
 /// <summary>
-/// Loads each model once per process, by the name a job gives: a folder, a Hub id (from the Hub cache, downloading
-/// only when the Hub settings allow), or <c>models/{name}/{version}</c> downloaded from object storage into
-/// <see cref="InferenceOptions.ModelCacheDir"/>.
+/// Loads each model once per process, by the name a job gives, resolved by the <see cref="ModelLocator"/>: a folder, a
+/// bundled model, a Hub id (from the Hub cache, downloading only when the Hub settings allow), or
+/// <c>models/{name}/{version}</c> downloaded from object storage.
 /// </summary>
-public sealed class ModelCatalog(ObjectStore store, IOptions<InferenceOptions> options, ILogger<ModelCatalog> logger) : IDisposable
+public sealed class ModelCatalog(ModelLocator locator, IOptions<InferenceOptions> options, ILogger<ModelCatalog> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<LoadedModel>>> _models = new(StringComparer.Ordinal);
 
@@ -42,34 +40,13 @@ public sealed class ModelCatalog(ObjectStore store, IOptions<InferenceOptions> o
 
     private async Task<LoadedModel> LoadAsync(string model, CancellationToken cancellationToken)
     {
-        var (source, version) = await LocateAsync(model, cancellationToken);
+        var located = await locator.ResolveAsync(model, cancellationToken);
         var engineOptions = new VqaEngineOptions { BatchSize = options.Value.EngineBatchSize, Threads = options.Value.Threads };
-        var engine = await VqaEngine.FromPretrainedAsync(source, engineOptions, cancellationToken);
-        logger.LogInformation("Loaded model {Model} as version {Version} from {Folder}", model, version, engine.ModelFolder);
+        var engine = await VqaEngine.FromPretrainedAsync(located.Folder, engineOptions, cancellationToken);
+        logger.LogInformation("Loaded model {Model} as version {Version} from {Folder}", model, located.Version, engine.ModelFolder);
         if (engine.LoadWarning is { } warning)
             logger.LogWarning("Model {Model}: {Warning}", model, warning);
-        return new LoadedModel(engine, version);
-    }
-
-    private async Task<(string Source, string Version)> LocateAsync(string model, CancellationToken cancellationToken)
-    {
-        if (StoredModel.TryParse(model) is { } stored)
-            return (await store.DownloadModelAsync(stored, options.Value.ModelCacheDir, cancellationToken), stored.Prefix);
-        if (Directory.Exists(model))
-            return (model, $"{Path.GetFullPath(model)}#{await WeightsHashAsync(model, cancellationToken)}");
-        // Named, not by path, so every inference host reports the same version for the same bundled weights.
-        if (BundledModels.Find(model) is { } bundled)
-            return (bundled, $"{model}#{await WeightsHashAsync(bundled, cancellationToken)}");
-        var folder = await ModelResolver.ResolveAsync(model, HubOptions.FromEnvironment(), cancellationToken);
-        return (folder, $"{ModelId.Parse(model).RepoId}@{Path.GetFileName(folder)}");
-    }
-
-    private static async Task<string> WeightsHashAsync(string folder, CancellationToken cancellationToken)
-    {
-        var weights = ModelResolver.WeightFiles.Select(name => Path.Combine(folder, name)).FirstOrDefault(File.Exists)
-                      ?? Path.Combine(folder, ModelResolver.ConfigFile);
-        await using var file = File.OpenRead(weights);
-        return "sha256:" + Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken))[..16];
+        return new LoadedModel(engine, located.Version);
     }
 
     public void Dispose()

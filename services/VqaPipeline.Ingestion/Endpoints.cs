@@ -1,7 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using VqaPipeline.Data;
+using VqaPipeline.Hosting;
+using VqaPipeline.Ingestion.Data;
 
 namespace VqaPipeline.Ingestion;
 
@@ -15,6 +16,7 @@ internal static class Endpoints
         var collections = app.MapGroup("/collections").WithTags("collections");
         collections.MapPost("/", CreateCollectionAsync);
         collections.MapGet("/", ListCollectionsAsync);
+        collections.MapGet("/{collectionId:guid}", GetCollectionAsync);
         collections.MapPost("/{collectionId:guid}/images", UploadImagesAsync).DisableAntiforgery()
             .Accepts<IFormFileCollection>("multipart/form-data");
         collections.MapPost("/{collectionId:guid}/images/urls", IngestUrlsAsync);
@@ -22,7 +24,7 @@ internal static class Endpoints
     }
 
     private static async Task<Results<Created<CollectionResponse>, BadRequest<ErrorResponse>, Conflict<ErrorResponse>>>
-        CreateCollectionAsync(CreateCollectionRequest request, VqaDbContext database, TimeProvider clock,
+        CreateCollectionAsync(CreateCollectionRequest request, IngestionDbContext database, TimeProvider clock,
             CancellationToken cancellationToken)
     {
         var name = request.Name?.Trim() ?? "";
@@ -45,14 +47,25 @@ internal static class Endpoints
     }
 
     private static async Task<List<CollectionResponse>> ListCollectionsAsync(
-        VqaDbContext database, CancellationToken cancellationToken) =>
+        IngestionDbContext database, CancellationToken cancellationToken) =>
         await database.Collections.AsNoTracking()
             .OrderBy(c => c.CreatedAt)
             .Select(c => new CollectionResponse(c.Id, c.Name))
             .ToListAsync(cancellationToken);
 
+    /// <summary>One collection with how many images and labels it holds (what other services ask the owner).</summary>
+    private static async Task<Results<Ok<CollectionSummary>, NotFound<ErrorResponse>>> GetCollectionAsync(
+        Guid collectionId, IngestionDbContext database, CancellationToken cancellationToken)
+    {
+        var summary = await database.Collections.AsNoTracking()
+            .Where(c => c.Id == collectionId)
+            .Select(c => new CollectionSummary(c.Id, c.Name, c.Images.Count, database.Labels.Count(l => l.CollectionId == c.Id)))
+            .SingleOrDefaultAsync(cancellationToken);
+        return summary is null ? UnknownCollection(collectionId) : TypedResults.Ok(summary);
+    }
+
     private static async Task<Results<Ok<IngestResponse>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>>>
-        UploadImagesAsync(Guid collectionId, HttpRequest request, VqaDbContext database, ImageIngestor ingestor,
+        UploadImagesAsync(Guid collectionId, HttpRequest request, IngestionDbContext database, ImageIngestor ingestor,
             ArchiveExpander archives, CancellationToken cancellationToken)
     {
         if (!await CollectionExistsAsync(database, collectionId, cancellationToken))
@@ -86,7 +99,7 @@ internal static class Endpoints
     }
 
     private static async Task<Results<Ok<IngestResponse>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>>>
-        IngestUrlsAsync(Guid collectionId, IngestUrlsRequest request, VqaDbContext database, ImageIngestor ingestor,
+        IngestUrlsAsync(Guid collectionId, IngestUrlsRequest request, IngestionDbContext database, ImageIngestor ingestor,
             UrlDownloader downloader, CancellationToken cancellationToken)
     {
         if (!await CollectionExistsAsync(database, collectionId, cancellationToken))
@@ -110,7 +123,7 @@ internal static class Endpoints
     }
 
     private static async Task<Results<Ok<List<ImageResponse>>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>>>
-        ListImagesAsync(Guid collectionId, string? status, VqaDbContext database, CancellationToken cancellationToken)
+        ListImagesAsync(Guid collectionId, string? status, IngestionDbContext database, CancellationToken cancellationToken)
     {
         if (!await CollectionExistsAsync(database, collectionId, cancellationToken))
             return UnknownCollection(collectionId);
@@ -126,7 +139,7 @@ internal static class Endpoints
             i.Id, i.FileName, i.Sha256, i.Status.ToString().ToLowerInvariant(), i.RejectionReason, i.Width, i.Height)).ToList());
     }
 
-    private static Task<bool> CollectionExistsAsync(VqaDbContext database, Guid collectionId, CancellationToken cancellationToken) =>
+    private static Task<bool> CollectionExistsAsync(IngestionDbContext database, Guid collectionId, CancellationToken cancellationToken) =>
         database.Collections.AnyAsync(c => c.Id == collectionId, cancellationToken);
 
     private static NotFound<ErrorResponse> UnknownCollection(Guid collectionId) =>

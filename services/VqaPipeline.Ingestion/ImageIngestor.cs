@@ -2,7 +2,8 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
+using VqaPipeline.Hosting;
+using VqaPipeline.Ingestion.Data;
 using VqaPipeline.Storage;
 
 namespace VqaPipeline.Ingestion;
@@ -13,7 +14,7 @@ namespace VqaPipeline.Ingestion;
 /// uploads of the same bytes racing each other still yield one row.
 /// </summary>
 internal sealed class ImageIngestor(
-    VqaDbContext database, ObjectStore store, TimeProvider clock, ILogger<ImageIngestor> logger)
+    IngestionDbContext database, ObjectStore store, TimeProvider clock, ILogger<ImageIngestor> logger)
 {
     private const string UniqueViolation = "23505";
 
@@ -49,7 +50,7 @@ internal sealed class ImageIngestor(
         var message = new ImageIngested(
             collectionId, image.Id, stored.Key, stored.Sha256, fileName, contentType, stored.SizeBytes, now);
         database.Images.Add(image);
-        database.AddOutgoing(message, collectionId, image.Id);
+        database.AddOutgoing(message);
         try
         {
             await database.SaveChangesAsync(cancellationToken);

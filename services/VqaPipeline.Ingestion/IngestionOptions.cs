@@ -23,4 +23,10 @@ public sealed record IngestionOptions
     /// from such addresses on purpose (the local stack, tests).
     /// </summary>
     public bool AllowPrivateNetworkUrls { get; set; }
+
+    /// <summary>Queue of <c>ImagePreprocessed</c> and <c>ImageRejected</c>, which set each image's state.</summary>
+    public string ImageOutcomesQueueName { get; set; } = "ingestion-image-outcomes";
+
+    /// <summary>Queue of <c>TrainingRequested</c>, answered with the collection's labels as a dataset.</summary>
+    public string TrainingDatasetsQueueName { get; set; } = "ingestion-training-datasets";
 }

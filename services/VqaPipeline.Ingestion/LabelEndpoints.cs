@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using VqaPipeline.Data;
+using VqaPipeline.Hosting;
+using VqaPipeline.Ingestion.Data;
 
 namespace VqaPipeline.Ingestion;
 
@@ -32,7 +33,7 @@ internal static class LabelEndpoints
     }
 
     private static async Task<Results<Ok<StoreLabelsResponse>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>>>
-        StoreLabelsAsync(Guid collectionId, List<LabelItem>? items, VqaDbContext database, TimeProvider clock,
+        StoreLabelsAsync(Guid collectionId, List<LabelItem>? items, IngestionDbContext database, TimeProvider clock,
             CancellationToken cancellationToken)
     {
         if (!await database.Collections.AnyAsync(c => c.Id == collectionId, cancellationToken))
@@ -94,7 +95,7 @@ internal static class LabelEndpoints
     }
 
     private static async Task<Results<Ok<List<LabelResponse>>, NotFound<ErrorResponse>>> ListLabelsAsync(
-        Guid collectionId, VqaDbContext database, CancellationToken cancellationToken)
+        Guid collectionId, IngestionDbContext database, CancellationToken cancellationToken)
     {
         if (!await database.Collections.AnyAsync(c => c.Id == collectionId, cancellationToken))
             return TypedResults.NotFound(new ErrorResponse($"collection {collectionId} does not exist"));

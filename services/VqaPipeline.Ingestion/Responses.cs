@@ -1,6 +1,6 @@
 namespace VqaPipeline.Ingestion;
 
-/// <summary>A collection as the API shows it.</summary>
+/// <summary>A collection as the API lists it.</summary>
 public sealed record CollectionResponse(Guid Id, string Name);
 
 /// <summary>The body of <c>POST /collections</c>.</summary>
@@ -22,9 +22,6 @@ public sealed record IngestResponse(
 /// <summary>One image of a collection as the API lists it.</summary>
 public sealed record ImageResponse(
     Guid ImageId, string FileName, string Sha256, string Status, string? Reason, int? Width, int? Height);
-
-/// <summary>An error body: one line saying what was wrong.</summary>
-public sealed record ErrorResponse(string Error);
 
 /// <summary>Collects the outcome of every file of one request, in arrival order.</summary>
 internal sealed class IngestReport

@@ -2,81 +2,59 @@ using Stopwatch = System.Diagnostics.Stopwatch;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
-using VqaPipeline.Messaging;
+using VqaPipeline.Messaging.Replay;
 using VqaPipeline.Ml.Imaging;
+using VqaPipeline.Preprocessing.Data;
 using VqaPipeline.Storage;
 
 namespace VqaPipeline.Preprocessing;
 
 /// <summary>
-/// Turns an ingested original into a model-ready image, or rejects it with a reason. Idempotent: the inbox row, the
-/// image's new state and the event log entries commit together, so a redelivered or duplicated message, or one for an
-/// image that is no longer pending, changes nothing. The outcome goes into the outbox in that same commit. A replayed
-/// message (see <see cref="ReplayHeaders"/>) preprocesses a final image again: its row is updated in place, and the
-/// outcome is published only when it differs from the one recorded.
+/// Turns an ingested original into a model-ready image, or rejects it with a reason, and announces the outcome
+/// (through the outbox, in the commit that records it). An image already preprocessed is not preprocessed again, so a
+/// new message about it changes nothing; a replayed message (see <see cref="ReplayHeaders"/>) preprocesses it again,
+/// updates its row in place and announces the outcome only when it differs from the one recorded.
 /// </summary>
 public sealed class ImageIngestedConsumer(
-    VqaDbContext db,
+    PreprocessingDbContext db,
     ObjectStore store,
     ImageLoader loader,
     PreprocessingMetrics metrics,
+    TimeProvider clock,
     ILogger<ImageIngestedConsumer> logger) : IConsumer<ImageIngested>
 {
-    /// <summary>This consumer's name in the inbox.</summary>
-    public const string InboxName = $"{PreprocessingService.Name}.{nameof(ImageIngestedConsumer)}";
-
     public async Task Consume(ConsumeContext<ImageIngested> context)
     {
         var message = context.Message;
-        var messageId = context.MessageId
-            ?? throw new InvalidOperationException($"ImageIngested for image {message.ImageId} has no MessageId");
         var cancellationToken = context.CancellationToken;
         var stopwatch = Stopwatch.StartNew();
         var replayed = context.ReplayedMessageId() is not null;
 
-        var current = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == message.ImageId, cancellationToken)
-            ?? throw new InvalidOperationException(
-                $"ImageIngested {messageId} names image {message.ImageId}, which is not in the database");
-        // The heavy work runs outside the transaction; only a pending image is worth it.
-        var outcome = current.Status == ImageStatus.Pending || replayed ? await PreprocessAsync(message, cancellationToken) : null;
-
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (!await db.TryMarkProcessedAsync(InboxName, messageId, cancellationToken))
+        // Two different messages about one image take turns: only the first preprocesses it.
+        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtextextended({message.ImageId.ToString()}, 0))", cancellationToken);
+        var image = await db.Images.SingleOrDefaultAsync(i => i.Id == message.ImageId, cancellationToken);
+        if (image is not null && !replayed)
         {
-            logger.LogInformation("ImageIngested {MessageId} was already handled; skipped", messageId);
-            return;
-        }
-        var now = DateTimeOffset.UtcNow;
-        db.EventLog.Add(EventLogEntry.For(context.LoggedMessageId(), message, context.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : now,
-            message.CollectionId, message.ImageId));
-
-        // Locked, so two different messages about one image cannot both move it out of pending.
-        var image = await db.Images
-            .FromSql($"SELECT * FROM images WHERE id = {message.ImageId} FOR UPDATE")
-            .SingleAsync(cancellationToken);
-        if ((image.Status != ImageStatus.Pending && !replayed) || outcome is null)
-        {
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
             logger.LogInformation("Image {ImageId} is already {Status}; ImageIngested {MessageId} changed nothing",
-                image.Id, image.Status, messageId);
+                image.Id, image.Status, context.MessageId);
             return;
         }
 
-        var recorded = (image.Status, image.PreprocessedObjectKey, image.RejectionReason);
-        var published = outcome.Apply(image, now);
+        var outcome = await PreprocessAsync(message, cancellationToken);
+        (PreprocessingStatus, string?, string?)? recorded = image is null ? null : (image.Status, image.PreprocessedObjectKey, image.RejectionReason);
+        if (image is null)
+        {
+            image = new PreprocessedImage { Id = message.ImageId, CollectionId = message.CollectionId, FileName = message.FileName, ObjectKey = message.ObjectKey };
+            db.Images.Add(image);
+        }
+        var announced = outcome.Apply(image, clock.GetUtcNow(), message);
         if (recorded == (image.Status, image.PreprocessedObjectKey, image.RejectionReason))
         {
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
             logger.LogInformation("Image {ImageId} preprocessed again by replayed ImageIngested {MessageId}: still {Status}",
-                image.Id, messageId, image.Status);
+                image.Id, context.MessageId, image.Status);
             return;
         }
-        db.AddOutgoing(published, image.CollectionId, image.Id);
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        db.AddOutgoing(announced);
 
         metrics.Record(image.Status.ToString().ToLowerInvariant(), stopwatch.Elapsed);
         logger.LogInformation("Image {ImageId} ({FileName}) is {Status}{Reason} in {ElapsedMs:0} ms",
@@ -115,26 +93,33 @@ public sealed class ImageIngestedConsumer(
 
     private abstract record Outcome
     {
-        /// <summary>Writes the outcome onto <paramref name="image"/>; returns the message announcing it.</summary>
-        public abstract object Apply(Image image, DateTimeOffset now);
+        /// <summary>
+        /// Writes the outcome onto <paramref name="image"/>; returns the message announcing it, which carries the upload's
+        /// name and time from <paramref name="ingested"/> for the services that keep their own view of images.
+        /// </summary>
+        public abstract object Apply(PreprocessedImage image, DateTimeOffset now, ImageIngested ingested);
     }
 
     private sealed record Accepted(int Width, int Height, string Format, string ObjectKey) : Outcome
     {
-        public override object Apply(Image image, DateTimeOffset now)
+        public override object Apply(PreprocessedImage image, DateTimeOffset now, ImageIngested ingested)
         {
             (image.Status, image.Width, image.Height, image.Format, image.PreprocessedObjectKey, image.RejectionReason, image.UpdatedAt) =
-                (ImageStatus.Ready, Width, Height, Format, ObjectKey, null, now);
-            return new ImagePreprocessed(image.CollectionId, image.Id, Width, Height, Format, ObjectKey);
+                (PreprocessingStatus.Ready, Width, Height, Format, ObjectKey, null, now);
+            return new ImagePreprocessed(image.CollectionId, image.Id, Width, Height, Format, ObjectKey)
+            {
+                FileName = ingested.FileName, IngestedAt = ingested.IngestedAt,
+            };
         }
     }
 
     private sealed record Rejected(string Reason) : Outcome
     {
-        public override object Apply(Image image, DateTimeOffset now)
+        public override object Apply(PreprocessedImage image, DateTimeOffset now, ImageIngested ingested)
         {
-            (image.Status, image.RejectionReason, image.UpdatedAt) = (ImageStatus.Rejected, Reason, now);
-            return new ImageRejected(image.CollectionId, image.Id, Reason);
+            (image.Status, image.Width, image.Height, image.Format, image.PreprocessedObjectKey, image.RejectionReason, image.UpdatedAt) =
+                (PreprocessingStatus.Rejected, null, null, null, null, Reason, now);
+            return new ImageRejected(image.CollectionId, image.Id, Reason) { FileName = ingested.FileName, IngestedAt = ingested.IngestedAt };
         }
     }
 }

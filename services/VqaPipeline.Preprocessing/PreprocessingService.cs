@@ -1,41 +1,38 @@
 using MassTransit;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using VqaPipeline.Data;
+using VqaPipeline.Contracts.V1;
 using VqaPipeline.Hosting;
-using VqaPipeline.Hosting.Outbox;
 using VqaPipeline.Ml.Imaging;
-using VqaPipeline.Storage;
+using VqaPipeline.Preprocessing.Data;
 
 namespace VqaPipeline.Preprocessing;
 
-/// <summary>Wiring of the preprocessing worker: consumes <c>ImageIngested</c>, answers ready or rejected.</summary>
+/// <summary>Builds the preprocessing worker: consumes <c>ImageIngested</c>, answers ready or rejected.</summary>
 public static class PreprocessingService
 {
-    /// <summary>The service name in logs, metrics and the inbox.</summary>
-    public const string Name = "preprocessing";
+    /// <summary>The service name in logs, metrics and its schema.</summary>
+    public const string Name = Services.Preprocessing;
 
     /// <summary>
-    /// Adds the worker to <paramref name="builder"/>: the service defaults, the database, the object store and the
-    /// <see cref="ImageIngestedConsumer"/>. The database is migrated and the bucket created before the bus starts.
+    /// The worker, not yet started: its schema, the object store and the <see cref="ImageIngestedConsumer"/>; the
+    /// schema is migrated and the bucket created before the bus starts. <paramref name="configure"/> runs before the
+    /// service reads its settings.
     /// </summary>
-    public static WebApplicationBuilder AddPreprocessing(this WebApplicationBuilder builder)
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
+        var builder = ServiceHost.CreateBuilder(args, ServiceHost.PreprocessingPort, configure);
         var services = builder.Services;
         services.AddOptions<PreprocessingOptions>().Bind(builder.Configuration.GetSection(PreprocessingOptions.Section));
-        services.AddVqaPersistence();
+        services.AddServiceDatabase<PreprocessingDbContext>(builder.Configuration, Name, options => new PreprocessingDbContext(options));
         builder.AddVqaServiceDefaults(Name, bus => bus.AddConsumer<ImageIngestedConsumer, ImageIngestedConsumerDefinition>());
 
         services.AddSingleton(provider =>
             new ImageLoader(new ImageLoadOptions { MaxPixels = provider.GetRequiredService<IOptions<PreprocessingOptions>>().Value.MaxPixels }));
         services.AddSingleton<PreprocessingMetrics>();
-        services.AddOutboxDispatcher();
-        return builder;
-    }
+        services.AddSingleton(TimeProvider.System);
 
-    /// <summary>Maps the health and metrics endpoints; the worker has no API of its own.</summary>
-    public static WebApplication MapPreprocessing(this WebApplication app)
-    {
+        // The worker has no API of its own: health and metrics only.
+        var app = builder.Build();
         app.MapVqaServiceDefaults();
         return app;
     }

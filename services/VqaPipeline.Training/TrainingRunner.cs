@@ -2,12 +2,11 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
 using VqaPipeline.Ml;
-using VqaPipeline.Ml.Checkpoints.Hub;
+using VqaPipeline.Ml.Models.Vilt;
 using VqaPipeline.Ml.Training;
 using VqaPipeline.Storage;
-using VqaPipeline.Ml.Models.Vilt;
+using VqaPipeline.Training.Data;
 
 namespace VqaPipeline.Training;
 
@@ -17,7 +16,7 @@ namespace VqaPipeline.Training;
 /// version, and reports progress and the outcome on the bus and in the run's row.
 /// </summary>
 public sealed class TrainingRunner(
-    IDbContextFactory<VqaDbContext> databases, ObjectStore store, IOptions<TrainingOptions> options,
+    IDbContextFactory<TrainingDbContext> databases, ObjectStore store, ModelLocator models, IOptions<TrainingOptions> options,
     TimeProvider clock, ILogger<TrainingRunner> logger)
 {
     private const string CompleteMarker = ".complete";
@@ -37,10 +36,12 @@ public sealed class TrainingRunner(
     public async Task RunAsync(Guid runId, CancellationToken stoppingToken)
     {
         TrainingRequested request;
+        string datasetPrefix;
         await using (var db = await databases.CreateDbContextAsync(stoppingToken))
         {
             var run = await db.TrainingRuns.AsNoTracking().SingleAsync(r => r.Id == runId, stoppingToken);
             request = JsonSerializer.Deserialize<TrainingRequested>(run.Request, JsonSerializerOptions.Web)!;
+            datasetPrefix = run.DatasetPrefix ?? throw new InvalidOperationException($"training run {runId} was taken before its dataset was there");
         }
 
         using var lostClaim = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -49,7 +50,7 @@ public sealed class TrainingRunner(
         try
         {
             logger.LogInformation("Training run {RunId}: model {ModelName}", runId, request.ModelName);
-            var result = await TrainAsync(request, progress, lostClaim.Token);
+            var result = await TrainAsync(request, datasetPrefix, progress, lostClaim.Token);
             await lostClaim.CancelAsync();
             await heartbeat;
             await StoreModelAsync(request, result, stoppingToken);
@@ -78,10 +79,11 @@ public sealed class TrainingRunner(
         }
     }
 
-    private async Task<FineTuningResult> TrainAsync(TrainingRequested request, ProgressBox progress, CancellationToken cancellationToken)
+    private async Task<FineTuningResult> TrainAsync(TrainingRequested request, string datasetPrefix, ProgressBox progress,
+        CancellationToken cancellationToken)
     {
         var workFolder = Path.Combine(options.Value.WorkFolder, "runs", request.RunId.ToString("N"));
-        var data = await PrepareDataAsync(request, Path.Combine(workFolder, "data"), cancellationToken);
+        var data = await PrepareDataAsync(datasetPrefix, Path.Combine(workFolder, "data"), cancellationToken);
         var model = await StartingPointAsync(request.Start, workFolder, cancellationToken);
         var output = Path.Combine(workFolder, "output");
         var settings = request.Settings;
@@ -112,63 +114,20 @@ public sealed class TrainingRunner(
     }
 
     /// <summary>
-    /// The training data as a local folder: a stored VQA dataset downloaded as it is, or a collection's labels written
-    /// as an image folder (<c>metadata.jsonl</c> and the model-ready images). Done once per run.
+    /// The training data as a local folder, downloaded once per run: a stored VQA dataset as it is, or the collection's
+    /// labels the ingestion service wrote for the run (an image folder: <c>metadata.jsonl</c> and the model-ready images).
     /// </summary>
-    private async Task<string> PrepareDataAsync(TrainingRequested request, string folder, CancellationToken cancellationToken)
+    private async Task<string> PrepareDataAsync(string prefix, string folder, CancellationToken cancellationToken)
     {
         if (File.Exists(Path.Combine(folder, CompleteMarker)))
             return folder;
         if (Directory.Exists(folder))
             Directory.Delete(folder, recursive: true);
         Directory.CreateDirectory(folder);
-
-        if (request.Dataset.ObjectPrefix is { } prefix)
-        {
-            if (await store.DownloadFolderAsync(prefix, folder, cancellationToken) == 0)
-                throw new TrainingRunException($"nothing is stored under '{prefix}'");
-        }
-        else
-        {
-            await WriteLabelsAsync(request.Dataset.CollectionId!.Value, folder, cancellationToken);
-        }
+        if (await store.DownloadFolderAsync(prefix, folder, cancellationToken) == 0)
+            throw new TrainingRunException($"nothing is stored under '{prefix}'");
         await File.WriteAllTextAsync(Path.Combine(folder, CompleteMarker), "", cancellationToken);
         return folder;
-    }
-
-    private async Task WriteLabelsAsync(Guid collectionId, string folder, CancellationToken cancellationToken)
-    {
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var labels = await db.Labels.AsNoTracking()
-            .Where(l => l.CollectionId == collectionId)
-            .Join(db.Images.AsNoTracking(), l => l.ImageId, i => i.Id, (l, i) => new { Label = l, Image = i })
-            .OrderBy(row => row.Image.CreatedAt).ThenBy(row => row.Label.Question)
-            .ToListAsync(cancellationToken);
-        var usable = labels.Where(row => row.Image is { Status: ImageStatus.Ready, PreprocessedObjectKey: not null }).ToList();
-        if (usable.Count == 0)
-            throw new TrainingRunException(labels.Count == 0
-                ? $"collection {collectionId} has no labels"
-                : $"none of the {labels.Count} labels of collection {collectionId} is on a ready image");
-        if (usable.Count < labels.Count)
-            logger.LogWarning("{Skipped} of {Count} labels of collection {CollectionId} are on images that are not ready; left out",
-                labels.Count - usable.Count, labels.Count, collectionId);
-
-        Directory.CreateDirectory(Path.Combine(folder, "images"));
-        await using var metadata = new StreamWriter(Path.Combine(folder, "metadata.jsonl"));
-        foreach (var image in usable.Select(row => row.Image).DistinctBy(i => i.Id))
-        {
-            await using var source = await store.GetAsync(image.PreprocessedObjectKey!, cancellationToken);
-            await using var target = File.Create(Path.Combine(folder, "images", $"{image.Id:N}.png"));
-            await source.CopyToAsync(target, cancellationToken);
-        }
-        foreach (var (label, image) in usable.Select(row => (row.Label, row.Image)))
-        {
-            // One answer is everyone's answer; several are the annotators' answers, counted for soft scores.
-            var line = label.Answers.Count == 1
-                ? JsonSerializer.Serialize(new { file_name = $"images/{image.Id:N}.png", question = label.Question, answer = label.Answers[0] })
-                : JsonSerializer.Serialize(new { file_name = $"images/{image.Id:N}.png", question = label.Question, answers = label.Answers });
-            await metadata.WriteLineAsync(line);
-        }
     }
 
     private async Task<FineTuningModelSource> StartingPointAsync(TrainingStart start, string workFolder, CancellationToken cancellationToken)
@@ -182,21 +141,17 @@ public sealed class TrainingRunner(
             await ResolveModelAsync(start.TokenizerModel ?? throw new TrainingRunException("'fromConfig' needs a tokenizer model"), cancellationToken));
     }
 
-    /// <summary>A model reference as a local folder: a stored version (downloaded once), a folder, or a Hub id.</summary>
+    /// <summary>A model reference as a local folder, as every service resolves one.</summary>
     private async Task<string> ResolveModelAsync(string reference, CancellationToken cancellationToken)
     {
-        if (StoredModel.TryParse(reference) is { } stored)
+        try
         {
-            try
-            {
-                return await store.DownloadModelAsync(stored, options.Value.WorkFolder, cancellationToken);
-            }
-            catch (FileNotFoundException)
-            {
-                throw new TrainingRunException($"no stored model '{reference}'");
-            }
+            return (await models.ResolveAsync(reference, cancellationToken)).Folder;
         }
-        return await ModelResolver.ResolveAsync(reference, HubOptions.FromEnvironment(), cancellationToken);
+        catch (ModelLocationException exception)
+        {
+            throw new TrainingRunException(exception.Message);
+        }
     }
 
     /// <summary>
@@ -237,7 +192,7 @@ public sealed class TrainingRunner(
         run.Worker = null;
         run.UpdatedAt = now;
         var trained = new ModelTrained(request.RunId, request.ModelName, version.Version, version.Reference, result.TrainingExamples, now);
-        await PublishAfterCommitAsync(db, trained, request.Dataset.CollectionId, cancellationToken, transaction);
+        await PublishAfterCommitAsync(db, trained, cancellationToken, transaction);
         logger.LogInformation("Training run {RunId} stored {Model}", request.RunId, version.Reference);
     }
 
@@ -250,7 +205,7 @@ public sealed class TrainingRunner(
         run.Error = reason;
         run.Worker = null;
         run.UpdatedAt = now;
-        await PublishAfterCommitAsync(db, new TrainingFailed(runId, reason), null, cancellationToken);
+        await PublishAfterCommitAsync(db, new TrainingFailed(runId, reason), cancellationToken);
     }
 
     private async Task ReleaseAsync(Guid runId)
@@ -295,7 +250,7 @@ public sealed class TrainingRunner(
                     {
                         reported = latest.Step;
                         await PublishAfterCommitAsync(db, new TrainingProgressed(runId, latest.Step, latest.TotalSteps, latest.Loss,
-                            latest.ExamplesPerSecond), null, claim.Token);
+                            latest.ExamplesPerSecond), claim.Token);
                     }
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
@@ -313,11 +268,11 @@ public sealed class TrainingRunner(
     /// Commits <paramref name="db"/>'s changes together with <paramref name="message"/> in the outbox, which the
     /// dispatcher then publishes.
     /// </summary>
-    private static async Task PublishAfterCommitAsync<TMessage>(
-        VqaDbContext db, TMessage message, Guid? collectionId, CancellationToken cancellationToken,
-        Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? transaction = null) where TMessage : class
+    private static async Task PublishAfterCommitAsync(
+        TrainingDbContext db, object message, CancellationToken cancellationToken,
+        Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? transaction = null)
     {
-        db.AddOutgoing(message, collectionId);
+        db.AddOutgoing(message);
         await db.SaveChangesAsync(cancellationToken);
         if (transaction is not null)
             await transaction.CommitAsync(cancellationToken);

@@ -1,41 +1,51 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using VqaPipeline.Data;
+using VqaPipeline.Contracts.V1;
 using VqaPipeline.Hosting;
-using VqaPipeline.Hosting.Outbox;
-using VqaPipeline.Storage;
+using VqaPipeline.Training.Data;
 
 namespace VqaPipeline.Training;
 
 /// <summary>
-/// Wiring of the training worker: <see cref="TrainingRequestedConsumer"/> records requested runs, and
-/// <see cref="TrainingWorker"/> trains them one at a time, resuming a run whose worker died from its last checkpoint.
+/// Builds the training service: the API of training runs and model versions over its own schema, and the worker that
+/// trains runs one at a time (<see cref="TrainingWorker"/>), resuming a run whose worker died from its last checkpoint.
 /// </summary>
 public static class TrainingService
 {
-    /// <summary>The service name in logs, metrics and the inbox.</summary>
-    public const string Name = "training";
+    /// <summary>The service name in logs, metrics and its schema.</summary>
+    public const string Name = Services.Training;
 
-    /// <summary>Adds the worker to <paramref name="builder"/>; the database is migrated before the bus starts.</summary>
-    public static WebApplicationBuilder AddTraining(this WebApplicationBuilder builder)
+    /// <summary>
+    /// The service, not yet started; its schema is migrated before the bus starts. <paramref name="configure"/> runs
+    /// before the service reads its settings; with <c>Training:RunWorker</c> false it serves the API only.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
+        var builder = ServiceHost.CreateBuilder(args, ServiceHost.TrainingPort, configure);
+        var configuration = builder.Configuration;
         var services = builder.Services;
-        services.AddOptions<TrainingOptions>().Bind(builder.Configuration.GetSection(TrainingOptions.Section));
-        services.AddVqaPersistence();
-        builder.AddVqaServiceDefaults(Name, bus => bus.AddConsumer<TrainingRequestedConsumer, TrainingRequestedConsumerDefinition>());
+        services.AddOptions<TrainingOptions>().Bind(configuration.GetSection(TrainingOptions.Section));
+        var options = configuration.GetSection(TrainingOptions.Section).Get<TrainingOptions>() ?? new TrainingOptions();
+        services.AddServiceDatabase<TrainingDbContext>(configuration, Name, create => new TrainingDbContext(create));
+        builder.AddVqaServiceDefaults(Name, bus =>
+        {
+            bus.AddConsumer<TrainingRequestedConsumer, TrainingRequestedConsumerDefinition>();
+            bus.AddConsumer<TrainingDatasetOutcomeConsumer, TrainingDatasetOutcomeConsumerDefinition>();
+        });
 
         services.AddSingleton(TimeProvider.System);
+        services.AddModelLocator(configuration, defaultCacheDir: Path.Combine(options.WorkFolder, "models"));
         services.AddSingleton<TrainingRunner>();
-        services.AddOutboxDispatcher();
-        services.AddHostedService<TrainingWorker>();
-        return builder;
-    }
+        CollectionsClient.Register(services, ServiceAddresses.From(configuration));
+        if (options.RunWorker)
+            services.AddHostedService<TrainingWorker>();
+        services.AddOpenApi();
 
-    /// <summary>Maps the health and metrics endpoints; the worker has no API of its own.</summary>
-    public static WebApplication MapTraining(this WebApplication app)
-    {
+        var app = builder.Build();
         app.MapVqaServiceDefaults();
+        app.MapOpenApi();
+        app.MapTrainingRunEndpoints();
         return app;
     }
 }
@@ -71,10 +81,22 @@ public sealed record TrainingOptions
 
     /// <summary>The device training runs on (<c>cpu</c>, <c>cuda</c>, <c>cuda:1</c>).</summary>
     public string Device { get; set; } = "cpu";
+
+    /// <summary>Whether this instance trains runs, besides serving the API and recording what the messages say.</summary>
+    public bool RunWorker { get; set; } = true;
+
+    /// <summary>The queue of <c>TrainingDatasetPrepared</c> and <c>TrainingDatasetRejected</c>.</summary>
+    public string DatasetsQueueName { get; set; } = "training-datasets";
 }
 
 /// <summary>One training run at a time per worker: requests wait in the database, not in the broker.</summary>
 public sealed class TrainingRequestedConsumerDefinition : ConsumerDefinition<TrainingRequestedConsumer>
 {
     public TrainingRequestedConsumerDefinition(IOptions<TrainingOptions> training) => EndpointName = training.Value.QueueName;
+}
+
+/// <summary>The outcomes of the datasets ingestion writes for runs, on a queue of their own.</summary>
+public sealed class TrainingDatasetOutcomeConsumerDefinition : ConsumerDefinition<TrainingDatasetOutcomeConsumer>
+{
+    public TrainingDatasetOutcomeConsumerDefinition(IOptions<TrainingOptions> training) => EndpointName = training.Value.DatasetsQueueName;
 }

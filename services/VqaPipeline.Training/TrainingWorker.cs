@@ -1,16 +1,16 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using VqaPipeline.Data;
+using VqaPipeline.Training.Data;
 
 namespace VqaPipeline.Training;
 
 /// <summary>
-/// Takes queued runs from the database one at a time, and runs whose worker stopped saying it is alive (killed, lost
-/// its machine): those resume from their last checkpoint. <c>FOR UPDATE SKIP LOCKED</c> lets workers compete for runs
+/// Takes queued runs whose dataset is there from the database one at a time, and runs whose worker stopped saying it
+/// is alive (killed, lost its machine): those resume from their last checkpoint. <c>FOR UPDATE SKIP LOCKED</c> lets workers compete for runs
 /// without two taking the same one.
 /// </summary>
 public sealed class TrainingWorker(
-    IDbContextFactory<VqaDbContext> databases, TrainingRunner runner, IOptions<TrainingOptions> options,
+    IDbContextFactory<TrainingDbContext> databases, TrainingRunner runner, IOptions<TrainingOptions> options,
     TimeProvider clock, ILogger<TrainingWorker> logger) : BackgroundService
 {
     /// <summary>Who this worker is in <see cref="TrainingRun.Worker"/>.</summary>
@@ -46,7 +46,8 @@ public sealed class TrainingWorker(
             $"""
              UPDATE training_runs SET status = 'running', worker = {Identity}, heartbeat_at = {now}, updated_at = {now}
              WHERE id = (SELECT id FROM training_runs
-                         WHERE status = 'queued' OR (status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < {stale}))
+                         WHERE (status = 'queued' AND dataset_prefix IS NOT NULL)
+                            OR (status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < {stale}))
                          ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING id AS "Value"
              """).ToListAsync(cancellationToken);

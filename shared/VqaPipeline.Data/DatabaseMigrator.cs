@@ -3,41 +3,43 @@ using Npgsql;
 
 namespace VqaPipeline.Data;
 
-/// <summary>Brings a database up to the latest migration when a service starts.</summary>
+/// <summary>Brings a service's schema up to its latest migration when the service starts.</summary>
 public static class DatabaseMigrator
 {
     /// <summary>
-    /// Key of the session-level advisory lock held while migrating: services starting together would otherwise race
-    /// to create the migrations history table and apply the same migration twice.
+    /// Applies every pending migration of <typeparamref name="TContext"/>. Instances of one service starting together
+    /// would race to create the history table and apply the same migration twice, so they take turns under a
+    /// session-level advisory lock named after the schema; the later ones find nothing to do. Different services
+    /// migrate their own schemas at the same time.
     /// </summary>
-    private const long MigrationLockKey = 0x5651_415F_4D49_4752; // "VQA_MIGR"
-
-    /// <summary>
-    /// Applies every pending migration to the database named by <paramref name="connectionString"/>, which must
-    /// exist. Safe to call from several processes at once: they take turns, and the later ones find nothing to do.
-    /// </summary>
-    public static async Task MigrateAsync(string connectionString, CancellationToken cancellationToken = default)
+    public static async Task MigrateAsync<TContext>(
+        string connectionString, string schema, Func<DbContextOptions<TContext>, TContext> create,
+        CancellationToken cancellationToken = default) where TContext : ServiceDbContext
     {
-        await using var connection = new NpgsqlConnection(connectionString);
+        await using var connection = new NpgsqlConnection(ServiceDbContext.WithSearchPath(connectionString, schema));
         await connection.OpenAsync(cancellationToken);
-        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_lock(@key)", connection))
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended(@key, 0))", connection))
         {
-            lockCommand.Parameters.AddWithValue("key", MigrationLockKey);
+            lockCommand.Parameters.AddWithValue("key", LockKey(schema));
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
         }
 
         try
         {
-            var options = new DbContextOptionsBuilder<VqaDbContext>().UseNpgsql(connection).Options;
-            await using var context = new VqaDbContext(options);
+            var options = new DbContextOptionsBuilder<TContext>()
+                .UseNpgsql(connection, npgsql => npgsql.MigrationsHistoryTable(ServiceDbContext.MigrationsHistoryTable, schema))
+                .Options;
+            await using var context = create(options);
             await context.Database.MigrateAsync(cancellationToken);
         }
         finally
         {
             // Closing the connection would release the lock too, but a pooled connection is only reset later.
-            await using var unlockCommand = new NpgsqlCommand("SELECT pg_advisory_unlock(@key)", connection);
-            unlockCommand.Parameters.AddWithValue("key", MigrationLockKey);
+            await using var unlockCommand = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended(@key, 0))", connection);
+            unlockCommand.Parameters.AddWithValue("key", LockKey(schema));
             await unlockCommand.ExecuteNonQueryAsync(CancellationToken.None);
         }
     }
+
+    private static string LockKey(string schema) => $"vqa-migrate:{schema}";
 }

@@ -24,7 +24,11 @@ public sealed record DatabaseOptions
 {
     public const string Section = "Database";
 
-    /// <summary>Npgsql connection string; when empty the service has no database and readiness does not check one.</summary>
+    /// <summary>
+    /// Npgsql connection string, logging in as the service's own role (<c>vqa_{service}</c>, which owns the service's
+    /// schema and nothing else; see provision.sql); when empty the service has no database and readiness does not
+    /// check one.
+    /// </summary>
     public string? ConnectionString { get; set; }
 }
 
@@ -67,6 +71,12 @@ public sealed record ServiceOptions
 /// <summary>The <c>VQA_*</c> environment variable names (see infra/local/settings.sh) and the settings they set.</summary>
 public static class VqaEnvironment
 {
+    /// <summary>Sets the settings named by the <c>VQA_*</c> variables <paramref name="configuration"/> holds.</summary>
+    public static void Apply(Microsoft.Extensions.Configuration.IConfigurationManager configuration) =>
+        Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(configuration,
+            ConfigurationKeys.Where(pair => !string.IsNullOrEmpty(configuration[pair.Key]))
+                .Select(pair => KeyValuePair.Create(pair.Value, configuration[pair.Key])).ToList());
+
     public static IReadOnlyDictionary<string, string> ConfigurationKeys { get; } = new Dictionary<string, string>
     {
         ["VQA_RABBITMQ_URL"] = $"{BrokerOptions.Section}:{nameof(BrokerOptions.Url)}",
@@ -77,5 +87,6 @@ public static class VqaEnvironment
         ["VQA_S3_SECRET_KEY"] = $"{StorageOptions.Section}:{nameof(StorageOptions.SecretKey)}",
         ["VQA_S3_BUCKET"] = $"{StorageOptions.Section}:{nameof(StorageOptions.Bucket)}",
         ["VQA_SEQ_URL"] = $"{ServiceOptions.Section}:{nameof(ServiceOptions.SeqUrl)}",
+        ["VQA_API_URL"] = $"{ServiceAddresses.Section}:{nameof(ServiceAddresses.Api)}",
     };
 }

@@ -14,6 +14,8 @@ using OpenTelemetry.Resources;
 using Serilog;
 using Serilog.Events;
 using VqaPipeline.Hosting.Health;
+using VqaPipeline.Messaging;
+using VqaPipeline.Messaging.Replay;
 
 namespace VqaPipeline.Hosting;
 
@@ -27,7 +29,8 @@ public static class ServiceDefaults
     /// <summary>
     /// Adds the shared service wiring. <paramref name="configureBus"/> registers the service's consumers; every
     /// consumer gets a receive endpoint on RabbitMQ with exponential retry, after which the message moves to the
-    /// endpoint's <c>_error</c> queue with the exception in its headers.
+    /// endpoint's <c>_error</c> queue with the exception in its headers, and runs behind the inbox filter (its inbox
+    /// and event log; see <see cref="VqaPipeline.Messaging.Inbox.InboxFilter{TMessage}"/>).
     /// </summary>
     public static TBuilder AddVqaServiceDefaults<TBuilder>(
         this TBuilder builder, string serviceName, Action<IBusRegistrationConfigurator>? configureBus = null)
@@ -35,9 +38,7 @@ public static class ServiceDefaults
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(serviceName);
         var configuration = builder.Configuration;
-        configuration.AddInMemoryCollection(VqaEnvironment.ConfigurationKeys
-            .Where(pair => !string.IsNullOrEmpty(configuration[pair.Key]))
-            .Select(pair => KeyValuePair.Create(pair.Value, configuration[pair.Key])));
+        VqaEnvironment.Apply(configuration);
 
         var services = builder.Services;
         services.AddOptions<BrokerOptions>().Bind(configuration.GetSection(BrokerOptions.Section));
@@ -47,8 +48,32 @@ public static class ServiceDefaults
         var serviceOptions = configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
 
         AddLogging(services, serviceName, serviceOptions);
-        AddBus(services, serviceOptions, configureBus);
-        AddHealthChecks(services, configuration, serviceOptions);
+        // A service with a database answers replay requests for what it published (see AddServiceDatabase).
+        var replays = services.Any(service => service.ServiceType == typeof(ReplaySource));
+        AddBus(services, serviceOptions, bus =>
+        {
+            if (replays)
+                bus.AddVqaReplayResponder(serviceName);
+            configureBus?.Invoke(bus);
+        });
+        AddHealthChecks(services, configuration, serviceOptions, withBroker: true);
+        AddMetrics(services, serviceName);
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = serviceOptions.ShutdownTimeout);
+        return builder;
+    }
+
+    /// <summary>
+    /// The wiring of a service without a bus or a database (the gateway): settings, logging, health, metrics, shutdown.
+    /// </summary>
+    public static TBuilder AddVqaWebDefaults<TBuilder>(this TBuilder builder, string serviceName) where TBuilder : IHostApplicationBuilder
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(serviceName);
+        VqaEnvironment.Apply(builder.Configuration);
+        var services = builder.Services;
+        services.AddOptions<ServiceOptions>().Bind(builder.Configuration.GetSection(ServiceOptions.Section));
+        var serviceOptions = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
+        AddLogging(services, serviceName, serviceOptions);
+        AddHealthChecks(services, builder.Configuration, serviceOptions, withBroker: false);
         AddMetrics(services, serviceName);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = serviceOptions.ShutdownTimeout);
         return builder;
@@ -97,13 +122,14 @@ public static class ServiceDefaults
                 rabbit.PrefetchCount = broker.PrefetchCount;
                 rabbit.UseMessageRetry(retry => retry.Exponential(
                     broker.RetryLimit, broker.RetryMinInterval, broker.RetryMaxInterval, broker.RetryMinInterval));
+                rabbit.UseVqaInbox(context);
                 rabbit.ConfigureEndpoints(context);
             });
         });
         services.Configure<MassTransitHostOptions>(host => host.StopTimeout = serviceOptions.ShutdownTimeout);
     }
 
-    private static void AddHealthChecks(IServiceCollection services, IConfiguration configuration, ServiceOptions options)
+    private static void AddHealthChecks(IServiceCollection services, IConfiguration configuration, ServiceOptions options, bool withBroker)
     {
         services.AddHttpClient(nameof(StorageHealthCheck), client => client.Timeout = options.HealthCheckTimeout);
         services.TryAddKeyedSingleton<IHealthCheck, BrokerHealthCheck>(VqaHealthChecks.Broker);
@@ -111,7 +137,8 @@ public static class ServiceDefaults
         services.TryAddKeyedSingleton<IHealthCheck, StorageHealthCheck>(VqaHealthChecks.Storage);
 
         var checks = services.AddHealthChecks();
-        checks.Add(ReadinessCheck(VqaHealthChecks.Broker, options));
+        if (withBroker)
+            checks.Add(ReadinessCheck(VqaHealthChecks.Broker, options));
         // A service without a database or object store configured does not depend on one.
         if (!string.IsNullOrEmpty(configuration[$"{DatabaseOptions.Section}:{nameof(DatabaseOptions.ConnectionString)}"]))
             checks.Add(ReadinessCheck(VqaHealthChecks.Database, options));

@@ -1,13 +1,15 @@
 using System.CommandLine;
 using MassTransit;
-using VqaPipeline.Messaging;
+using VqaPipeline.Data;
+using VqaPipeline.Messaging.Replay;
 
 namespace VqaPipeline.Cli.Commands;
 
 /// <summary>
-/// <c>vqa replay</c>: republishes logged messages of one type, in the order they occurred, each with a new message id
-/// (consumers handle it again) naming the original. Settings come from <c>VQA_POSTGRES</c> and <c>VQA_RABBITMQ_URL</c>,
-/// as the services read them.
+/// <c>vqa replay</c>: republishes logged messages of one type from the event log of the service that published it, in
+/// the order they occurred, each with a new message id (consumers handle it again) naming the original. An operator's
+/// tool: <c>VQA_POSTGRES</c> is a login that may read every service's schema (the server's own, in the local stack),
+/// <c>VQA_RABBITMQ_URL</c> the broker.
 /// </summary>
 internal static class ReplayCommand
 {
@@ -38,7 +40,7 @@ internal static class ReplayCommand
                 parse.GetValue(collection), parse.GetValue(job));
             if (filter is null)
                 throw new CliUsageException(error!);
-            var replayer = new EventLogReplayer(Setting("VQA_POSTGRES"));
+            var replayer = new EventLogReplayer(ServiceDbContext.WithSearchPath(Setting("VQA_POSTGRES"), filter.Publisher));
             var matched = await replayer.CountAsync(filter, cancellationToken);
             var republished = 0;
             if (!parse.GetValue(dryRun) && matched > 0)

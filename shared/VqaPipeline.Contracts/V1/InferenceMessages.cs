@@ -6,6 +6,7 @@ namespace VqaPipeline.Contracts.V1;
 /// </summary>
 /// <param name="JobId">The job from <see cref="QuestionJobSubmitted.JobId"/>.</param>
 /// <param name="ImageIds">Ready images of the job's collection, a handful per command.</param>
+[PublishedBy(Services.Inference)]
 public sealed record ImageBatchRequested(Guid JobId, IReadOnlyList<Guid> ImageIds)
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>

@@ -1,8 +1,9 @@
 namespace VqaPipeline.Contracts.V1;
 
 /// <summary>
-/// A client asked for a model to be trained. Published by the ingestion API (<c>POST /training-runs</c>); the training
-/// service runs it, reports <see cref="TrainingProgressed"/>, and ends with <see cref="ModelTrained"/> or
+/// A client asked for a model to be trained. Published by the training API (<c>POST /training-runs</c>); the training
+/// service runs it (when the data is a collection's labels, once the ingestion service has prepared them, see
+/// <see cref="TrainingDatasetPrepared"/>), reports <see cref="TrainingProgressed"/>, and ends with <see cref="ModelTrained"/> or
 /// <see cref="TrainingFailed"/>.
 /// </summary>
 /// <param name="RunId">The training run's id.</param>
@@ -11,6 +12,7 @@ namespace VqaPipeline.Contracts.V1;
 /// <param name="Start">What the weights start from.</param>
 /// <param name="Settings">The hyper-parameters.</param>
 /// <param name="RequestedAt">When the run was accepted.</param>
+[PublishedBy(Services.Training)]
 public sealed record TrainingRequested(
     Guid RunId,
     string ModelName,
@@ -51,6 +53,7 @@ public sealed record TrainingSettings(
     int SaveEvery);
 
 /// <summary>A training run moved on.</summary>
+[PublishedBy(Services.Training)]
 public sealed record TrainingProgressed(Guid RunId, int Step, int TotalSteps, double Loss, double ExamplesPerSecond)
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
@@ -64,6 +67,7 @@ public sealed record TrainingProgressed(Guid RunId, int Step, int TotalSteps, do
 /// <param name="ModelReference">What a question job names to use it: <c>models/{name}/{version}</c>.</param>
 /// <param name="TrainingExamples">How many examples it was trained on.</param>
 /// <param name="TrainedAt">When the model was stored.</param>
+[PublishedBy(Services.Training)]
 public sealed record ModelTrained(
     Guid RunId, string ModelName, int Version, string ModelReference, int TrainingExamples, DateTimeOffset TrainedAt)
 {
@@ -72,7 +76,33 @@ public sealed record ModelTrained(
 }
 
 /// <summary>A training run cannot finish; <see cref="Reason"/> says why in one line.</summary>
+[PublishedBy(Services.Training)]
 public sealed record TrainingFailed(Guid RunId, string Reason)
+{
+    /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
+    public int SchemaVersion { get; init; } = ContractVersion.Current;
+}
+
+/// <summary>
+/// The labels of a collection, written as a VQA dataset (<c>metadata.jsonl</c> and the model-ready images) under
+/// <see cref="ObjectPrefix"/> for a training run. The ingestion service, which owns labels and images, answers every
+/// <see cref="TrainingRequested"/> whose dataset is a collection with this or <see cref="TrainingDatasetRejected"/>.
+/// </summary>
+/// <param name="RunId">The run from <see cref="TrainingRequested.RunId"/>.</param>
+/// <param name="CollectionId">The collection whose labels these are.</param>
+/// <param name="ObjectPrefix">Where the dataset is stored.</param>
+/// <param name="Examples">Labels written (one per image and question).</param>
+/// <param name="Skipped">Labels left out because their image is not ready.</param>
+[PublishedBy(Services.Ingestion)]
+public sealed record TrainingDatasetPrepared(Guid RunId, Guid CollectionId, string ObjectPrefix, int Examples, int Skipped)
+{
+    /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
+    public int SchemaVersion { get; init; } = ContractVersion.Current;
+}
+
+/// <summary>A collection's labels cannot make a dataset for a run (no labels, none on a ready image); the run fails with <see cref="Reason"/>.</summary>
+[PublishedBy(Services.Ingestion)]
+public sealed record TrainingDatasetRejected(Guid RunId, Guid CollectionId, string Reason)
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;

@@ -1,0 +1,15 @@
+using VqaPipeline.Benchmarks;
+
+return args switch
+{
+    ["pipeline", ..] => await PipelineBench.RunAsync(args[1..]),
+    ["search", ..] => await SearchBench.RunAsync(args[1..]),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: VqaPipeline.Benchmarks pipeline FIXTURES_FOLDER [IMAGES (default 20)]");
+    Console.Error.WriteLine("       VqaPipeline.Benchmarks search [ROWS (default 1000000)] [QUERIES (default 400)]");
+    return 2;
+}

@@ -1,0 +1,179 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.Hosting;
+using VqaPipeline.Inference.Data;
+using VqaPipeline.Ml.Checkpoints.Hub;
+using VqaPipeline.Storage;
+
+namespace VqaPipeline.Inference;
+
+/// <summary>The jobs API: submit, follow, cancel, export the answers.</summary>
+internal static class JobEndpoints
+{
+    /// <summary>The setting naming the model a job without one uses.</summary>
+    public const string DefaultModelSetting = "VQA_DEFAULT_MODEL";
+
+    public const int DefaultTopK = 5;
+    public const int MaxTopK = 100;
+    public const int MaxQuestions = 100;
+    public const int MaxQuestionLength = 1000;
+
+    public static void MapJobEndpoints(this IEndpointRouteBuilder app)
+    {
+        var jobs = app.MapGroup("/jobs").WithTags("jobs");
+        jobs.MapPost("/", SubmitAsync);
+        jobs.MapGet("/{jobId:guid}", GetAsync);
+        jobs.MapPost("/{jobId:guid}/cancel", CancelAsync);
+        jobs.MapGet("/{jobId:guid}/answers", ExportAsync);
+    }
+
+    private static async Task<IResult> SubmitAsync(
+        SubmitJobRequest request, InferenceDbContext database, CollectionsClient collections, ModelLocator models,
+        IConfiguration configuration, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (request.CollectionId is not { } collectionId)
+            return BadRequest("give the collection to ask about in 'collectionId'");
+        if (QuestionsProblem(request.Questions) is { } questionsProblem)
+            return BadRequest(questionsProblem);
+        var topK = request.TopK ?? DefaultTopK;
+        if (topK is < 1 or > MaxTopK)
+            return BadRequest($"topK must be between 1 and {MaxTopK}, not {topK}");
+        var named = !string.IsNullOrWhiteSpace(request.Model) ? request.Model.Trim()
+            : configuration[DefaultModelSetting] is { Length: > 0 } configured ? configured.Trim()
+            : BundledModels.Default;
+        var (model, modelProblem) = await models.CheckAsync(named, cancellationToken);
+        if (model is null)
+            return BadRequest(modelProblem!);
+        CollectionSummary? collection;
+        try
+        {
+            collection = await collections.GetAsync(collectionId, cancellationToken);
+        }
+        catch (ServiceUnavailableException exception)
+        {
+            return TypedResults.Json(new ErrorResponse(exception.Message), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        if (collection is null)
+            return BadRequest($"collection {collectionId} does not exist");
+
+        var now = clock.GetUtcNow();
+        var job = new QuestionJob
+        {
+            Id = NewId.NextGuid(), CollectionId = collectionId, Questions = [.. request.Questions!.Select(q => q!)], Model = model.Text,
+            TopK = topK, ExpectedImages = collection.Images, Total = collection.Images, CreatedAt = now, UpdatedAt = now,
+        };
+        database.QuestionJobs.Add(job);
+        database.AddOutgoing(new QuestionJobSubmitted(job.Id, collectionId, job.Questions, job.Model, topK, now));
+        await database.SaveChangesAsync(cancellationToken);
+        return TypedResults.Accepted($"/jobs/{job.Id}", new JobAcceptedResponse(job.Id, $"/jobs/{job.Id}"));
+    }
+
+    private static async Task<Results<Ok<JobResponse>, NotFound<ErrorResponse>>> GetAsync(
+        Guid jobId, InferenceDbContext database, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var job = await database.QuestionJobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        return job is null ? UnknownJob(jobId) : TypedResults.Ok(await DescribeAsync(database, job, clock.GetUtcNow(), cancellationToken));
+    }
+
+    private static async Task<JobResponse> DescribeAsync(
+        InferenceDbContext database, QuestionJob job, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var failures = await database.JobImages.AsNoTracking()
+            .Where(i => i.JobId == job.Id && i.State == JobImageState.Failed)
+            .Join(database.Images, j => j.ImageId, i => i.Id, (j, i) => new { i.CreatedAt, Failure = new FailedImage(i.Id, i.FileName, j.Reason ?? "") })
+            .OrderBy(f => f.CreatedAt).Select(f => f.Failure)
+            .Take(JobResponse.MaxFailuresShown)
+            .ToListAsync(cancellationToken);
+        return JobResponse.Of(job, failures, now);
+    }
+
+    private static async Task<Results<Ok<JobResponse>, NotFound<ErrorResponse>, Conflict<ErrorResponse>>> CancelAsync(
+        Guid jobId, InferenceDbContext database, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        // Ended in one conditional update, so a job the worker completes at the same moment is never reported as cancelled.
+        await using (var transaction = await database.Database.BeginTransactionAsync(cancellationToken))
+        {
+            await JobProgress.EndAsync(database, jobId, JobStatus.Cancelled, null, cancellationToken);
+            await database.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        var job = await database.QuestionJobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        if (job is null)
+            return UnknownJob(jobId);
+        if (job.Status != JobStatus.Cancelled)
+            return TypedResults.Conflict(new ErrorResponse($"job {jobId} is already {job.Status.Text()}"));
+        return TypedResults.Ok(await DescribeAsync(database, job, now, cancellationToken));
+    }
+
+    private static async Task<IResult> ExportAsync(
+        Guid jobId, string? format, HttpContext http, InferenceDbContext database, CancellationToken cancellationToken)
+    {
+        format = (format ?? "jsonl").ToLowerInvariant();
+        if (format is not ("jsonl" or "csv"))
+            return BadRequest($"format '{format}' is not one of jsonl, csv");
+        if (!await database.QuestionJobs.AnyAsync(j => j.Id == jobId, cancellationToken))
+            return UnknownJob(jobId);
+
+        var rows = database.JobAnswers.AsNoTracking()
+            .Where(a => a.JobId == jobId)
+            .Join(database.Images, a => a.ImageId, i => i.Id, (a, i) => new { Answer = a, i.FileName, i.CreatedAt })
+            .OrderBy(r => r.CreatedAt).ThenBy(r => r.Answer.ImageId).ThenBy(r => r.Answer.QuestionIndex)
+            .ThenBy(r => r.Answer.Rank)
+            .Select(r => new ExportedAnswer(r.Answer.ImageId, r.FileName, r.Answer.Question, r.Answer.Rank,
+                r.Answer.Answer, r.Answer.Score, r.Answer.ModelVersion))
+            .AsAsyncEnumerable();
+
+        var response = http.Response;
+        response.ContentType = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8";
+        response.Headers.ContentDisposition = $"attachment; filename=\"job-{jobId}-answers.{format}\"";
+        await using var writer = new StreamWriter(response.Body, new UTF8Encoding(false), 64 * 1024);
+        if (format == "csv")
+            await writer.WriteAsync(CsvExport.Header + "\n");
+        await foreach (var row in rows.WithCancellation(cancellationToken))
+        {
+            await writer.WriteAsync(format == "csv" ? CsvExport.Line(row) : JsonSerializer.Serialize(row, JsonSerializerOptions.Web));
+            await writer.WriteAsync('\n');
+        }
+        return TypedResults.Empty;
+    }
+
+    private static string? QuestionsProblem(IReadOnlyList<string?>? questions)
+    {
+        if (questions is not { Count: > 0 })
+            return "give one or more questions in 'questions'";
+        if (questions.Count > MaxQuestions)
+            return $"a job has at most {MaxQuestions} questions, not {questions.Count}";
+        for (var i = 0; i < questions.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(questions[i]))
+                return $"question {i + 1} is empty: ask something about the images";
+            if (questions[i]!.Length > MaxQuestionLength)
+                return $"question {i + 1} is longer than {MaxQuestionLength} characters";
+        }
+        return null;
+    }
+
+    private static BadRequest<ErrorResponse> BadRequest(string reason) => TypedResults.BadRequest(new ErrorResponse(reason));
+
+    private static NotFound<ErrorResponse> UnknownJob(Guid jobId) =>
+        TypedResults.NotFound(new ErrorResponse($"job {jobId} does not exist"));
+}
+
+/// <summary>RFC 4180 CSV of exported answers: fields with a comma, quote or line break are quoted, quotes doubled.</summary>
+internal static class CsvExport
+{
+    public const string Header = "imageId,fileName,question,rank,answer,score,modelVersion";
+
+    public static string Line(ExportedAnswer row) => string.Join(',',
+        row.ImageId.ToString(), Field(row.FileName), Field(row.Question), row.Rank.ToString(CultureInfo.InvariantCulture),
+        Field(row.Answer), row.Score.ToString("R", CultureInfo.InvariantCulture), Field(row.ModelVersion));
+
+    public static string Field(string value) =>
+        value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
+}

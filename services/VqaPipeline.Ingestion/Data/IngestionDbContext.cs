@@ -1,0 +1,64 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.Data;
+using VqaPipeline.Messaging;
+
+namespace VqaPipeline.Ingestion.Data;
+
+/// <summary>The ingestion service's schema: collections, their images and the human labels on them.</summary>
+public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> options) : MessagingDbContext(options)
+{
+    public override string Schema => Services.Ingestion;
+
+    /// <summary>Image collections.</summary>
+    public DbSet<Collection> Collections => Set<Collection>();
+
+    /// <summary>Images of all collections.</summary>
+    public DbSet<Image> Images => Set<Image>();
+
+    /// <summary>Human answers to questions about images.</summary>
+    public DbSet<ImageLabel> Labels => Set<ImageLabel>();
+
+    /// <summary>A context on <paramref name="connectionString"/> (the ingestion role's, or any with rights on the schema).</summary>
+    public static IngestionDbContext Open(string connectionString) =>
+        new(OptionsFor<IngestionDbContext>(connectionString, Services.Ingestion));
+
+    protected override void ConfigureTables(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<Collection>(collection =>
+        {
+            collection.Property(c => c.Name).HasMaxLength(200);
+            collection.HasIndex(c => c.Name).IsUnique();
+        });
+
+        modelBuilder.Entity<Image>(image =>
+        {
+            image.Property(i => i.Sha256).HasMaxLength(64).IsFixedLength();
+            image.Property(i => i.ObjectKey).HasMaxLength(1024);
+            image.Property(i => i.PreprocessedObjectKey).HasMaxLength(1024);
+            image.Property(i => i.FileName).HasMaxLength(1024);
+            image.Property(i => i.ContentType).HasMaxLength(255);
+            image.Property(i => i.Format).HasMaxLength(32);
+            image.Property(i => i.Status).HasMaxLength(16).HasConversion(LowerCaseEnum.Converter<ImageStatus>());
+            image.HasIndex(i => new { i.CollectionId, i.Sha256 }).IsUnique();
+            image.HasOne(i => i.Collection).WithMany(c => c.Images).HasForeignKey(i => i.CollectionId);
+        });
+
+        modelBuilder.Entity<ImageLabel>(label =>
+        {
+            label.ToTable("labels");
+            label.Property(l => l.Question).HasMaxLength(1000);
+            label.HasIndex(l => new { l.ImageId, l.Question }).IsUnique();
+            label.HasIndex(l => l.CollectionId);
+            label.HasOne<Image>().WithMany().HasForeignKey(l => l.ImageId);
+            label.HasOne<Collection>().WithMany().HasForeignKey(l => l.CollectionId);
+        });
+    }
+}
+
+/// <summary>Lets <c>dotnet ef migrations add</c> build the model without a running database.</summary>
+public sealed class IngestionDbContextDesignTimeFactory : IDesignTimeDbContextFactory<IngestionDbContext>
+{
+    public IngestionDbContext CreateDbContext(string[] args) => IngestionDbContext.Open("Host=localhost;Database=vqapipeline_design");
+}

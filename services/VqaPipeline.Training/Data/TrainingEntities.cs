@@ -1,0 +1,97 @@
+namespace VqaPipeline.Training.Data;
+
+/// <summary>Where a training run is.</summary>
+public enum TrainingRunStatus
+{
+    /// <summary>Accepted, waiting for its dataset (a collection's labels, which ingestion writes) or for a worker.</summary>
+    Queued,
+
+    /// <summary>A worker is training it.</summary>
+    Running,
+
+    /// <summary>Its model is stored; <see cref="TrainingRun.ModelReference"/> names it.</summary>
+    Completed,
+
+    /// <summary>It cannot finish; <see cref="TrainingRun.Error"/> says why.</summary>
+    Failed,
+}
+
+/// <summary>One request to train a model, and how far it got.</summary>
+public sealed class TrainingRun
+{
+    /// <summary>The run's id.</summary>
+    public Guid Id { get; set; }
+
+    /// <summary>The name the model is stored under.</summary>
+    public required string ModelName { get; set; }
+
+    /// <summary>The <c>TrainingRequested</c> message as JSON: everything needed to (re)start the run.</summary>
+    public required string Request { get; set; }
+
+    /// <summary>
+    /// Where the run's dataset is stored, once there is one: the request's own for a stored dataset, the one the
+    /// ingestion service wrote for a collection's labels. A worker takes only runs that have it.
+    /// </summary>
+    public string? DatasetPrefix { get; set; }
+
+    /// <summary>Where the run is.</summary>
+    public TrainingRunStatus Status { get; set; } = TrainingRunStatus.Queued;
+
+    /// <summary>Optimizer steps done.</summary>
+    public int Step { get; set; }
+
+    /// <summary>Optimizer steps in the whole run, once known.</summary>
+    public int TotalSteps { get; set; }
+
+    /// <summary>The loss of the last reported step.</summary>
+    public double? Loss { get; set; }
+
+    /// <summary>Training throughput at the last report.</summary>
+    public double? ExamplesPerSecond { get; set; }
+
+    /// <summary>The worker training it (host name and process id), while it runs.</summary>
+    public string? Worker { get; set; }
+
+    /// <summary>When the worker last reported: a running run whose worker went silent is taken over.</summary>
+    public DateTimeOffset? HeartbeatAt { get; set; }
+
+    /// <summary>The trained model (<c>models/{name}/{version}</c>), once completed.</summary>
+    public string? ModelReference { get; set; }
+
+    /// <summary>Why the run failed.</summary>
+    public string? Error { get; set; }
+
+    /// <summary>When it was requested.</summary>
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>When it last changed.</summary>
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>A model stored in object storage under <see cref="ObjectPrefix"/>, usable by question jobs.</summary>
+public sealed class ModelVersion
+{
+    /// <summary>The row's id.</summary>
+    public Guid Id { get; set; }
+
+    /// <summary>The model's name.</summary>
+    public required string Name { get; set; }
+
+    /// <summary>1 for a name's first model, then 2, 3, …</summary>
+    public int Version { get; set; }
+
+    /// <summary>The storage prefix of the Hugging Face model folder (<c>models/{name}/{version}/</c>).</summary>
+    public required string ObjectPrefix { get; set; }
+
+    /// <summary>The training run that produced it, if any.</summary>
+    public Guid? TrainingRunId { get; set; }
+
+    /// <summary>How many examples it was trained on.</summary>
+    public int TrainingExamples { get; set; }
+
+    /// <summary>When it was stored.</summary>
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>What a question job names to use it.</summary>
+    public string Reference => $"models/{Name}/{Version}";
+}

@@ -1,0 +1,166 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.Hosting;
+using VqaPipeline.Storage;
+using VqaPipeline.Training.Data;
+
+namespace VqaPipeline.Training;
+
+/// <summary>The training data of a run: a collection's labels, or a VQA dataset folder in object storage.</summary>
+public sealed record TrainingDatasetRequest(Guid? CollectionId, string? ObjectPrefix);
+
+/// <summary>
+/// The body of <c>POST /training-runs</c>. Unset hyper-parameters take the Hugging Face VQA guide's recipe (batch 4,
+/// 20 epochs, AdamW lr 5e-5, weight decay 0.01).
+/// </summary>
+public sealed record TrainingRunRequest(
+    string? ModelName,
+    TrainingDatasetRequest? Dataset,
+    string? BaseModel,
+    JsonObject? FromConfig,
+    string? Tokenizer,
+    int? Epochs,
+    int? MaxSteps,
+    int? BatchSize,
+    int? GradientAccumulation,
+    double? LearningRate,
+    double? WeightDecay,
+    int? WarmupSteps,
+    long? Seed,
+    string? DType,
+    int? SaveEvery);
+
+/// <summary>What <c>POST /training-runs</c> answers.</summary>
+public sealed record TrainingRunAccepted(Guid Id, string StatusUrl);
+
+/// <summary>A training run as <c>GET /training-runs/{id}</c> shows it.</summary>
+public sealed record TrainingRunResponse(
+    Guid Id, string ModelName, string Status, int Step, int TotalSteps, double? Loss, double? ExamplesPerSecond,
+    string? Model, string? Error, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>A stored model version as <c>GET /models</c> lists it.</summary>
+public sealed record ModelVersionResponse(
+    string Name, int Version, string Model, Guid? TrainingRunId, int TrainingExamples, DateTimeOffset CreatedAt);
+
+/// <summary>The training API: starting and following training runs, and the model versions they stored.</summary>
+internal static partial class TrainingRunEndpoints
+{
+    public static void MapTrainingRunEndpoints(this IEndpointRouteBuilder app)
+    {
+        var runs = app.MapGroup("/training-runs").WithTags("training");
+        runs.MapPost("/", StartAsync);
+        runs.MapGet("/{runId:guid}", GetAsync);
+        app.MapGet("/models", ListModelsAsync).WithTags("models");
+    }
+
+    private static async Task<IResult> StartAsync(
+        TrainingRunRequest request, TrainingDbContext database, ObjectStore store, ModelLocator models,
+        CollectionsClient collections, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        string? reason;
+        try
+        {
+            reason = await InvalidAsync(request, store, models, collections, cancellationToken);
+        }
+        catch (ServiceUnavailableException exception)
+        {
+            return TypedResults.Json(new ErrorResponse(exception.Message), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        if (reason is not null)
+            return TypedResults.BadRequest(new ErrorResponse(reason));
+
+        var now = clock.GetUtcNow();
+        var message = new TrainingRequested(
+            Guid.NewGuid(),
+            request.ModelName!,
+            new TrainingDataset(request.Dataset!.CollectionId, request.Dataset.ObjectPrefix?.Trim('/')),
+            new TrainingStart(request.BaseModel, request.FromConfig?.ToJsonString(), request.Tokenizer),
+            new TrainingSettings(
+                request.Epochs ?? 20, request.MaxSteps, request.BatchSize ?? 4, request.GradientAccumulation ?? 1,
+                request.LearningRate ?? 5e-5, request.WeightDecay ?? 0.01, request.WarmupSteps ?? 0, request.Seed ?? 0,
+                request.DType ?? "float32", request.SaveEvery ?? 100),
+            now);
+        database.TrainingRuns.Add(new TrainingRun
+        {
+            Id = message.RunId,
+            ModelName = message.ModelName,
+            Request = JsonSerializer.Serialize(message, JsonSerializerOptions.Web),
+            DatasetPrefix = message.Dataset.ObjectPrefix,
+            CreatedAt = now,
+            UpdatedAt = now,
+        });
+        database.AddOutgoing(message);
+        await database.SaveChangesAsync(cancellationToken);
+        var statusUrl = $"/training-runs/{message.RunId}";
+        return TypedResults.Accepted(statusUrl, new TrainingRunAccepted(message.RunId, statusUrl));
+    }
+
+    private static async Task<string?> InvalidAsync(TrainingRunRequest request, ObjectStore store, ModelLocator models,
+        CollectionsClient collections, CancellationToken cancellationToken)
+    {
+        if (request.ModelName is not { } name || !ModelNamePattern().IsMatch(name))
+            return "'modelName' must be 1-100 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit";
+        if (request.Dataset is not { } dataset || (dataset.CollectionId is null) == string.IsNullOrWhiteSpace(dataset.ObjectPrefix))
+            return "'dataset' must name exactly one of 'collectionId' (its labels) or 'objectPrefix' (a VQA dataset in object storage)";
+        if (dataset.CollectionId is { } collectionId)
+        {
+            var collection = await collections.GetAsync(collectionId, cancellationToken);
+            if (collection is null)
+                return $"collection {collectionId} does not exist";
+            if (collection.Labels == 0)
+                return $"collection {collectionId} has no labels to train on (POST /collections/{collectionId}/labels first)";
+        }
+        else if ((await store.ListAsync(dataset.ObjectPrefix!.Trim('/') + "/", cancellationToken)).Count == 0)
+        {
+            return $"nothing is stored under '{dataset.ObjectPrefix}'";
+        }
+
+        if ((request.BaseModel is null) == (request.FromConfig is null))
+            return "name exactly one starting point: 'baseModel' (a ViLT checkpoint) or 'fromConfig' (a ViLT configuration)";
+        if (request.FromConfig is not null && string.IsNullOrWhiteSpace(request.Tokenizer))
+            return "'fromConfig' needs 'tokenizer': a model whose tokenizer and image processor files to use";
+        foreach (var reference in new[] { request.BaseModel, request.Tokenizer })
+        {
+            if (reference is not null && (await models.CheckAsync(reference, cancellationToken)).Problem is { } unknown)
+                return unknown;
+        }
+
+        return (request.Epochs, request.MaxSteps, request.BatchSize, request.GradientAccumulation, request.LearningRate,
+                request.WeightDecay, request.WarmupSteps, request.SaveEvery, request.DType) switch
+            {
+                ({ } epochs, _, _, _, _, _, _, _, _) when epochs < 1 => "'epochs' must be at least 1",
+                (_, { } steps, _, _, _, _, _, _, _) when steps < 1 => "'maxSteps' must be at least 1",
+                (_, _, { } batch, _, _, _, _, _, _) when batch is < 1 or > 4096 => "'batchSize' must be 1 to 4096",
+                (_, _, _, { } accumulation, _, _, _, _, _) when accumulation < 1 => "'gradientAccumulation' must be at least 1",
+                (_, _, _, _, { } lr, _, _, _, _) when !(lr > 0) || double.IsInfinity(lr) => "'learningRate' must be positive",
+                (_, _, _, _, _, { } decay, _, _, _) when !(decay >= 0) || double.IsInfinity(decay) => "'weightDecay' must not be negative",
+                (_, _, _, _, _, _, { } warmup, _, _) when warmup < 0 => "'warmupSteps' must not be negative",
+                (_, _, _, _, _, _, _, { } every, _) when every < 1 => "'saveEvery' must be at least 1",
+                (_, _, _, _, _, _, _, _, { } dtype) when dtype is not ("float32" or "bfloat16") => "'dtype' must be float32 or bfloat16",
+                _ => null,
+            };
+    }
+
+    private static async Task<Results<Ok<TrainingRunResponse>, NotFound<ErrorResponse>>> GetAsync(
+        Guid runId, TrainingDbContext database, CancellationToken cancellationToken)
+    {
+        var run = await database.TrainingRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        if (run is null)
+            return TypedResults.NotFound(new ErrorResponse($"training run {runId} does not exist"));
+        return TypedResults.Ok(new TrainingRunResponse(
+            run.Id, run.ModelName, run.Status.ToString().ToLowerInvariant(), run.Step, run.TotalSteps, run.Loss,
+            run.ExamplesPerSecond, run.ModelReference, run.Error, run.CreatedAt, run.UpdatedAt));
+    }
+
+    private static async Task<List<ModelVersionResponse>> ListModelsAsync(TrainingDbContext database, CancellationToken cancellationToken) =>
+        (await database.ModelVersions.AsNoTracking().OrderBy(m => m.Name).ThenBy(m => m.Version).ToListAsync(cancellationToken))
+        .Select(m => new ModelVersionResponse(m.Name, m.Version, m.Reference, m.TrainingRunId, m.TrainingExamples, m.CreatedAt))
+        .ToList();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,99}$")]
+    private static partial Regex ModelNamePattern();
+}

@@ -1,0 +1,94 @@
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using VqaPipeline.Messaging.Replay;
+
+namespace VqaPipeline.Messaging.Inbox;
+
+/// <summary>
+/// The inbox and the event log of every consumer, in one place: each contract message a consumer receives is handled
+/// in one transaction of the service's database that records it in the inbox (consumer = its queue, by message id),
+/// logs it as consumed (under the original's id for a replay), runs the consumer and commits. A message the consumer's
+/// inbox already holds — a redelivery, a duplicate — is acknowledged without running the consumer, so at-least-once
+/// delivery never doubles a result. A batch consumer gets its whole batch, messages seen before included (batch
+/// consumers are idempotent by their own keys); each new one is recorded. Messages outside the contract pass through.
+/// </summary>
+public sealed class InboxFilter<TMessage>(IServiceProvider services, ILogger<InboxFilter<TMessage>> logger)
+    : IFilter<ConsumeContext<TMessage>> where TMessage : class
+{
+    private static readonly Func<TMessage, IReadOnlyList<(ConsumeContext Context, object Message)>>? BatchItems = BatchReader.For<TMessage>();
+    private static readonly bool IsContract = MessageCatalog.Contains(BatchReader.ElementType<TMessage>() ?? typeof(TMessage));
+
+    public async Task Send(ConsumeContext<TMessage> context, IPipe<ConsumeContext<TMessage>> next)
+    {
+        if (!IsContract)
+        {
+            await next.Send(context);
+            return;
+        }
+        // Resolved only for contract messages: a service's other consumers (replay requests) need no database.
+        var db = services.GetRequiredService<MessagingDbContext>();
+        var transaction = services.GetRequiredService<InboxTransaction>();
+        var items = BatchItems?.Invoke(context.Message) ?? [(context, context.Message)];
+        var consumer = ConsumerName(context);
+        var cancellationToken = context.CancellationToken;
+        using var activity = TraceContext.StartChild($"consume {typeof(TMessage).Name}", context.Headers.Get<string>(TraceContext.Header));
+
+        db.ChangeTracker.Clear(); // a retry reuses the scope's context
+        transaction.Reset();
+        await using (var dbTransaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            var fresh = 0;
+            foreach (var (item, message) in items)
+            {
+                var messageId = item.MessageId
+                    ?? throw new InvalidOperationException($"a {message.GetType().Name} without a MessageId cannot be handled exactly once");
+                if (!await db.TryMarkProcessedAsync(consumer, messageId, cancellationToken))
+                    continue;
+                var sent = item.SentTime is { } time ? new DateTimeOffset(time, TimeSpan.Zero) : DateTimeOffset.UtcNow;
+                db.EventLog.Add(EventLogEntry.Of(item.LoggedMessageId(), message, sent, MessageDirection.Consumed));
+                fresh++;
+            }
+            if (fresh == 0)
+            {
+                logger.LogInformation("{MessageType} {MessageId} was already handled by {Consumer}; skipped",
+                    typeof(TMessage).Name, context.MessageId, consumer);
+                return;
+            }
+
+            await next.Send(context);
+            await db.SaveChangesAsync(cancellationToken);
+            await dbTransaction.CommitAsync(cancellationToken);
+        }
+        await transaction.CommittedAsync(cancellationToken);
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("inbox");
+
+    /// <summary>The queue the message came from: each consumer has its own, so it names the consumer.</summary>
+    private static string ConsumerName(ConsumeContext context) =>
+        context.ReceiveContext.InputAddress.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()
+        ?? context.ReceiveContext.InputAddress.ToString();
+}
+
+/// <summary>The messages of a <c>Batch&lt;T&gt;</c>, each with its own consume context (message id, sent time, headers).</summary>
+internal static class BatchReader
+{
+    public static Type? ElementType<TMessage>() =>
+        typeof(TMessage).IsGenericType && typeof(TMessage).GetGenericTypeDefinition() == typeof(Batch<>)
+            ? typeof(TMessage).GetGenericArguments()[0]
+            : null;
+
+    public static Func<TMessage, IReadOnlyList<(ConsumeContext, object)>>? For<TMessage>()
+    {
+        if (ElementType<TMessage>() is not { } element)
+            return null;
+        var read = typeof(BatchReader).GetMethod(nameof(Items), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(element);
+        return batch => (IReadOnlyList<(ConsumeContext, object)>)read.Invoke(null, [batch])!;
+    }
+
+    private static IReadOnlyList<(ConsumeContext, object)> Items<T>(Batch<T> batch) where T : class =>
+        batch.Select(item => ((ConsumeContext)item, (object)item.Message)).ToList();
+}

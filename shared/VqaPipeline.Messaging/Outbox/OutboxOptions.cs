@@ -1,0 +1,25 @@
+namespace VqaPipeline.Messaging.Outbox;
+
+/// <summary>Settings of the outbox dispatcher (configuration section <c>Outbox</c>).</summary>
+public sealed record OutboxOptions
+{
+    public const string Section = "Outbox";
+
+    /// <summary>
+    /// How often the outbox is checked without a wake-up: what a crashed process left, or another process committed,
+    /// goes out within this time.
+    /// </summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Rows locked and published per transaction.</summary>
+    public int BatchSize { get; set; } = 100;
+
+    /// <summary>Longest a batch may take to publish before the attempt counts as failed (the broker is down).</summary>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>First wait after a failed attempt; it doubles with every further failure.</summary>
+    public TimeSpan MinRetryDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Longest wait between attempts while the broker or database stays down.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+}
