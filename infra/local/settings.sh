@@ -12,7 +12,13 @@ VQA_POSTGRES_PORT=${VQA_POSTGRES_PORT:-55432}
 VQA_POSTGRES_DB=${VQA_POSTGRES_DB:-vqapipeline}
 VQA_POSTGRES_USER=${VQA_POSTGRES_USER:-vqa}
 VQA_POSTGRES_PASSWORD=${VQA_POSTGRES_PASSWORD:-vqa}
+# The server's own login (it owns the database and may create roles): what operator tools and the tests use.
 VQA_POSTGRES=${VQA_POSTGRES:-Host=127.0.0.1;Port=${VQA_POSTGRES_PORT};Database=${VQA_POSTGRES_DB};Username=${VQA_POSTGRES_USER};Password=${VQA_POSTGRES_PASSWORD}}
+# Each service logs in as its own role, vqa_<service>, which owns its schema and nothing else (provision.sql).
+VQA_POSTGRES_SERVICE_PASSWORD=${VQA_POSTGRES_SERVICE_PASSWORD:-vqa-services-local}
+service_postgres() {
+  echo "Host=127.0.0.1;Port=${VQA_POSTGRES_PORT};Database=${VQA_POSTGRES_DB};Username=vqa_$1;Password=${VQA_POSTGRES_SERVICE_PASSWORD}"
+}
 
 VQA_S3_PORT=${VQA_S3_PORT:-9000}
 VQA_S3_ENDPOINT=${VQA_S3_ENDPOINT:-http://127.0.0.1:${VQA_S3_PORT}}
@@ -21,12 +27,14 @@ VQA_S3_ACCESS_KEY=${VQA_S3_ACCESS_KEY:-S3RVER}
 VQA_S3_SECRET_KEY=${VQA_S3_SECRET_KEY:-S3RVER-secret}
 VQA_S3_BUCKET=${VQA_S3_BUCKET:-vqa-images}
 
-VQA_INGESTION_URL=${VQA_INGESTION_URL:-http://127.0.0.1:5080}
-VQA_SEARCH_URL=${VQA_SEARCH_URL:-http://127.0.0.1:5081}
+# The one public base URL: the gateway. VQA_INGESTION_URL and VQA_SEARCH_URL name it too, for the scripts that read them.
+VQA_API_URL=${VQA_API_URL:-http://127.0.0.1:5080}
+VQA_INGESTION_URL=${VQA_INGESTION_URL:-$VQA_API_URL}
+VQA_SEARCH_URL=${VQA_SEARCH_URL:-$VQA_API_URL}
 
 # What up.sh prints as `export NAME=value` lines (and what the smoke tests read).
-VQA_EXPORTED_SETTINGS=(VQA_RABBITMQ_URL VQA_POSTGRES VQA_S3_ENDPOINT VQA_S3_ACCESS_KEY VQA_S3_SECRET_KEY VQA_S3_BUCKET
-  VQA_INGESTION_URL VQA_SEARCH_URL)
+VQA_EXPORTED_SETTINGS=(VQA_RABBITMQ_URL VQA_POSTGRES VQA_POSTGRES_SERVICE_PASSWORD VQA_S3_ENDPOINT VQA_S3_ACCESS_KEY
+  VQA_S3_SECRET_KEY VQA_S3_BUCKET VQA_API_URL VQA_INGESTION_URL VQA_SEARCH_URL)
 
 # Everything up.sh starts records its pid here as <name>.pid; down.sh stops exactly those.
 VQA_PID_DIR="$VQA_STATE_DIR/pids"

@@ -20,13 +20,15 @@ S3RVER_VERSION=3.7.1
 s3rver_dir="$here/.cache/node_modules/s3rver"
 
 # The built services up.sh starts after the servers, as "name|port|command" (the command runs in the repository root
-# with the exported settings in its environment). Each service adds its line in its own issue; up.sh builds them (Release).
+# with the exported settings in its environment, each service logging in to PostgreSQL as its own role); up.sh builds
+# them (Release). The gateway (5080) is the public base URL; the others keep their own ports for direct access.
 services=(
-  "ingestion|5080|exec dotnet services/VqaPipeline.Ingestion/bin/Release/net10.0/VqaPipeline.Ingestion.dll"
-  "preprocessing|5082|ASPNETCORE_URLS=http://127.0.0.1:5082 exec dotnet services/VqaPipeline.Preprocessing/bin/Release/net10.0/VqaPipeline.Preprocessing.dll"
-  "indexing|5081|exec dotnet services/VqaPipeline.Indexing/bin/Release/net10.0/VqaPipeline.Indexing.dll"
-  "training|5084|ASPNETCORE_URLS=http://127.0.0.1:5084 Training__WorkFolder=$VQA_STATE_DIR/training exec dotnet services/VqaPipeline.Training/bin/Release/net10.0/linux-x64/VqaPipeline.Training.dll"
-  "inference|5083|exec dotnet services/VqaPipeline.Inference/bin/Release/net10.0/linux-x64/VqaPipeline.Inference.dll"
+  "ingestion|5085|ASPNETCORE_URLS=http://127.0.0.1:5085 VQA_POSTGRES='$(service_postgres ingestion)' exec dotnet services/VqaPipeline.Ingestion/bin/Release/net10.0/VqaPipeline.Ingestion.dll"
+  "preprocessing|5082|ASPNETCORE_URLS=http://127.0.0.1:5082 VQA_POSTGRES='$(service_postgres preprocessing)' exec dotnet services/VqaPipeline.Preprocessing/bin/Release/net10.0/VqaPipeline.Preprocessing.dll"
+  "indexing|5081|ASPNETCORE_URLS=http://127.0.0.1:5081 VQA_POSTGRES='$(service_postgres indexing)' exec dotnet services/VqaPipeline.Indexing/bin/Release/net10.0/VqaPipeline.Indexing.dll"
+  "training|5084|ASPNETCORE_URLS=http://127.0.0.1:5084 VQA_POSTGRES='$(service_postgres training)' Training__WorkFolder=$VQA_STATE_DIR/training exec dotnet services/VqaPipeline.Training/bin/Release/net10.0/linux-x64/VqaPipeline.Training.dll"
+  "inference|5083|ASPNETCORE_URLS=http://127.0.0.1:5083 VQA_POSTGRES='$(service_postgres inference)' exec dotnet services/VqaPipeline.Inference/bin/Release/net10.0/linux-x64/VqaPipeline.Inference.dll"
+  "gateway|5080|ASPNETCORE_URLS=http://127.0.0.1:5080 exec dotnet services/VqaPipeline.Gateway/bin/Release/net10.0/VqaPipeline.Gateway.dll"
 )
 
 postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
@@ -176,10 +178,20 @@ start_postgres() {
   "$bin/psql" -h "$data" -p "$VQA_POSTGRES_PORT" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
     -v user="$VQA_POSTGRES_USER" -v password="$VQA_POSTGRES_PASSWORD" -v db="$VQA_POSTGRES_DB" >>"$log" 2>&1 \
     <<'SQL' || fail "could not create the PostgreSQL user and database; see $log"
-CREATE ROLE :"user" LOGIN CREATEDB PASSWORD :'password';
+CREATE ROLE :"user" LOGIN CREATEDB CREATEROLE PASSWORD :'password';
 CREATE DATABASE :"db" OWNER :"user";
 SQL
   say "PostgreSQL ready"
+}
+
+# One role and one schema per service (shared/VqaPipeline.Data/Provisioning/provision.sql), as the database's owner.
+provision_postgres() {
+  local log="$VQA_LOG_DIR/postgres.log"
+  PGPASSWORD="$VQA_POSTGRES_PASSWORD" "$(postgres_bin)/psql" -h 127.0.0.1 -p "$VQA_POSTGRES_PORT" -U "$VQA_POSTGRES_USER" \
+    -d "$VQA_POSTGRES_DB" -q -v ON_ERROR_STOP=1 \
+    -c "SELECT set_config('vqa.service_password', '$VQA_POSTGRES_SERVICE_PASSWORD', false)" \
+    -f "$here/../../shared/VqaPipeline.Data/Provisioning/provision.sql" >>"$log" 2>&1 \
+    || fail "could not create the services' roles and schemas; see $log"
 }
 
 start_s3() {
@@ -206,12 +218,13 @@ chmod 755 "$VQA_STATE_DIR"
 install_missing
 start_rabbitmq
 start_postgres
+provision_postgres
 start_s3
 if [ "$rabbitmq_starting" = true ]; then await_rabbitmq; fi
 for setting in "${VQA_EXPORTED_SETTINGS[@]}"; do export "${setting?}"; done
 if [ "$infra_only" = false ] && [ ${#services[@]} -gt 0 ]; then
   say "building the services (Release)"
-  for project in services/VqaPipeline.Ingestion services/VqaPipeline.Preprocessing services/VqaPipeline.Indexing services/VqaPipeline.Training services/VqaPipeline.Inference; do
+  for project in services/VqaPipeline.Ingestion services/VqaPipeline.Preprocessing services/VqaPipeline.Indexing services/VqaPipeline.Training services/VqaPipeline.Inference services/VqaPipeline.Gateway; do
     (cd "$here/../.." && dotnet build "$project" -c Release --nologo -v quiet >>"$VQA_LOG_DIR/build.log" 2>&1) \
       || fail "building $project failed; see $VQA_LOG_DIR/build.log"
   done

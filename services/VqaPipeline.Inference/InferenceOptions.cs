@@ -32,6 +32,12 @@ public sealed record InferenceOptions
     /// <summary>libtorch intra-op threads; null keeps libtorch's default (one per core).</summary>
     public int? Threads { get; set; }
 
+    /// <summary>
+    /// Whether this instance starts jobs and answers their images; without it, it serves the jobs API only and the
+    /// workers elsewhere do the work.
+    /// </summary>
+    public bool RunWorker { get; set; } = true;
+
     /// <summary>Where models from object storage (<c>models/{name}/{version}/</c>) are downloaded to.</summary>
     public string ModelCacheDir { get; set; } = Path.Combine(Path.GetTempPath(), "vqa-inference-models");
 }

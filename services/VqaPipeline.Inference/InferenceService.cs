@@ -29,8 +29,11 @@ public static class InferenceService
         var services = builder.Services;
         services.AddOptions<InferenceOptions>().Bind(configuration.GetSection(InferenceOptions.Section));
         services.AddServiceDatabase<InferenceDbContext>(configuration, Name, options => new InferenceDbContext(options));
+        var runWorker = configuration.GetSection(InferenceOptions.Section).Get<InferenceOptions>()?.RunWorker ?? true;
         builder.AddVqaServiceDefaults(Name, bus =>
         {
+            if (!runWorker)
+                return;
             bus.AddConsumer<QuestionJobSubmittedConsumer, QuestionJobSubmittedConsumerDefinition>();
             bus.AddConsumer<ImageEventsConsumer, ImageEventsConsumerDefinition>();
             bus.AddConsumer<ImageBatchConsumer, ImageBatchConsumerDefinition>();

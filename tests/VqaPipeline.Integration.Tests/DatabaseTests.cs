@@ -3,11 +3,13 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
+using VqaPipeline.Ingestion.Data;
 using VqaPipeline.Integration.Tests.Support;
+using VqaPipeline.Messaging;
 
 namespace VqaPipeline.Integration.Tests;
 
+/// <summary>The ingestion schema's constraints, the inbox and the event log, with each service's own login.</summary>
 public sealed class DatabaseTests(MigratedDatabase database) : IClassFixture<MigratedDatabase>
 {
     private static readonly DateTimeOffset Now = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
@@ -17,13 +19,13 @@ public sealed class DatabaseTests(MigratedDatabase database) : IClassFixture<Mig
     {
         var collection = await AddCollectionAsync();
         var sha256 = RandomSha256();
-        await using (var context = database.NewContext())
+        await using (var context = NewContext())
         {
             context.Images.Add(NewImage(collection.Id, sha256));
             await context.SaveChangesAsync();
         }
 
-        await using (var context = database.NewContext())
+        await using (var context = NewContext())
         {
             context.Images.Add(NewImage(collection.Id, sha256));
             var error = await Assert.ThrowsAsync<DbUpdateException>(() => context.SaveChangesAsync());
@@ -33,7 +35,7 @@ public sealed class DatabaseTests(MigratedDatabase database) : IClassFixture<Mig
         }
 
         var other = await AddCollectionAsync();
-        await using (var context = database.NewContext())
+        await using (var context = NewContext())
         {
             context.Images.Add(NewImage(other.Id, sha256));
             await context.SaveChangesAsync();
@@ -45,7 +47,7 @@ public sealed class DatabaseTests(MigratedDatabase database) : IClassFixture<Mig
     public async Task Collection_names_are_unique()
     {
         var first = await AddCollectionAsync();
-        await using var context = database.NewContext();
+        await using var context = NewContext();
         context.Collections.Add(new Collection { Id = Guid.NewGuid(), Name = first.Name, CreatedAt = Now });
         var error = await Assert.ThrowsAsync<DbUpdateException>(() => context.SaveChangesAsync());
         Assert.Equal(PostgresErrorCodes.UniqueViolation, Assert.IsType<PostgresException>(error.InnerException).SqlState);
@@ -58,13 +60,13 @@ public sealed class DatabaseTests(MigratedDatabase database) : IClassFixture<Mig
         var image = NewImage(collection.Id, RandomSha256());
         image.Status = ImageStatus.Rejected;
         image.RejectionReason = "not an image: the bytes start with 'PK'";
-        await using (var context = database.NewContext())
+        await using (var context = NewContext())
         {
             context.Images.Add(image);
             await context.SaveChangesAsync();
         }
 
-        await using (var context = database.NewContext())
+        await using (var context = NewContext())
         {
             var status = await context.Database
                 .SqlQuery<string>($"SELECT status AS \"Value\" FROM images WHERE id = {image.Id}")
@@ -81,11 +83,11 @@ public sealed class DatabaseTests(MigratedDatabase database) : IClassFixture<Mig
     public async Task A_consumer_marks_a_message_processed_once()
     {
         var messageId = Guid.NewGuid();
-        await using var context = database.NewContext();
+        await using var context = NewContext();
 
-        Assert.True(await context.TryMarkProcessedAsync("preprocessing", messageId));
-        Assert.False(await context.TryMarkProcessedAsync("preprocessing", messageId));
-        Assert.True(await context.TryMarkProcessedAsync("indexing", messageId));
+        Assert.True(await context.TryMarkProcessedAsync("preprocessing-image-ingested", messageId, CancellationToken.None));
+        Assert.False(await context.TryMarkProcessedAsync("preprocessing-image-ingested", messageId, CancellationToken.None));
+        Assert.True(await context.TryMarkProcessedAsync("indexing-answers-produced", messageId, CancellationToken.None));
     }
 
     [StackFact]
@@ -94,8 +96,8 @@ public sealed class DatabaseTests(MigratedDatabase database) : IClassFixture<Mig
         var messageId = Guid.NewGuid();
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
         {
-            await using var context = database.NewContext();
-            return await context.TryMarkProcessedAsync("preprocessing", messageId);
+            await using var context = NewContext();
+            return await context.TryMarkProcessedAsync("preprocessing-image-ingested", messageId, CancellationToken.None);
         }));
 
         Assert.Single(outcomes, processed => processed);
@@ -105,14 +107,14 @@ public sealed class DatabaseTests(MigratedDatabase database) : IClassFixture<Mig
     public async Task An_inbox_mark_rolled_back_with_its_transaction_is_forgotten()
     {
         var messageId = Guid.NewGuid();
-        await using var context = database.NewContext();
+        await using var context = NewContext();
         await using (var transaction = await context.Database.BeginTransactionAsync())
         {
-            Assert.True(await context.TryMarkProcessedAsync("preprocessing", messageId));
+            Assert.True(await context.TryMarkProcessedAsync("preprocessing-image-ingested", messageId, CancellationToken.None));
             await transaction.RollbackAsync();
         }
 
-        Assert.True(await context.TryMarkProcessedAsync("preprocessing", messageId));
+        Assert.True(await context.TryMarkProcessedAsync("preprocessing-image-ingested", messageId, CancellationToken.None));
     }
 
     [StackFact]
@@ -121,14 +123,14 @@ public sealed class DatabaseTests(MigratedDatabase database) : IClassFixture<Mig
         var message = new ImageIngested(
             Guid.NewGuid(), Guid.NewGuid(), "originals/" + RandomSha256(), RandomSha256(), "cat \"1\".jpg",
             "image/jpeg", 12345, Now);
-        var entry = EventLogEntry.For(Guid.NewGuid(), message, Now, message.CollectionId, message.ImageId);
-        await using (var context = database.NewContext())
+        var entry = EventLogEntry.Of(Guid.NewGuid(), message, Now, MessageDirection.Consumed);
+        await using (var context = NewContext())
         {
             context.EventLog.Add(entry);
             await context.SaveChangesAsync();
         }
 
-        await using (var context = database.NewContext())
+        await using (var context = NewContext())
         {
             var read = await context.EventLog.SingleAsync(e => e.MessageId == entry.MessageId);
             Assert.Equal(nameof(ImageIngested), read.MessageType);
@@ -149,10 +151,12 @@ public sealed class DatabaseTests(MigratedDatabase database) : IClassFixture<Mig
         }
     }
 
+    private IngestionDbContext NewContext() => IngestionDbContext.Open(database.ConnectionStringFor(Services.Ingestion));
+
     private async Task<Collection> AddCollectionAsync()
     {
         var collection = new Collection { Id = Guid.NewGuid(), Name = $"collection-{Guid.NewGuid():N}", CreatedAt = Now };
-        await using var context = database.NewContext();
+        await using var context = NewContext();
         context.Collections.Add(collection);
         await context.SaveChangesAsync();
         return collection;

@@ -1,74 +1,81 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Migrations;
 using Npgsql;
+using VqaPipeline.Contracts.V1;
 using VqaPipeline.Data;
-using VqaPipeline.Integration.Tests.Support;
+using VqaPipeline.StackTesting;
 
 namespace VqaPipeline.Integration.Tests;
 
+/// <summary>Each service's schema and role on a provisioned database: migrations, isolation.</summary>
 public sealed class MigrationTests
 {
     [StackFact]
-    public async Task Two_migrators_started_together_apply_every_migration_once()
+    public Task Two_migrators_of_each_service_started_together_apply_every_migration_once_in_its_own_schema() =>
+        WithProvisionedDatabaseAsync(async database =>
     {
-        var database = new ScratchDatabase();
-        await database.InitializeAsync();
-        try
+        foreach (var schema in ServiceSchemas.All)
         {
-            await Task.WhenAll(
-                DatabaseMigrator.MigrateAsync(database.ConnectionString),
-                DatabaseMigrator.MigrateAsync(database.ConnectionString));
-            await DatabaseMigrator.MigrateAsync(database.ConnectionString);
+            var connectionString = database.ConnectionStringFor(schema.Service);
+            await Task.WhenAll(schema.MigrateAsync(connectionString), schema.MigrateAsync(connectionString));
+            await schema.MigrateAsync(connectionString);
 
-            await using var context = new VqaDbContext(VqaDbContext.OptionsFor(database.ConnectionString));
-            var applied = await context.Database.GetAppliedMigrationsAsync();
-            Assert.Equal(context.Database.GetMigrations(), applied);
+            await using var context = schema.Open(connectionString);
+            Assert.Equal(context.Database.GetMigrations(), await context.Database.GetAppliedMigrationsAsync());
             Assert.Empty(await context.Database.GetPendingMigrationsAsync());
-            // Every table of the model exists, and nothing else: the migrations and the model agree.
+            // Every table of the model exists in the service's schema, and nothing else: the migrations and the model agree.
             Assert.Equal(
-                context.Model.GetEntityTypes().Select(entity => entity.GetTableName()!).Distinct().Order(StringComparer.Ordinal),
-                (await TablesAsync(database.ConnectionString)).Order(StringComparer.Ordinal));
+                context.Model.GetEntityTypes().Select(entity => entity.GetTableName()!).Append(ServiceDbContext.MigrationsHistoryTable)
+                    .Distinct().Order(StringComparer.Ordinal),
+                await TablesAsync(database.ConnectionString, schema.Service));
         }
-        finally
-        {
-            await database.DisposeAsync();
-        }
-    }
+        Assert.Empty(await TablesAsync(database.ConnectionString, "public"));
+    });
 
     [StackFact]
-    public async Task The_outbox_migration_marks_existing_published_rows_sent_and_tells_consumed_ones_apart()
+    public Task A_services_role_writes_its_own_schema_and_cannot_write_or_read_another_services() =>
+        WithProvisionedDatabaseAsync(async database =>
     {
-        var database = new ScratchDatabase();
+        foreach (var schema in ServiceSchemas.All)
+            await schema.MigrateAsync(database.ConnectionStringFor(schema.Service));
+
+        foreach (var writer in DatabaseProvisioner.Services)
+        {
+            var own = await ExecuteAsync(database.ConnectionStringFor(writer),
+                $"INSERT INTO {writer}.inbox_messages (consumer, message_id, processed_at) VALUES ('test', gen_random_uuid(), now())");
+            Assert.Null(own);
+            foreach (var other in DatabaseProvisioner.Services.Where(other => other != writer))
+            {
+                var insert = await ExecuteAsync(database.ConnectionStringFor(writer),
+                    $"INSERT INTO {other}.inbox_messages (consumer, message_id, processed_at) VALUES ('test', gen_random_uuid(), now())");
+                var read = await ExecuteAsync(database.ConnectionStringFor(writer), $"SELECT count(*) FROM {other}.event_log");
+                var create = await ExecuteAsync(database.ConnectionStringFor(writer), $"CREATE TABLE {other}.intruder (id int)");
+                Assert.All([insert, read, create], error => Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, error?.SqlState));
+            }
+            var inPublic = await ExecuteAsync(database.ConnectionStringFor(writer), "CREATE TABLE public.intruder (id int)");
+            Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, inPublic?.SqlState);
+        }
+    });
+
+    [StackFact]
+    public Task A_database_of_the_old_layout_that_was_not_provisioned_for_it_stops_the_migration_with_what_to_do() =>
+        WithProvisionedDatabaseAsync(async database =>
+    {
+        // The old tables appear after provisioning, so no role was allowed to read them.
+        await database.ExecuteAsync(await LegacyDatabase.SchemaAsync());
+
+        var error = await Assert.ThrowsAsync<PostgresException>(() =>
+            ServiceSchemas.All[0].MigrateAsync(database.ConnectionStringFor(Services.Ingestion)));
+        Assert.Contains("run provision.sql", error.MessageText);
+    });
+
+    /// <summary>Runs <paramref name="test"/> on a provisioned database of its own, dropped afterwards.</summary>
+    internal static async Task WithProvisionedDatabaseAsync(Func<ServiceDatabase, Task> test)
+    {
+        var database = new ServiceDatabase();
         await database.InitializeAsync();
         try
         {
-            await using var context = new VqaDbContext(VqaDbContext.OptionsFor(database.ConnectionString));
-            var migrations = context.Database.GetMigrations().ToList();
-            var outbox = migrations.Single(m => m.EndsWith("_Outbox"));
-            await context.GetService<IMigrator>().MigrateAsync(migrations[migrations.IndexOf(outbox) - 1]);
-            var (relayed, published, consumedOnly) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
-            // Before the outbox: ingestion logged and published `relayed`, which preprocessing consumed and logged
-            // again; `published` has not been consumed yet; `consumedOnly` came from a publisher that logs nothing.
-            await ExecuteAsync(database.ConnectionString,
-                $$"""
-                 INSERT INTO event_log (message_id, message_type, body, occurred_at) VALUES
-                   ('{{relayed}}', 'ImageIngested', '{}', now() - interval '1 minute'),
-                   ('{{published}}', 'ImagePreprocessed', '{}', now() - interval '1 minute'),
-                   ('{{relayed}}', 'ImageIngested', '{}', now()),
-                   ('{{consumedOnly}}', 'ImageIngested', '{}', now());
-                 INSERT INTO inbox_messages (consumer, message_id, processed_at) VALUES
-                   ('preprocessing', '{{relayed}}', now()), ('preprocessing', '{{consumedOnly}}', now());
-                 """);
-
-            await DatabaseMigrator.MigrateAsync(database.ConnectionString);
-
-            var rows = await context.EventLog.AsNoTracking().OrderBy(e => e.Id).ToListAsync();
-            Assert.Equal(
-                [(relayed, MessageDirection.Published, true), (published, MessageDirection.Published, true),
-                 (relayed, MessageDirection.Consumed, false), (consumedOnly, MessageDirection.Consumed, false)],
-                rows.Select(e => (e.MessageId, e.Direction, e.DispatchedAt is not null)));
-            Assert.All(rows.Where(e => e.Direction == MessageDirection.Published), e => Assert.Equal(e.OccurredAt, e.DispatchedAt));
+            await test(database);
         }
         finally
         {
@@ -76,24 +83,30 @@ public sealed class MigrationTests
         }
     }
 
-    private static async Task ExecuteAsync(string connectionString, string sql)
+    /// <summary>The error <paramref name="sql"/> ends with, or <c>null</c> when it succeeds.</summary>
+    private static async Task<PostgresException?> ExecuteAsync(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
+        try
+        {
+            await command.ExecuteNonQueryAsync();
+            return null;
+        }
+        catch (PostgresException exception)
+        {
+            return exception;
+        }
     }
 
-    private static async Task<List<string>> TablesAsync(string connectionString)
+    internal static async Task<List<string>> TablesAsync(string connectionString, string schema)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            """
-            SELECT table_name FROM information_schema.tables
-            WHERE table_schema = 'public' AND table_name <> '__EFMigrationsHistory' ORDER BY table_name
-            """,
-            connection);
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = @schema ORDER BY table_name", connection);
+        command.Parameters.AddWithValue("schema", schema);
         var tables = new List<string>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())

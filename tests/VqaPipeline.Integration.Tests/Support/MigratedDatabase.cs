@@ -1,11 +1,14 @@
-using VqaPipeline.Data;
+using VqaPipeline.StackTesting;
 
 namespace VqaPipeline.Integration.Tests.Support;
 
-/// <summary>A <see cref="ScratchDatabase"/> with every migration applied, shared by one test class.</summary>
-public sealed class MigratedDatabase : ScratchDatabase
+/// <summary>A provisioned <see cref="ServiceDatabase"/> with every service's schema migrated, shared by one test class.</summary>
+public sealed class MigratedDatabase : ServiceDatabase
 {
-    public VqaDbContext NewContext() => new(VqaDbContext.OptionsFor(ConnectionString));
-
-    protected override Task PrepareAsync(string connectionString) => DatabaseMigrator.MigrateAsync(connectionString);
+    protected override async Task PrepareAsync(string connectionString)
+    {
+        await base.PrepareAsync(connectionString);
+        foreach (var schema in ServiceSchemas.All)
+            await schema.MigrateAsync(ConnectionStringFor(schema.Service));
+    }
 }
