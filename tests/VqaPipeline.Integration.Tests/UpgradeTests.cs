@@ -77,7 +77,8 @@ public sealed class UpgradeTests
                 var runs = await training.TrainingRuns.OrderBy(r => r.CreatedAt).ToListAsync();
                 Assert.Equal([(LegacyDatabase.StoredRun, TrainingRunStatus.Completed, "datasets/bags"), (LegacyDatabase.QueuedCollectionRun, TrainingRunStatus.Queued, null)],
                     runs.Select(r => (r.Id, r.Status, r.DatasetPrefix)));
-                Assert.Equal(("bags", 1, 120), await training.ModelVersions.Select(m => ValueTuple.Create(m.Name, m.Version, m.TrainingExamples)).SingleAsync());
+                var version = await training.ModelVersions.SingleAsync();
+                Assert.Equal(("bags", 1, 120), (version.Name, version.Version, version.TrainingExamples));
                 // The run over a collection is requested again, so that ingestion writes its dataset.
                 var requested = await training.EventLog.SingleAsync(e => e.MessageType == nameof(TrainingRequested) && e.DispatchedAt == null);
                 Assert.Equal(LegacyDatabase.Collection, requested.CollectionId);
