@@ -17,13 +17,28 @@ public static class MessagingServices
     public static IServiceCollection AddVqaMessaging<TContext>(this IServiceCollection services, string connectionString)
         where TContext : MessagingDbContext
     {
+        services.AddSingleton(new ReplaySource(connectionString));
+        return services.AddVqaInbox<TContext>().AddVqaOutbox<TContext>();
+    }
+
+    /// <summary>The context the inbox filter records consumed messages with.</summary>
+    public static IServiceCollection AddVqaInbox<TContext>(this IServiceCollection services) where TContext : MessagingDbContext
+    {
         services.AddScoped<MessagingDbContext>(provider => provider.GetRequiredService<TContext>());
         services.AddScoped<InboxTransaction>();
+        return services;
+    }
+
+    /// <summary>
+    /// The outbox dispatcher of <typeparamref name="TContext"/>, woken whenever the context commits messages added with
+    /// <see cref="MessagingDbContext.AddOutgoing"/>; settings from the <c>Outbox</c> section.
+    /// </summary>
+    public static IServiceCollection AddVqaOutbox<TContext>(this IServiceCollection services) where TContext : MessagingDbContext
+    {
         services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section);
         services.AddSingleton<OutboxSignal>();
         services.ConfigureDbContext<TContext>((provider, db) => db.AddInterceptors(provider.GetRequiredService<OutboxSignal>().Interceptor));
         services.AddHostedService<OutboxDispatcher<TContext>>();
-        services.AddSingleton(new ReplaySource(connectionString));
         return services;
     }
 

@@ -4,15 +4,14 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
-using VqaPipeline.Hosting.Outbox;
 using VqaPipeline.Hosting.Tests.Support;
+using VqaPipeline.Messaging;
 
 namespace VqaPipeline.Hosting.Tests.Outbox;
 
 /// <summary>
-/// The outbox against the real PostgreSQL and RabbitMQ: each test has a database and a RabbitMQ virtual host of its
-/// own, so the <see cref="ImageRejected"/> messages it publishes reach no other test's services.
+/// The outbox and the inbox filter against the real PostgreSQL and RabbitMQ: each test has a database and a RabbitMQ
+/// virtual host of its own, so the <see cref="ImageRejected"/> messages it publishes reach no other test's services.
 /// </summary>
 public sealed class OutboxDispatcherTests : IAsyncLifetime
 {
@@ -81,7 +80,7 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
         await Task.Delay(500); // the dispatcher's first pass is over; only a wake-up brings it back
 
         await using var scope = service.App.Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<VqaDbContext>();
+        var db = scope.ServiceProvider.GetRequiredService<MessagingOnlyDbContext>();
         var plain = await CommitOutgoingAsync(db, 3);
         await using (var transaction = await db.Database.BeginTransactionAsync())
         {
@@ -104,7 +103,7 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
         await broker.StopAsync();
         await using (var scope = service.App.Services.CreateAsyncScope())
         {
-            var written = await CommitOutgoingAsync(scope.ServiceProvider.GetRequiredService<VqaDbContext>(), 40);
+            var written = await CommitOutgoingAsync(scope.ServiceProvider.GetRequiredService<MessagingOnlyDbContext>(), 40);
             await Task.Delay(TimeSpan.FromSeconds(3)); // the dispatcher tries, fails and backs off
             Assert.Equal(40, await PendingAsync());
 
@@ -116,6 +115,42 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
         }
         using var live = await service.GetAsync(ServiceDefaults.LivePath);
         Assert.True(live.IsSuccessStatusCode);
+    }
+
+    [StackFact]
+    public async Task A_message_delivered_twice_runs_its_consumer_once_and_is_logged_as_consumed_once()
+    {
+        var service = await StartServiceAsync(_virtualHost!.Url, consume: true, dispatch: false);
+        var message = new ImageRejected(Guid.NewGuid(), Guid.NewGuid(), "sent twice");
+        var messageId = Guid.NewGuid();
+        var bus = service.App.Services.GetRequiredService<IPublishEndpoint>();
+
+        await bus.Publish(message, context => context.MessageId = messageId);
+        await bus.Publish(message, context => context.MessageId = messageId);
+        await WaitUntilAsync(() => _received.Count(messageId) == 1, "the message consumed");
+        await Task.Delay(TimeSpan.FromSeconds(1)); // the second copy would be consumed by now
+
+        Assert.Equal(1, _received.Count(messageId));
+        await using var db = _database.NewContext();
+        var logged = await db.EventLog.SingleAsync(e => e.MessageId == messageId);
+        Assert.Equal((MessageDirection.Consumed, message.CollectionId, message.ImageId), (logged.Direction, logged.CollectionId, logged.ImageId));
+        Assert.Single(await db.InboxMessages.Where(m => m.MessageId == messageId).ToListAsync());
+    }
+
+    [StackFact]
+    public async Task The_trace_of_the_work_that_sent_a_message_continues_in_its_consumer_through_the_outbox()
+    {
+        await StartServiceAsync(_virtualHost!.Url, consume: true);
+        using var work = new Activity("upload").Start();
+
+        var written = await CommitOutgoingAsync(_database.NewContext(), 1);
+        work.Stop();
+
+        await WaitUntilAsync(() => _received.Count(written[0].MessageId) == 1, "the message received");
+        Assert.Equal(work.TraceId, _received.TraceOf(written[0].MessageId));
+        await using var db = _database.NewContext();
+        var consumed = await db.EventLog.SingleAsync(e => e.MessageId == written[0].MessageId && e.Direction == MessageDirection.Consumed);
+        Assert.Contains(work.TraceId.ToHexString(), consumed.TraceParent);
     }
 
     private async Task<TestService> StartServiceAsync(string brokerUrl, bool consume, bool dispatch = true, TimeSpan? pollInterval = null)
@@ -137,9 +172,11 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
             },
             services =>
             {
-                services.AddSingleton(_received).AddDbContext<VqaDbContext>(options => options.UseNpgsql(_database.ConnectionString));
+                services.AddSingleton(_received).AddDbContext<MessagingOnlyDbContext>(options => options.UseNpgsql(
+                    Data.ServiceDbContext.WithSearchPath(_database.ConnectionString, MessagingOnlyDbContext.SchemaName)));
+                services.AddVqaInbox<MessagingOnlyDbContext>();
                 if (dispatch)
-                    services.AddOutboxDispatcher();
+                    services.AddVqaOutbox<MessagingOnlyDbContext>();
             });
         _services.Add(service);
         (await service.WaitUntilReadyAsync(Patience)).Dispose();
@@ -147,13 +184,13 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
     }
 
     /// <summary>Adds <paramref name="count"/> outgoing messages with <paramref name="db"/> and saves them.</summary>
-    private static async Task<List<(Guid MessageId, ImageRejected Message)>> CommitOutgoingAsync(VqaDbContext db, int count)
+    private static async Task<List<(Guid MessageId, ImageRejected Message)>> CommitOutgoingAsync(MessagingOnlyDbContext db, int count)
     {
         var written = new List<(Guid, ImageRejected)>();
         for (var i = 0; i < count; i++)
         {
             var message = new ImageRejected(Guid.NewGuid(), Guid.NewGuid(), $"outbox test {i}");
-            written.Add((db.AddOutgoing(message, message.CollectionId, message.ImageId), message));
+            written.Add((db.AddOutgoing(message), message));
         }
         await db.SaveChangesAsync();
         return written;
@@ -182,19 +219,23 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
     /// <summary>Every <see cref="ImageRejected"/> received, by message id, with how often it came.</summary>
     private sealed class Received
     {
-        private readonly ConcurrentDictionary<Guid, (int Count, ImageRejected Message, Guid? CorrelationId)> _byId = new();
+        private readonly ConcurrentDictionary<Guid, (int Count, ImageRejected Message, Guid? CorrelationId, ActivityTraceId? TraceId)> _byId = new();
 
         public int Count(Guid messageId) => _byId.TryGetValue(messageId, out var seen) ? seen.Count : 0;
 
         public (ImageRejected, Guid?) Of(Guid messageId) => (_byId[messageId].Message, _byId[messageId].CorrelationId);
 
+        /// <summary>The trace the consumer ran in.</summary>
+        public ActivityTraceId? TraceOf(Guid messageId) => _byId[messageId].TraceId;
+
         public sealed class Consumer(Received received) : IConsumer<ImageRejected>
         {
             public Task Consume(ConsumeContext<ImageRejected> context)
             {
+                var trace = Activity.Current?.TraceId;
                 received._byId.AddOrUpdate(context.MessageId!.Value,
-                    _ => (1, context.Message, context.CorrelationId),
-                    (_, seen) => (seen.Count + 1, seen.Message, seen.CorrelationId));
+                    _ => (1, context.Message, context.CorrelationId, trace),
+                    (_, seen) => (seen.Count + 1, seen.Message, seen.CorrelationId, seen.TraceId));
                 return Task.CompletedTask;
             }
         }
