@@ -56,7 +56,7 @@ public static class ServiceDefaults
                 bus.AddVqaReplayResponder(serviceName);
             configureBus?.Invoke(bus);
         });
-        AddHealthChecks(services, configuration, serviceOptions, withBroker: true);
+        AddHealthChecks(services, configuration, serviceOptions, withDependencies: true);
         AddMetrics(services, serviceName);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = serviceOptions.ShutdownTimeout);
         return builder;
@@ -73,7 +73,8 @@ public static class ServiceDefaults
         services.AddOptions<ServiceOptions>().Bind(builder.Configuration.GetSection(ServiceOptions.Section));
         var serviceOptions = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
         AddLogging(services, serviceName, serviceOptions);
-        AddHealthChecks(services, builder.Configuration, serviceOptions, withBroker: false);
+        // Its readiness is its own: it keeps no state, and each owner reports its dependencies itself.
+        AddHealthChecks(services, builder.Configuration, serviceOptions, withDependencies: false);
         AddMetrics(services, serviceName);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = serviceOptions.ShutdownTimeout);
         return builder;
@@ -129,7 +130,7 @@ public static class ServiceDefaults
         services.Configure<MassTransitHostOptions>(host => host.StopTimeout = serviceOptions.ShutdownTimeout);
     }
 
-    private static void AddHealthChecks(IServiceCollection services, IConfiguration configuration, ServiceOptions options, bool withBroker)
+    private static void AddHealthChecks(IServiceCollection services, IConfiguration configuration, ServiceOptions options, bool withDependencies)
     {
         services.AddHttpClient(nameof(StorageHealthCheck), client => client.Timeout = options.HealthCheckTimeout);
         services.TryAddKeyedSingleton<IHealthCheck, BrokerHealthCheck>(VqaHealthChecks.Broker);
@@ -137,8 +138,9 @@ public static class ServiceDefaults
         services.TryAddKeyedSingleton<IHealthCheck, StorageHealthCheck>(VqaHealthChecks.Storage);
 
         var checks = services.AddHealthChecks();
-        if (withBroker)
-            checks.Add(ReadinessCheck(VqaHealthChecks.Broker, options));
+        if (!withDependencies)
+            return;
+        checks.Add(ReadinessCheck(VqaHealthChecks.Broker, options));
         // A service without a database or object store configured does not depend on one.
         if (!string.IsNullOrEmpty(configuration[$"{DatabaseOptions.Section}:{nameof(DatabaseOptions.ConnectionString)}"]))
             checks.Add(ReadinessCheck(VqaHealthChecks.Database, options));

@@ -7,7 +7,10 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using VqaPipeline.Hosting;
+using VqaPipeline.Ingestion.Data;
 using VqaPipeline.Ingestion.Tests.Support;
+using VqaPipeline.Messaging;
 using Xunit.Abstractions;
 
 namespace VqaPipeline.Ingestion.Tests;
@@ -50,13 +53,13 @@ public sealed class IngestionApiTests(IngestionHost host, ITestOutputHelper outp
             var sha256 = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
             Assert.Equal(sha256, accepted.Sha256);
             var row = await database.Images.SingleAsync(i => i.Id == accepted.ImageId);
-            Assert.Equal(Data.ImageStatus.Pending, row.Status);
+            Assert.Equal(ImageStatus.Pending, row.Status);
             Assert.Equal(collection.Id, row.CollectionId);
             var stored = await host.Store.StatAsync(row.ObjectKey);
             Assert.Equal(new FileInfo(path).Length, stored!.SizeBytes);
-            var logged = await database.EventLog.SingleAsync(e => e.ImageId == accepted.ImageId);
+            var logged = await database.EventLog.SingleAsync(e => e.ImageId == accepted.ImageId && e.Direction == MessageDirection.Published);
             Assert.Equal("ImageIngested", logged.MessageType);
-            Assert.Equal(Data.MessageDirection.Published, logged.Direction);
+            Assert.Equal(MessageDirection.Published, logged.Direction);
             var message = await host.Messages.For(accepted.ImageId);
             Assert.Equal((collection.Id, row.ObjectKey, sha256, accepted.FileName), (message.CollectionId, message.ObjectKey, message.Sha256, message.FileName));
         }
@@ -166,7 +169,7 @@ public sealed class IngestionApiTests(IngestionHost host, ITestOutputHelper outp
         await using (var database = host.NewDatabase())
         {
             var rejected = await database.Images.SingleAsync(i => i.Id == result.Accepted[0].ImageId);
-            rejected.Status = Data.ImageStatus.Rejected;
+            rejected.Status = ImageStatus.Rejected;
             rejected.RejectionReason = "cannot decode";
             await database.SaveChangesAsync();
         }

@@ -1,67 +1,52 @@
 using System.Collections.Concurrent;
 using MassTransit;
-using Microsoft.Extensions.DependencyInjection;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
+using VqaPipeline.Ingestion.Data;
+using VqaPipeline.StackTesting;
 using VqaPipeline.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace VqaPipeline.Ingestion.Tests.Support;
 
 /// <summary>
-/// The ingestion service hosted in-process on 127.0.0.1 with a free port against the local stack, with a database
-/// (<c>vqa_test_&lt;guid&gt;</c>) and a RabbitMQ virtual host of its own, both deleted afterwards, shared by one test class, with a consumer on a queue of
-/// its own that hears every <see cref="ImageIngested"/>.
+/// The ingestion service behind the gateway on the local stack (a provisioned database and a RabbitMQ virtual host of
+/// its own, both deleted afterwards), shared by one test class, with a consumer on a queue of its own that hears every
+/// <see cref="ImageIngested"/>.
 /// </summary>
 public sealed class IngestionHost : IAsyncLifetime
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-    private readonly ScratchDatabase _database = new();
-    private readonly InProcessServices _services = new(Patience);
-    private RabbitMqVirtualHost? _virtualHost;
+    private ServiceStack? _stack;
 
-    public string ConnectionString => _database.ConnectionString;
+    private ServiceStack Stack => _stack ?? throw new InvalidOperationException("the stack is not started");
 
-    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
+    /// <summary>A client of the public API (the gateway).</summary>
+    public HttpClient Http => Stack.Api;
 
     public IngestedMessages Messages { get; } = new();
 
-    public ObjectStore Store { get; private set; } = null!;
+    public ObjectStore Store => Stack.Store;
 
-    public VqaDbContext NewDatabase() => new(VqaDbContext.OptionsFor(ConnectionString));
+    public IngestionDbContext NewDatabase() => Stack.Ingestion();
 
     public async Task InitializeAsync()
     {
-        await _database.InitializeAsync();
-        if (LocalStack.Skipped)
-            return; // every test of the class is skipped: see StackFactAttribute
         var queue = $"ingestion-tests-{Guid.NewGuid():N}";
-        _virtualHost = await RabbitMqVirtualHost.CreateAsync("ingestion");
-        var settings = new Dictionary<string, string?>
+        _stack = await ServiceStack.StartAsync(new StackOptions
         {
-            ["VQA_POSTGRES"] = ConnectionString,
-            ["VQA_RABBITMQ_URL"] = _virtualHost.Url,
+            Purpose = "ingestion",
+            InProcess = [Services.Ingestion],
             // The URL tests serve their images from 127.0.0.1.
-            ["Ingestion:AllowPrivateNetworkUrls"] = "true",
-        };
-        var app = IngestionService.Build([],
-            builder =>
-            {
-                InProcessServices.Configure(builder, settings);
-                builder.Services.AddSingleton(Messages);
-            },
-            bus => bus.AddConsumer<IngestedMessages.Consumer>().Endpoint(endpoint => endpoint.Name = queue));
-        Http.BaseAddress = await _services.StartAsync(app);
-        Store = new ObjectStore(ObjectStoreOptions.FromEnvironment());
+            Settings = new Dictionary<string, string?> { ["Ingestion:AllowPrivateNetworkUrls"] = "true" },
+            Configure = (_, builder) => builder.Services.AddSingleton(Messages),
+            ConfigureBus = (_, bus) => bus.AddConsumer<IngestedMessages.Consumer>().Endpoint(endpoint => endpoint.Name = queue),
+            Patience = TimeSpan.FromSeconds(30),
+        });
     }
 
     public async Task DisposeAsync()
     {
-        Http.Dispose();
-        Store?.Dispose();
-        await _services.DisposeAsync();
-        if (_virtualHost is not null)
-            await _virtualHost.DisposeAsync();
-        await _database.DisposeAsync();
+        if (_stack is not null)
+            await _stack.DisposeAsync();
     }
 
     /// <summary>A local TCP port nothing listens on (free a moment ago).</summary>
