@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
+using VqaPipeline.Preprocessing.Data;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Preprocessing.Tests.Support;
 using Xunit.Abstractions;
@@ -16,7 +16,7 @@ public sealed class PreprocessingTests(Worker worker, ITestOutputHelper output)
     [StackFact]
     public async Task Every_fixture_image_becomes_ready_with_its_size_and_a_lossless_model_ready_copy()
     {
-        var collectionId = await worker.NewCollectionAsync();
+        var collectionId = Worker.NewCollection();
         var ingested = new List<(string Path, ImageIngested Message)>();
         foreach (var path in Fixtures.Images())
             ingested.Add((path, await worker.IngestAsync(collectionId, Path.GetFileName(path), await File.ReadAllBytesAsync(path))));
@@ -29,7 +29,7 @@ public sealed class PreprocessingTests(Worker worker, ITestOutputHelper output)
         {
             var image = images[message.ImageId];
             var expected = Loader.LoadFile(path);
-            Assert.True(image.Status == ImageStatus.Ready, $"{path}: {image.Status} ({image.RejectionReason})");
+            Assert.True(image.Status == PreprocessingStatus.Ready, $"{path}: {image.Status} ({image.RejectionReason})");
             Assert.Equal((expected.Width, expected.Height), (image.Width, image.Height));
             Assert.Equal(Path.GetExtension(path) == ".jpg" ? "jpeg" : Path.GetExtension(path).TrimStart('.'), image.Format);
             Assert.StartsWith("preprocessed/", image.PreprocessedObjectKey);
@@ -44,7 +44,7 @@ public sealed class PreprocessingTests(Worker worker, ITestOutputHelper output)
     [StackFact]
     public async Task An_unusable_file_is_rejected_with_its_reason_and_its_original_is_kept()
     {
-        var collectionId = await worker.NewCollectionAsync();
+        var collectionId = Worker.NewCollection();
         var jpeg = await File.ReadAllBytesAsync(Fixtures.Jpeg());
         var cases = new (string FileName, byte[] Bytes, ImageLoadFailure Reason)[]
         {
@@ -63,7 +63,7 @@ public sealed class PreprocessingTests(Worker worker, ITestOutputHelper output)
         foreach (var ((fileName, _, reason), message) in cases.Zip(ingested))
         {
             var image = images[message.ImageId];
-            Assert.Equal(ImageStatus.Rejected, image.Status);
+            Assert.Equal(PreprocessingStatus.Rejected, image.Status);
             Assert.StartsWith($"{reason}: Image '{fileName}': ", image.RejectionReason);
             Assert.Null(image.PreprocessedObjectKey);
             Assert.NotNull(await worker.Store.StatAsync(message.ObjectKey));
@@ -76,7 +76,7 @@ public sealed class PreprocessingTests(Worker worker, ITestOutputHelper output)
     [StackFact]
     public async Task The_same_message_delivered_twice_is_handled_once()
     {
-        var collectionId = await worker.NewCollectionAsync();
+        var collectionId = Worker.NewCollection();
         var message = await worker.IngestAsync(collectionId, "twice.png", SyntheticPng(1));
         var messageId = Guid.NewGuid();
 
@@ -94,7 +94,7 @@ public sealed class PreprocessingTests(Worker worker, ITestOutputHelper output)
     [StackFact]
     public async Task A_new_message_about_an_image_already_ready_changes_nothing_and_publishes_nothing()
     {
-        var collectionId = await worker.NewCollectionAsync();
+        var collectionId = Worker.NewCollection();
         var message = await worker.IngestAsync(collectionId, "again.png", SyntheticPng(2));
         await worker.PublishAsync(message, Guid.NewGuid());
         var before = (await worker.WaitForFinalAsync([message.ImageId]))[message.ImageId];
@@ -113,7 +113,7 @@ public sealed class PreprocessingTests(Worker worker, ITestOutputHelper output)
     [StackFact]
     public async Task A_mixed_batch_all_reaches_a_final_state_and_the_event_log_holds_each_consumed_and_published_message()
     {
-        var collectionId = await worker.NewCollectionAsync();
+        var collectionId = Worker.NewCollection();
         var messages = new List<(ImageIngested Message, Guid MessageId, bool Usable)>();
         for (var i = 0; i < 20; i++)
         {
@@ -129,7 +129,7 @@ public sealed class PreprocessingTests(Worker worker, ITestOutputHelper output)
         await using var db = worker.NewContext();
         foreach (var (message, messageId, usable) in messages)
         {
-            Assert.Equal(usable ? ImageStatus.Ready : ImageStatus.Rejected, images[message.ImageId].Status);
+            Assert.Equal(usable ? PreprocessingStatus.Ready : PreprocessingStatus.Rejected, images[message.ImageId].Status);
             var log = await db.EventLog.Where(e => e.ImageId == message.ImageId).OrderBy(e => e.Id).ToListAsync();
             Assert.Equal([nameof(ImageIngested), usable ? nameof(ImagePreprocessed) : nameof(ImageRejected)],
                 log.Select(e => e.MessageType));
@@ -143,7 +143,7 @@ public sealed class PreprocessingTests(Worker worker, ITestOutputHelper output)
     public async Task Fifty_small_images_are_preprocessed_end_to_end_and_the_rate_is_reported()
     {
         const int count = 50;
-        var collectionId = await worker.NewCollectionAsync();
+        var collectionId = Worker.NewCollection();
         var messages = new List<ImageIngested>();
         for (var i = 0; i < count; i++)
             messages.Add(await worker.IngestAsync(collectionId, $"rate-{i}.png", SyntheticPng(1000 + i)));
@@ -154,7 +154,7 @@ public sealed class PreprocessingTests(Worker worker, ITestOutputHelper output)
         var images = await worker.WaitForFinalAsync(messages.Select(m => m.ImageId).ToArray());
         stopwatch.Stop();
 
-        Assert.All(images.Values, image => Assert.Equal(ImageStatus.Ready, image.Status));
+        Assert.All(images.Values, image => Assert.Equal(PreprocessingStatus.Ready, image.Status));
         output.WriteLine($"{count} images (160x120 PNG) in {stopwatch.Elapsed.TotalSeconds:0.00} s: "
                          + $"{count / stopwatch.Elapsed.TotalSeconds:0.0} images/s end to end (publish to last row ready)");
     }
@@ -167,7 +167,7 @@ public sealed class PreprocessingTests(Worker worker, ITestOutputHelper output)
         return ModelReadyImage.EncodePng(new RgbImage(160, 120, pixels));
     }
 
-    private async Task WaitUntilAsync(Func<VqaDbContext, Task<bool>> condition)
+    private async Task WaitUntilAsync(Func<PreprocessingDbContext, Task<bool>> condition)
     {
         var deadline = Stopwatch.StartNew();
         while (true)

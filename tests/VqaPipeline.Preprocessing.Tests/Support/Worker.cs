@@ -1,107 +1,68 @@
 using System.Security.Cryptography;
 using MassTransit;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
+using VqaPipeline.Preprocessing.Data;
+using VqaPipeline.StackTesting;
 using VqaPipeline.Storage;
 
 namespace VqaPipeline.Preprocessing.Tests.Support;
 
 /// <summary>
-/// The preprocessing worker hosted in this process on 127.0.0.1 with a free port, against a database of its own
-/// (<c>vqa_test_&lt;guid&gt;</c>) and a RabbitMQ virtual host of its own, both deleted afterwards, and the local object
-/// store.
+/// The preprocessing worker alone on the local stack (a provisioned database and a RabbitMQ virtual host of its own,
+/// both deleted afterwards, and the local object store): tests play the ingestion service, storing originals and
+/// publishing <see cref="ImageIngested"/>, and read what the worker recorded in its own schema.
 /// </summary>
 public sealed class Worker : IAsyncLifetime
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private readonly ScratchDatabase _database = new();
-    private readonly InProcessServices _services = new(Patience);
-    private WebApplication? _app;
-    private ObjectStore? _store;
-    private RabbitMqVirtualHost? _virtualHost;
+    private ServiceStack? _stack;
 
-    public string ConnectionString => _database.ConnectionString;
+    private ServiceStack Stack => _stack ?? throw new InvalidOperationException("the worker has not started");
 
-    public ObjectStore Store => _store ?? throw new InvalidOperationException("the worker has not started");
+    public ObjectStore Store => Stack.Store;
 
-    public VqaDbContext NewContext() => new(VqaDbContext.OptionsFor(ConnectionString));
+    public PreprocessingDbContext NewContext() => Stack.Preprocessing();
 
-    public async Task InitializeAsync()
-    {
-        await _database.InitializeAsync();
-        if (LocalStack.Skipped)
-            return; // every test is skipped: see StackFactAttribute
-        _virtualHost = await RabbitMqVirtualHost.CreateAsync("preprocessing");
-
-        var builder = InProcessServices.NewBuilder(new Dictionary<string, string?>
+    public async Task InitializeAsync() =>
+        _stack = await ServiceStack.StartAsync(new StackOptions
         {
-            ["VQA_POSTGRES"] = ConnectionString,
-            ["VQA_RABBITMQ_URL"] = _virtualHost.Url,
-            ["Preprocessing:QueueName"] = $"preprocessing-tests-{Guid.NewGuid():N}",
+            Purpose = "preprocessing", InProcess = [Services.Preprocessing], Patience = Patience,
         });
-        builder.AddPreprocessing();
-        _app = builder.Build().MapPreprocessing();
-        _store = _app.Services.GetRequiredService<ObjectStore>();
-        await _services.StartAsync(_app);
-    }
 
     public async Task DisposeAsync()
     {
-        await _services.DisposeAsync();
-        if (_virtualHost is not null)
-            await _virtualHost.DisposeAsync();
-        await _database.DisposeAsync();
+        if (_stack is not null)
+            await _stack.DisposeAsync();
     }
 
     /// <summary>Publishes through the worker's own bus, as the ingestion service would.</summary>
     public Task PublishAsync(ImageIngested message, Guid messageId) =>
-        _app!.Services.GetRequiredService<IPublishEndpoint>()
+        Stack.Host(Services.Preprocessing).Services.GetRequiredService<IPublishEndpoint>()
             .Publish(message, context => context.MessageId = messageId);
 
-    /// <summary>A new, empty collection.</summary>
-    public async Task<Guid> NewCollectionAsync()
-    {
-        await using var db = NewContext();
-        var collection = new Collection { Id = Guid.NewGuid(), Name = $"preprocessing-{Guid.NewGuid():N}", CreatedAt = DateTimeOffset.UtcNow };
-        db.Collections.Add(collection);
-        await db.SaveChangesAsync();
-        return collection.Id;
-    }
+    /// <summary>A collection id: the worker keeps no collections, only each image's.</summary>
+    public static Guid NewCollection() => Guid.NewGuid();
 
-    /// <summary>Stores <paramref name="bytes"/> as an original and records a pending image, as ingestion does.</summary>
+    /// <summary>Stores <paramref name="bytes"/> as an original, as ingestion does, and returns the message announcing it.</summary>
     public async Task<ImageIngested> IngestAsync(Guid collectionId, string fileName, byte[] bytes)
     {
         var stored = await Store.PutAsync(new MemoryStream(bytes), "application/octet-stream");
-        var now = DateTimeOffset.UtcNow;
-        var image = new Image
-        {
-            Id = Guid.NewGuid(), CollectionId = collectionId, Sha256 = stored.Sha256, ObjectKey = stored.Key,
-            FileName = fileName, ContentType = "application/octet-stream", SizeBytes = bytes.Length,
-            CreatedAt = now, UpdatedAt = now,
-        };
-        await using var db = NewContext();
-        db.Images.Add(image);
-        await db.SaveChangesAsync();
-        return new ImageIngested(collectionId, image.Id, stored.Key, stored.Sha256, fileName, image.ContentType,
-            bytes.Length, now);
+        return new ImageIngested(collectionId, Guid.NewGuid(), stored.Key, stored.Sha256, fileName, "application/octet-stream",
+            bytes.Length, DateTimeOffset.UtcNow);
     }
 
-    /// <summary>Polls until none of <paramref name="imageIds"/> is pending any more, within <see cref="Patience"/>.</summary>
-    public Task<Dictionary<Guid, Image>> WaitForFinalAsync(IReadOnlyCollection<Guid> imageIds) =>
+    /// <summary>Polls until every one of <paramref name="imageIds"/> has an outcome, within <see cref="Patience"/>.</summary>
+    public Task<Dictionary<Guid, PreprocessedImage>> WaitForFinalAsync(IReadOnlyCollection<Guid> imageIds) =>
         Poll.UntilAsync(async () =>
             {
                 await using var db = NewContext();
                 return await db.Images.AsNoTracking().Where(i => imageIds.Contains(i.Id)).ToDictionaryAsync(i => i.Id);
             },
-            images => Pending(images, imageIds) == 0, Patience,
-            images => $"{Pending(images, imageIds)} of {imageIds.Count} images still pending", TimeSpan.FromMilliseconds(50));
-
-    private static int Pending(Dictionary<Guid, Image> images, IReadOnlyCollection<Guid> imageIds) =>
-        images.Values.Count(i => i.Status == ImageStatus.Pending) + imageIds.Count - images.Count;
+            images => images.Count == imageIds.Count, Patience,
+            images => $"{imageIds.Count - images.Count} of {imageIds.Count} images still without an outcome", TimeSpan.FromMilliseconds(50));
 
     public static string Sha256Of(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 }
