@@ -22,6 +22,9 @@ public sealed record OnnxExportOptions
     public int Opset { get; init; } = OnnxExporter.DefaultOpset;
 
     public OnnxQuantization Quantization { get; init; } = OnnxQuantization.None;
+
+    /// <summary>Open the written file in ONNX Runtime (CPU) before keeping it, so that a file it rejects is never left behind.</summary>
+    public bool VerifyWithOnnxRuntime { get; init; } = true;
 }
 
 /// <summary>What an export wrote.</summary>
@@ -86,6 +89,8 @@ public static class OnnxExporter
         try
         {
             bytes = OnnxProtobuf.Write(model, partial);
+            if (options.VerifyWithOnnxRuntime)
+                OnnxRuntimeSessions.Open(partial, "cpu", threads: null).Session.Dispose();
             File.Move(partial, path, overwrite: true);
         }
         finally
@@ -129,7 +134,9 @@ public static class OnnxExporter
         {
             var source = Path.Combine(modelFolder, name);
             if (!File.Exists(source)) continue;
-            if (!sameFolder) File.Copy(source, Path.Combine(outputFolder, name), overwrite: true);
+            // Copied by content, not with File.Copy: a read-only source (a mounted fixture, a Hub snapshot) would make a
+            // read-only copy that the next export into the same folder could not overwrite.
+            if (!sameFolder) File.WriteAllBytes(Path.Combine(outputFolder, name), File.ReadAllBytes(source));
             copied.Add(name);
         }
         return copied;

@@ -58,9 +58,12 @@ public static class OnnxRuntimeSessions
         {
             // A file ONNX Runtime cannot read fails on CPU too, and is reported as such by the second attempt.
             var session = Create(modelPath, threads, options, cudaDevice: null);
+            var reason = error is EntryPointNotFoundException
+                ? "this build carries ONNX Runtime's CPU package"
+                : OneLine(error.Message);
             return new OnnxSession(session, "CPU",
-                $"device '{device}' was requested but ONNX Runtime cannot use CUDA here ({OneLine(error.Message)}); running on CPU " +
-                "(a CUDA run needs the GPU build, -p:OnnxRuntimeGpu=true, and an NVIDIA GPU with CUDA 12 and cuDNN 9).");
+                $"device '{device}' was requested but ONNX Runtime cannot use CUDA here ({reason}); running on CPU " +
+                "(CUDA needs the GPU build, -p:OnnxRuntimeGpu=true, and an NVIDIA GPU with CUDA 12 and cuDNN 9).");
         }
     }
 

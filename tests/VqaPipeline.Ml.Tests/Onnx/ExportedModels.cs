@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using VqaPipeline.Ml.Checkpoints;
+using VqaPipeline.Ml.Models.Vilt;
 using VqaPipeline.Ml.Onnx;
 using VqaPipeline.Ml.Tests.Checkpoints;
 using VqaPipeline.Ml.Tests.Models;
@@ -26,6 +27,8 @@ public sealed class ExportedViltTiny : IDisposable
     public string Float32 { get; }
 
     public string Int8 { get; }
+
+    public static ViltConfig Config => ModelConfig.Load<ViltConfig>(ViltFixture.ModelFolder);
 
     public static string ModelFile(string folder) => Path.Combine(folder, OnnxExporter.ModelFileName);
 
