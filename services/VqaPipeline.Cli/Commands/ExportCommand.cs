@@ -26,7 +26,7 @@ internal static class ExportCommand
         var quantize = new Option<string?>("--quantize")
         {
             Description = "int8: linear layers with int8 weights, activations quantized at run time (smaller and faster on CPU)",
-        }.AcceptOnlyFromAmong("int8");
+        };
         var json = CommonOptions.Json();
         var command = new Command("onnx",
             "Write model.onnx, built here from the model's weights (ViLT question answering; no Python involved), with the " +
@@ -39,11 +39,17 @@ internal static class ExportCommand
 
         console.SetAction(command, async (parse, cancellationToken) =>
         {
+            var quantization = parse.GetValue(quantize) switch
+            {
+                null => OnnxQuantization.None,
+                "int8" => OnnxQuantization.Int8,
+                var other => throw new CliUsageException($"--quantize must be int8 (got '{other}')."),
+            };
             var folder = await ModelResolver.ResolveAsync(parse.GetRequiredValue(model), console.Hub, cancellationToken);
             var options = new OnnxExportOptions
             {
                 Opset = parse.GetValue(opset),
-                Quantization = parse.GetValue(quantize) == "int8" ? OnnxQuantization.Int8 : OnnxQuantization.None,
+                Quantization = quantization,
             };
             var result = OnnxExporter.Export(folder, parse.GetRequiredValue(output).FullName, options);
             var precision = options.Quantization == OnnxQuantization.Int8 ? "int8" : "float32";

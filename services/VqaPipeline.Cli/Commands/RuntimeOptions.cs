@@ -10,19 +10,20 @@ namespace VqaPipeline.Cli.Commands;
 /// </summary>
 internal sealed class RuntimeOptions
 {
-    public Option<string> Runtime { get; } = new Option<string>("--runtime")
+    // Values are checked by hand rather than with AcceptOnlyFromAmong, whose message lists every choice on lines of its own.
+    public Option<string> Runtime { get; } = new("--runtime")
     {
         Description = "auto (ONNX Runtime when the model folder has a model.onnx, else torch), torch or onnx",
         DefaultValueFactory = _ => "auto",
-    }.AcceptOnlyFromAmong("auto", "torch", "onnx");
+    };
 
     public Option<int?> Threads { get; } = new("--threads") { Description = "Intra-op threads of the runtime (default: its own choice)" };
 
-    public Option<string> GraphOptimization { get; } = new Option<string>("--onnx-optimization")
+    public Option<string> GraphOptimization { get; } = new("--onnx-optimization")
     {
-        Description = "ONNX Runtime graph optimization level",
+        Description = "ONNX Runtime graph optimization level: disabled, basic, extended or all",
         DefaultValueFactory = _ => "all",
-    }.AcceptOnlyFromAmong("disabled", "basic", "extended", "all");
+    };
 
     public Option<FileInfo?> OptimizedModel { get; } = new("--onnx-optimized-model")
     {
@@ -42,7 +43,14 @@ internal sealed class RuntimeOptions
         Threads = ParseThreads(parse),
         Onnx = new OnnxRuntimeOptions
         {
-            GraphOptimization = Enum.Parse<OnnxGraphOptimization>(parse.GetRequiredValue(GraphOptimization), ignoreCase: true),
+            GraphOptimization = parse.GetRequiredValue(GraphOptimization) switch
+            {
+                "disabled" => OnnxGraphOptimization.Disabled,
+                "basic" => OnnxGraphOptimization.Basic,
+                "extended" => OnnxGraphOptimization.Extended,
+                "all" => OnnxGraphOptimization.All,
+                var other => throw new CliUsageException($"--onnx-optimization must be disabled, basic, extended or all (got '{other}')."),
+            },
             OptimizedModelPath = parse.GetValue(OptimizedModel)?.FullName,
         },
     };
@@ -55,8 +63,9 @@ internal sealed class RuntimeOptions
 
     public static VqaRuntime ParseRuntime(string value) => value switch
     {
+        "auto" => VqaRuntime.Auto,
         "torch" => VqaRuntime.Torch,
         "onnx" => VqaRuntime.Onnx,
-        _ => VqaRuntime.Auto,
+        _ => throw new CliUsageException($"--runtime must be auto, torch or onnx (got '{value}')."),
     };
 }
