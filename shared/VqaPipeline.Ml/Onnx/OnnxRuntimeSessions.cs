@@ -45,6 +45,7 @@ public static class OnnxRuntimeSessions
     public static OnnxSession Open(string modelPath, string device, int? threads, OnnxRuntimeOptions? options = null)
     {
         options ??= new OnnxRuntimeOptions();
+        _ = QuietEnvironment.Value;
         if (threads is < 1) throw new ArgumentOutOfRangeException(nameof(threads), "threads must be at least 1.");
         var cudaDevice = ParseDevice(device);
         if (cudaDevice is not int index)
@@ -63,9 +64,19 @@ public static class OnnxRuntimeSessions
                 : OneLine(error.Message);
             return new OnnxSession(session, "CPU",
                 $"device '{device}' was requested but ONNX Runtime cannot use CUDA here ({reason}); running on CPU " +
-                "(CUDA needs the GPU build, -p:OnnxRuntimeGpu=true, and an NVIDIA GPU with CUDA 12 and cuDNN 9).");
+                "(CUDA needs the GPU build, -p:OnnxRuntimeGpu=true, and an NVIDIA GPU with the CUDA 13 and cuDNN 9 libraries).");
         }
     }
+
+    /// <summary>
+    /// ONNX Runtime's process-wide logger writes warnings and errors to the console, where a failed CUDA provider
+    /// load would add a coloured line of its own before ours: failures reach the caller as exceptions or warnings instead.
+    /// </summary>
+    private static readonly Lazy<bool> QuietEnvironment = new(() =>
+    {
+        OrtEnv.Instance().EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
+        return true;
+    });
 
     /// <summary>Null for the CPU, else the CUDA device index.</summary>
     internal static int? ParseDevice(string device)
