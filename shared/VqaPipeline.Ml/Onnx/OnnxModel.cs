@@ -1,5 +1,6 @@
 // The part of onnx.proto (ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto, ValueInfoProto) that an
 // inference graph needs, as plain records. OnnxProtobuf turns them into the file format and back.
+using System.Buffers;
 using System.Runtime.InteropServices;
 
 namespace VqaPipeline.Ml.Onnx;
@@ -45,14 +46,15 @@ public sealed record OnnxTensor(string Name, OnnxDataType DataType, long[] Dims,
 {
     public long ElementCount => Dims.Aggregate(1L, (product, dim) => product * dim);
 
+    /// <summary>A float tensor over <paramref name="values"/> (not copied: the array must not change afterwards).</summary>
     public static OnnxTensor FromFloats(string name, float[] values, params long[] dims) =>
-        new(name, OnnxDataType.Float, dims, MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+        new(name, OnnxDataType.Float, dims, new ArrayBytes<float>(values).Memory);
 
     public static OnnxTensor FromInt64s(string name, long[] values, params long[] dims) =>
-        new(name, OnnxDataType.Int64, dims, MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+        new(name, OnnxDataType.Int64, dims, new ArrayBytes<long>(values).Memory);
 
     public static OnnxTensor FromInt8s(string name, sbyte[] values, params long[] dims) =>
-        new(name, OnnxDataType.Int8, dims, MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+        new(name, OnnxDataType.Int8, dims, new ArrayBytes<sbyte>(values).Memory);
 
     /// <summary>The elements of a float tensor (a copy).</summary>
     public float[] ToFloats() => DataType == OnnxDataType.Float
@@ -63,6 +65,30 @@ public sealed record OnnxTensor(string Name, OnnxDataType DataType, long[] Dims,
     public long[] ToInt64s() => DataType == OnnxDataType.Int64
         ? MemoryMarshal.Cast<byte, long>(RawData.Span).ToArray()
         : throw new InvalidOperationException($"tensor '{Name}' is {DataType}, not Int64");
+}
+
+/// <summary>
+/// The bytes of a numeric array as <see cref="Memory{T}"/> without a copy, so that a model's weights are not held twice
+/// while it is written (ViLT-B/32 has 470 MB of them).
+/// </summary>
+internal sealed class ArrayBytes<T>(T[] values) : MemoryManager<byte> where T : unmanaged
+{
+    public override Span<byte> GetSpan() => MemoryMarshal.AsBytes(values.AsSpan());
+
+    /// <summary>Each pin has a handle of its own, freed when its <see cref="MemoryHandle"/> is disposed.</summary>
+    public override unsafe MemoryHandle Pin(int elementIndex = 0)
+    {
+        var handle = GCHandle.Alloc(values, GCHandleType.Pinned);
+        return new MemoryHandle((byte*)handle.AddrOfPinnedObject() + elementIndex, handle, this);
+    }
+
+    public override void Unpin()
+    {
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+    }
 }
 
 /// <summary>One dimension of a declared shape: a fixed size or a named (dynamic) one.</summary>
