@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using VqaPipeline.Ml.Checkpoints;
+using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Ml.Models.Vilt;
 using VqaPipeline.Ml.Onnx;
 using VqaPipeline.Ml.Tests.Checkpoints;
@@ -48,6 +49,24 @@ internal static class OnnxTestData
     public static float[] Floats(CheckpointTensor tensor) => tensor.DType == TensorDType.Float32
         ? MemoryMarshal.Cast<byte, float>(tensor.Data.Span).ToArray()
         : throw new InvalidOperationException($"{tensor.Name} is {tensor.DType}, not float32");
+
+    /// <summary>A fixture case's model inputs under HF's names: its recorded token ids, the processor's pixels and mask.</summary>
+    public static Dictionary<string, (Array Data, long[] Shape)> FixtureInputs(ViltFixture.FixtureCase testCase, string modelFolder)
+    {
+        using var expected = Safetensors.Read(Path.Combine(ViltFixture.ExpectedFolder, testCase.File));
+        var inputIds = expected["input_ids"];
+        var loader = new ImageLoader();
+        var images = ViltImageProcessor.FromPretrained(modelFolder)
+            .Preprocess(testCase.Images.Select(image => loader.LoadFile(Fixtures.PathOf(image))).ToArray());
+        return new Dictionary<string, (Array, long[])>
+        {
+            ["input_ids"] = (Int64s(inputIds), inputIds.Shape),
+            ["attention_mask"] = (Int64s(expected["attention_mask"]), inputIds.Shape),
+            ["token_type_ids"] = (Int64s(expected["token_type_ids"]), inputIds.Shape),
+            ["pixel_values"] = (images.PixelValues, [images.BatchSize, 3, images.Height, images.Width]),
+            ["pixel_mask"] = (images.PixelMask!, [images.BatchSize, images.Height, images.Width]),
+        };
+    }
 
     /// <summary>Runs a model file on ONNX Runtime's default session options and returns <c>logits</c>.</summary>
     public static float[] RunDefault(string modelPath, IReadOnlyDictionary<string, (Array Data, long[] Shape)> inputs)

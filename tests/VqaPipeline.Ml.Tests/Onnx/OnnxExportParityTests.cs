@@ -1,14 +1,12 @@
 using VqaPipeline.Ml.Checkpoints;
-using VqaPipeline.Ml.Imaging;
-using VqaPipeline.Ml.Models.Vilt;
 using VqaPipeline.Ml.Tests.Models;
 using Xunit.Abstractions;
 
 namespace VqaPipeline.Ml.Tests.Onnx;
 
 /// <summary>
-/// The exported float32 graph, run by ONNX Runtime on its default settings with nothing of ours in between, gives
-/// Python's logits for every case of vilt-tiny/expected/manifest.json (single images and the mixed-size batch).
+/// The exported float32 graph, run by ONNX Runtime on its default settings with nothing of ours in between (the
+/// fixture's token ids, and pixel values from the processor that ViltParityTests holds to Python's), gives Python's logits for every case of vilt-tiny/expected/manifest.json (single images and the mixed-size batch).
 /// </summary>
 public sealed class OnnxExportParityTests(ExportedViltTiny export, ITestOutputHelper output) : IClassFixture<ExportedViltTiny>
 {
@@ -22,20 +20,10 @@ public sealed class OnnxExportParityTests(ExportedViltTiny export, ITestOutputHe
     {
         var testCase = ViltFixture.Case(caseName);
         using var expected = Safetensors.Read(Path.Combine(ViltFixture.ExpectedFolder, testCase.File));
-        var inputIds = expected["input_ids"];
-        var loader = new ImageLoader();
-        var images = ViltImageProcessor.FromPretrained(export.Float32)
-            .Preprocess(testCase.Images.Select(image => loader.LoadFile(Fixtures.PathOf(image))).ToArray());
-        Assert.Equal(OnnxTestData.Int64s(expected["pixel_mask"]), images.PixelMask);
+        var inputs = OnnxTestData.FixtureInputs(testCase, export.Float32);
+        Assert.Equal(OnnxTestData.Int64s(expected["pixel_mask"]), (long[])inputs["pixel_mask"].Data);
 
-        var logits = OnnxTestData.RunDefault(ExportedViltTiny.ModelFile(export.Float32), new Dictionary<string, (Array, long[])>
-        {
-            ["input_ids"] = (OnnxTestData.Int64s(inputIds), inputIds.Shape),
-            ["attention_mask"] = (OnnxTestData.Int64s(expected["attention_mask"]), inputIds.Shape),
-            ["token_type_ids"] = (OnnxTestData.Int64s(expected["token_type_ids"]), inputIds.Shape),
-            ["pixel_values"] = (images.PixelValues, [images.BatchSize, 3, images.Height, images.Width]),
-            ["pixel_mask"] = (images.PixelMask!, [images.BatchSize, images.Height, images.Width]),
-        });
+        var logits = OnnxTestData.RunDefault(ExportedViltTiny.ModelFile(export.Float32), inputs);
 
         var difference = OnnxTestData.MaxDifference(OnnxTestData.Floats(expected["logits"]), logits);
         output.WriteLine($"{caseName}: {logits.Length} logits, max |Δ| = {difference:g3}");

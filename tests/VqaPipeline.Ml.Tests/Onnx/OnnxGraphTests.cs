@@ -78,6 +78,27 @@ public sealed class OnnxGraphTests(ExportedViltTiny export, ITestOutputHelper ou
             Assert.False(counts.ContainsKey(unfused), $"the optimized graph still computes {unfused}");
     }
 
+    [Theory]
+    [InlineData(18, 8)]
+    [InlineData(19, 9)]
+    [InlineData(20, 9)]
+    [InlineData(21, 10)]
+    public void Every_supported_opset_gives_a_well_formed_file_with_the_same_logits(int opset, long irVersion)
+    {
+        using var folder = new TemporaryFolder();
+        OnnxExporter.Export(ViltFixture.ModelFolder, folder.Path, new OnnxExportOptions { Opset = opset });
+        var model = OnnxProtobuf.Read(ExportedViltTiny.ModelFile(folder.Path));
+        var batchCase = ViltFixture.AllCases(ViltFixture.Manifest).Single(c => c.Images.Length > 1);
+        var inputs = OnnxTestData.FixtureInputs(batchCase, folder.Path);
+
+        var logits = OnnxTestData.RunDefault(ExportedViltTiny.ModelFile(folder.Path), inputs);
+        var reference = OnnxTestData.RunDefault(ExportedViltTiny.ModelFile(export.Float32), inputs);
+
+        Assert.Empty(OnnxModelChecker.Problems(model));
+        Assert.Equal((opset, irVersion), (model.StandardOpset, model.IrVersion));
+        Assert.True(OnnxTestData.MaxDifference(reference, logits) <= 1e-6);
+    }
+
     [Fact]
     public void Export_is_deterministic_byte_for_byte()
     {
