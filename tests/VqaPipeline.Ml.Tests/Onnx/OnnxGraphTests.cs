@@ -1,6 +1,7 @@
 using VqaPipeline.Ml.Models.Vilt;
 using VqaPipeline.Ml.Onnx;
 using VqaPipeline.Ml.Tests.Checkpoints;
+using VqaPipeline.Ml.Tests.Cli;
 using VqaPipeline.Ml.Tests.Models;
 using Xunit.Abstractions;
 
@@ -106,6 +107,19 @@ public sealed class OnnxGraphTests(ExportedViltTiny export, ITestOutputHelper ou
         OnnxExporter.Export(ViltFixture.ModelFolder, folder.Path);
 
         Assert.Equal(File.ReadAllBytes(ExportedViltTiny.ModelFile(export.Float32)), File.ReadAllBytes(ExportedViltTiny.ModelFile(folder.Path)));
+    }
+
+    [Fact]
+    public void Export_from_pytorch_model_bin_equals_export_from_safetensors()
+    {
+        using var model = new TinyModelCopy();
+        model.Delete("model.safetensors");
+        using var folder = new TemporaryFolder();
+        OnnxExporter.Export(model.Path, folder.Path);
+        static byte[] GraphBytes(string path) =>
+            OnnxProtobuf.ToBytes(OnnxProtobuf.Read(path) with { Metadata = new Dictionary<string, string>() });
+
+        Assert.Equal(GraphBytes(ExportedViltTiny.ModelFile(export.Float32)), GraphBytes(ExportedViltTiny.ModelFile(folder.Path)));
     }
 
     [Fact]
