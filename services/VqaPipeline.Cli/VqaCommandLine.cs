@@ -25,7 +25,7 @@ public static class VqaCommandLine
                      AskCommand.Create(console), DownloadCommand.Create(console), InspectCommand.Create(console),
                      TokenizeCommand.Create(console), PreprocessCommand.Create(console), BenchCommand.Create(console),
                      ScoreCommand.Create(console), EvalCommand.Create(console), DataCommand.Create(console),
-                     FinetuneCommand.Create(console), ReplayCommand.Create(console),
+                     FinetuneCommand.Create(console), ReplayCommand.Create(console), ExportCommand.Create(console),
                  })
             root.Subcommands.Add(command);
 

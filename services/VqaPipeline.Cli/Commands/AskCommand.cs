@@ -26,6 +26,7 @@ internal static class AskCommand
         var json = CommonOptions.Json();
         var device = CommonOptions.Device();
         var dtype = CommonOptions.DType();
+        var runtime = new RuntimeOptions();
 
         var command = new Command("ask",
             "Answer questions about an image.\n\nExamples:\n" +
@@ -35,6 +36,7 @@ internal static class AskCommand
         {
             image, question, questions, questionsFile, model, topK, batchSize, json, device, dtype,
         };
+        runtime.AddTo(command);
 
         console.SetAction(command, async (parse, cancellationToken) =>
         {
@@ -49,15 +51,16 @@ internal static class AskCommand
 
             var loaded = await ImageSource.LoadAsync(parse.GetRequiredValue(image), cancellationToken);
 
-            using var pipeline = await VqaEngine.FromPretrainedAsync(parse.GetRequiredValue(model), new VqaEngineOptions
+            using var pipeline = await VqaEngine.FromPretrainedAsync(parse.GetRequiredValue(model), runtime.Apply(parse, new VqaEngineOptions
             {
                 Device = parse.GetRequiredValue(device),
                 DType = parse.GetRequiredValue(dtype),
                 BatchSize = batch,
                 Hub = console.Hub,
-            }, cancellationToken);
+            }), cancellationToken);
 
             if (pipeline.LoadWarning is { } loadWarning) console.Warn(loadWarning);
+            if (pipeline.RuntimeWarning is { } runtimeWarning) console.Warn(runtimeWarning);
             var results = pipeline.Ask(loaded, asked, k);
             foreach (var truncated in results.Where(r => r.QuestionTruncated))
                 console.Warn($"question truncated to the model's text length: \"{truncated.Question}\"");

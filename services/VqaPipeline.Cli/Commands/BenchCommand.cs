@@ -5,6 +5,7 @@ using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Ml.Models;
 using VqaPipeline.Ml.Models.Vilt;
+using VqaPipeline.Ml.Onnx;
 using VqaPipeline.Ml.Pipelines;
 using VqaPipeline.Ml.Tokenization;
 using static TorchSharp.torch;
@@ -29,20 +30,32 @@ internal static class BenchCommand
             Description = "Compute dtype to measure (default: both, side by side)",
             DefaultValueFactory = _ => "both",
         }.AcceptOnlyFromAmong("both", "float32", "bfloat16");
-        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice)" };
+        var threads = new Option<int?>("--threads") { Description = "Intra-op threads of libtorch and ONNX Runtime (default: their own choice)" };
+        var runtime = new Option<string>("--runtime")
+        {
+            Description = "torch: libtorch only; onnx: libtorch, then the model exported to ONNX (float32 and int8) on ONNX Runtime",
+            DefaultValueFactory = _ => "torch",
+        };
         var iterations = new Option<int>("--iterations") { Description = "Timed repetitions of each measurement", DefaultValueFactory = _ => 3 };
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
         var command = new Command("bench",
             "Measure ViLT-B/32 speed on this machine: matmul GFLOP/s, forward GFLOP/s, questions/s end to end, " +
             "preprocessing images/s and peak memory. Uses random weights written to a temporary model folder.\n\n" +
-            "Examples:\n  vqa bench\n  vqa bench --dtype bfloat16 --threads 2 --iterations 5 --json")
+            "Examples:\n  vqa bench\n  vqa bench --dtype bfloat16 --threads 2 --iterations 5 --json\n" +
+            "  vqa bench --runtime onnx --dtype float32 --iterations 10   (libtorch and ONNX Runtime float32/int8 in one run)")
         {
-            image, dtype, threads, iterations, device, json,
+            image, dtype, threads, iterations, device, json, runtime,
         };
 
         console.SetAction(command, (parse, cancellationToken) =>
         {
+            var withOnnx = parse.GetRequiredValue(runtime) switch
+            {
+                "torch" => false,
+                "onnx" => true,
+                var other => throw new CliUsageException($"--runtime must be torch or onnx (got '{other}')."),
+            };
             var torchDevice = TorchRuntime.ResolveDevice(parse.GetRequiredValue(device));
             var count = parse.GetValue(iterations);
             if (count < 1) throw new CliUsageException("--iterations must be at least 1.");
@@ -65,7 +78,9 @@ internal static class BenchCommand
             if (!File.Exists(vocabularyPath))
                 throw new CliUsageException($"'{vocabularyPath}' does not exist: set VQA_FIXTURES to the shared fixtures folder.");
 
-            var report = new BenchRun(console, torchDevice, imagePath, count, cancellationToken).Run(dtypes, vocabularyPath);
+            var onnxPrecisions = withOnnx ? new[] { OnnxQuantization.None, OnnxQuantization.Int8 } : [];
+            var report = new BenchRun(console, torchDevice, imagePath, count, parse.GetValue(threads), cancellationToken)
+                .Run(dtypes, onnxPrecisions, vocabularyPath);
             if (parse.GetValue(json)) console.WriteJson(report);
             else WriteTable(console.Out, report);
             return Task.FromResult(0);
@@ -97,15 +112,17 @@ internal static class BenchCommand
     {
         output.WriteLine($"ViLT-B/32 dimensions (random weights), {report.Image}: {report.ImageSize} -> pixel_values {report.PixelValuesShape} " +
                          $"({report.Patches} patches), {report.TextTokens} text tokens, sequence {report.SequenceLength}");
+        output.WriteLine($"{report.Cpu}");
         output.WriteLine($"{report.Device}, {report.Threads} libtorch threads, {report.Cores} cores, {report.Iterations} iterations; " +
                          $"load average {report.LoadAverageBefore} before, {report.LoadAverageAfter} after");
         output.WriteLine($"forward = {report.ForwardGflop:F2} GFLOP per question");
         output.WriteLine();
         var columns = report.Results;
-        output.WriteLine($"{"",-34}" + string.Concat(columns.Select(c => $"{c.Dtype,12}")));
+        output.WriteLine($"{"",-34}" + string.Concat(columns.Select(c => $"{c.Runtime,14}")));
+        output.WriteLine($"{"",-34}" + string.Concat(columns.Select(c => $"{c.Dtype,14}")));
         void Row(string name, Func<DTypeResult, string> cell) =>
-            output.WriteLine($"{name,-34}" + string.Concat(columns.Select(c => $"{cell(c),12}")));
-        Row($"matmul {MatmulSize}x{MatmulSize} GFLOP/s", c => $"{c.MatmulGflops:F1}");
+            output.WriteLine($"{name,-34}" + string.Concat(columns.Select(c => $"{cell(c),14}")));
+        Row($"libtorch matmul {MatmulSize}x{MatmulSize} GFLOP/s", c => $"{c.MatmulGflops:F1}");
         foreach (var batch in BatchSizes)
         {
             Row($"forward batch {batch} GFLOP/s", c => $"{c.Forward[batch].Gflops:F1}");
@@ -114,33 +131,43 @@ internal static class BenchCommand
         }
         foreach (var batch in BatchSizes)
             Row($"end to end batch {batch} questions/s", c => $"{c.QuestionsPerSecond[batch]:F2}");
-        if (columns.Length == 2)
+        void Speedup(string label, DTypeResult? faster, DTypeResult? baseline)
+        {
+            if (faster is null || baseline is null) return;
             foreach (var batch in BatchSizes)
-                output.WriteLine($"{$"bf16 / fp32 forward batch {batch}",-34}{columns[1].Forward[batch].Gflops / columns[0].Forward[batch].Gflops,12:F2}x");
-        output.WriteLine($"{"preprocess images/s sequential",-34}{report.PreprocessSequential,12:F1}");
-        output.WriteLine($"{$"preprocess images/s parallel ({report.Cores})",-34}{report.PreprocessParallel,12:F1}");
-        output.WriteLine($"{"peak RSS MiB writing the model",-34}{report.PeakRssWritingMiB,12:F0}");
-        output.WriteLine($"{"peak RSS MiB measuring",-34}{report.PeakRssMeasuringMiB,12:F0}");
+                output.WriteLine($"{$"{label} forward batch {batch}",-34}{baseline.Forward[batch].Milliseconds / faster.Forward[batch].Milliseconds,14:F2}x");
+        }
+        DTypeResult? Column(string runtime, string dtype) => columns.FirstOrDefault(c => c.Runtime == runtime && c.Dtype == dtype);
+        Speedup("bf16 / fp32", Column("torch", "bfloat16"), Column("torch", "float32"));
+        Speedup("onnx fp32 / torch fp32", Column("onnx", "float32"), Column("torch", "float32"));
+        Speedup("onnx int8 / onnx fp32", Column("onnx", "int8"), Column("onnx", "float32"));
+        output.WriteLine($"{"preprocess images/s sequential",-34}{report.PreprocessSequential,14:F1}");
+        output.WriteLine($"{$"preprocess images/s parallel ({report.Cores})",-34}{report.PreprocessParallel,14:F1}");
+        output.WriteLine($"{"peak RSS MiB writing the model",-34}{report.PeakRssWritingMiB,14:F0}");
+        output.WriteLine($"{"peak RSS MiB measuring",-34}{report.PeakRssMeasuringMiB,14:F0}");
     }
 }
 
 internal sealed record ForwardResult(double Milliseconds, double Gflops, double ShareOfMatmul);
 
+/// <summary>One column of the report: a runtime (torch, onnx) at one precision. Shares of matmul are of libtorch's at
+/// that dtype (float32 for ONNX Runtime's columns).</summary>
 internal sealed record DTypeResult(
-    string Dtype, double MatmulGflops, Dictionary<int, ForwardResult> Forward, Dictionary<int, double> QuestionsPerSecond);
+    string Runtime, string Dtype, double MatmulGflops, Dictionary<int, ForwardResult> Forward, Dictionary<int, double> QuestionsPerSecond);
 
 internal sealed record BenchReport(
-    string Device, int Threads, int Cores, int Iterations, string LoadAverageBefore, string LoadAverageAfter,
+    string Cpu, string Device, int Threads, int Cores, int Iterations, string LoadAverageBefore, string LoadAverageAfter,
     string Image, string ImageSize, string PixelValuesShape, int Patches, int TextTokens, int SequenceLength, double ForwardGflop,
     DTypeResult[] Results, double PreprocessSequential, double PreprocessParallel,
     double PeakRssWritingMiB, double PeakRssMeasuringMiB);
 
-/// <summary>One benchmark run: writes the random model once, then measures each dtype in turn.</summary>
-internal sealed class BenchRun(CliConsole console, Device device, string imagePath, int iterations, CancellationToken cancellationToken)
+/// <summary>One benchmark run: writes the random model once, then measures each dtype in turn, then each ONNX export.</summary>
+internal sealed class BenchRun(CliConsole console, Device device, string imagePath, int iterations, int? threads,
+    CancellationToken cancellationToken)
 {
     private readonly ImageLoader loader = new();
 
-    public BenchReport Run(IReadOnlyList<ScalarType> dtypes, string vocabularyPath)
+    public BenchReport Run(IReadOnlyList<ScalarType> dtypes, IReadOnlyList<OnnxQuantization> onnxPrecisions, string vocabularyPath)
     {
         var loadBefore = LoadAverage();
         var modelFolder = Directory.CreateTempSubdirectory("vqa-bench-").FullName;
@@ -159,12 +186,18 @@ internal sealed class BenchRun(CliConsole console, Device device, string imagePa
             var patches = processed.Height / config.PatchSize * (processed.Width / config.PatchSize);
             var forwardFlops = ForwardFlops(config, textTokens, patches);
 
-            var results = dtypes.Select(dtype => MeasureDType(modelFolder, dtype, tokenizer, processor, forwardFlops)).ToArray();
+            var results = dtypes.Select(dtype => MeasureTorch(modelFolder, dtype, tokenizer, processor, forwardFlops)).ToList();
+            if (onnxPrecisions.Count > 0)
+            {
+                var float32Matmul = results.FirstOrDefault(r => r.Dtype == "float32")?.MatmulGflops ?? MatmulGflops(ScalarType.Float32);
+                results.AddRange(onnxPrecisions.Select(precision =>
+                    MeasureOnnx(modelFolder, precision, tokenizer, processor, forwardFlops, float32Matmul)));
+            }
             var (sequential, parallel) = MeasurePreprocessing(processor);
             return new BenchReport(
-                device.ToString(), torch.get_num_threads(), Environment.ProcessorCount, iterations, loadBefore, LoadAverage(),
+                CpuDescription(), device.ToString(), torch.get_num_threads(), Environment.ProcessorCount, iterations, loadBefore, LoadAverage(),
                 Path.GetFileName(imagePath), $"{image.Width}x{image.Height} px", $"3x{processed.Height}x{processed.Width}",
-                patches, textTokens, textTokens + patches + 1, forwardFlops / 1e9, results, sequential, parallel,
+                patches, textTokens, textTokens + patches + 1, forwardFlops / 1e9, results.ToArray(), sequential, parallel,
                 peakWriting, PeakRssMiB());
         }
         finally
@@ -189,13 +222,33 @@ internal sealed class BenchRun(CliConsole console, Device device, string imagePa
         return patchConv + config.NumHiddenLayers * layer + heads;
     }
 
-    private DTypeResult MeasureDType(string modelFolder, ScalarType dtype, BertTokenizer tokenizer,
+    private DTypeResult MeasureTorch(string modelFolder, ScalarType dtype, BertTokenizer tokenizer,
         ViltImageProcessor processor, double forwardFlops)
     {
         var name = dtype == ScalarType.BFloat16 ? "bfloat16" : "float32";
-        console.Log($"{name}: matmul");
+        console.Log($"torch {name}: matmul");
         var matmul = MatmulGflops(dtype);
-        var classifier = TorchViltClassifier.Load(modelFolder, device, dtype);
+        return Measure("torch", name, TorchViltClassifier.Load(modelFolder, device, dtype), modelFolder, tokenizer, processor,
+            forwardFlops, matmul);
+    }
+
+    /// <summary>Exports the random model (as <c>vqa export onnx</c> does) and measures it on ONNX Runtime's CPU provider.</summary>
+    private DTypeResult MeasureOnnx(string modelFolder, OnnxQuantization precision, BertTokenizer tokenizer,
+        ViltImageProcessor processor, double forwardFlops, double float32Matmul)
+    {
+        var name = precision == OnnxQuantization.Int8 ? "int8" : "float32";
+        var exportFolder = Path.Combine(modelFolder, $"onnx-{name}");
+        console.Log($"onnx {name}: exporting");
+        OnnxExporter.Export(modelFolder, exportFolder, new OnnxExportOptions { Quantization = precision });
+        GC.Collect();
+        return Measure("onnx", name, OnnxViltClassifier.Load(exportFolder, threads: threads), exportFolder, tokenizer, processor,
+            forwardFlops, float32Matmul);
+    }
+
+    private DTypeResult Measure(string runtime, string name, IVqaClassifier classifier, string modelFolder, BertTokenizer tokenizer,
+        ViltImageProcessor processor, double forwardFlops, double matmul)
+    {
+        name = $"{runtime} {name}";
         using var pipeline = new VqaEngine(classifier, tokenizer, processor, modelFolder,
             new VqaEngineOptions { BatchSize = BenchCommand.BatchSizes.Max() });
 
@@ -220,7 +273,7 @@ internal sealed class BenchRun(CliConsole console, Device device, string imagePa
             });
             questionsPerSecond[batch] = batch / seconds;
         }
-        return new DTypeResult(name, matmul, forward, questionsPerSecond);
+        return new DTypeResult(runtime, name[(runtime.Length + 1)..], matmul, forward, questionsPerSecond);
     }
 
     private ClassifierBatch PreparedBatch(BertTokenizer tokenizer, ViltImageProcessor processor, int batch)
@@ -277,6 +330,18 @@ internal sealed class BenchRun(CliConsole console, Device device, string imagePa
             return 0;
         });
         return (images / sequential, images / parallel);
+    }
+
+    /// <summary>The CPU model and the vector extensions that decide matmul speed, from /proc/cpuinfo.</summary>
+    private static string CpuDescription()
+    {
+        const string path = "/proc/cpuinfo";
+        if (!File.Exists(path)) return "cpu: unknown";
+        var lines = File.ReadLines(path).ToArray();
+        string Field(string name) => lines.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "";
+        var flags = Field("flags").Split(' ');
+        string[] interesting = ["avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8"];
+        return $"cpu: {Field("model name")}; {string.Join(' ', interesting.Where(flags.Contains))}";
     }
 
     private static string LoadAverage() =>

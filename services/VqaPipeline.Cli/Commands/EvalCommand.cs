@@ -30,6 +30,7 @@ internal static class EvalCommand
         var json = CommonOptions.Json();
         var device = CommonOptions.Device();
         var dtype = CommonOptions.DType();
+        var runtime = new RuntimeOptions();
 
         var command = new Command("eval",
             "Answer every question of a dataset, write the official results file and score it with the official VQA accuracy.\n\n" +
@@ -38,6 +39,7 @@ internal static class EvalCommand
         {
             model, data, output, split, onBadExample, metric, limit, batchSize, json, device, dtype,
         };
+        runtime.AddTo(command);
 
         console.SetAction(command, async (parse, cancellationToken) =>
         {
@@ -50,13 +52,14 @@ internal static class EvalCommand
 
             var dataset = VqaDataset.Open(parse.GetRequiredValue(data).FullName,
                 new DataOptions { OnBadExample = policy, Split = parse.GetValue(split) });
-            using var pipeline = await VqaEngine.FromPretrainedAsync(parse.GetRequiredValue(model), new VqaEngineOptions
+            using var pipeline = await VqaEngine.FromPretrainedAsync(parse.GetRequiredValue(model), runtime.Apply(parse, new VqaEngineOptions
             {
                 Device = parse.GetRequiredValue(device),
                 DType = parse.GetRequiredValue(dtype),
                 BatchSize = size,
                 Hub = console.Hub,
-            }, cancellationToken);
+            }), cancellationToken);
+            if (pipeline.RuntimeWarning is { } runtimeWarning) console.Warn(runtimeWarning);
 
             var predictions = new List<VqaPrediction>();
             var annotations = new List<VqaAnnotation>();

@@ -4,7 +4,8 @@ namespace VqaPipeline.Ml.Pipelines;
 
 /// <summary>
 /// A model runtime for classification VQA: a prepared batch in, one logit per answer label out. TorchSharp implements
-/// it today; another runtime (ONNX Runtime) can implement the same contract without touching the pipeline.
+/// it (<c>TorchViltClassifier</c>), and so does ONNX Runtime (<c>OnnxViltClassifier</c>); <see cref="ClassifierRuntime"/>
+/// picks one for a model folder.
 /// </summary>
 public interface IVqaClassifier : IDisposable
 {
@@ -19,6 +20,12 @@ public interface IVqaClassifier : IDisposable
     /// transformers' words (answers from a randomly initialised head are meaningless).
     /// </summary>
     string? LoadWarning { get; }
+
+    /// <summary>Which runtime answers, on what device and in which precision (e.g. <c>torch cpu float32</c>).</summary>
+    string Runtime => GetType().Name;
+
+    /// <summary>What the runtime could not do as asked (CUDA requested, CPU used); null when nothing.</summary>
+    string? RuntimeWarning => null;
 
     /// <summary>Row-major logits, <c>batch.BatchSize × Labels.Count</c>.</summary>
     float[] Logits(ClassifierBatch batch);

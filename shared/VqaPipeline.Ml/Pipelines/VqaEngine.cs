@@ -36,6 +36,12 @@ public sealed class VqaEngine : IDisposable
     /// <summary>Null when the checkpoint filled every weight; otherwise transformers' description of what it lacked.</summary>
     public string? LoadWarning => classifier.LoadWarning;
 
+    /// <summary>Which runtime answers, on what device and in which precision (e.g. <c>onnxruntime CPU int8</c>).</summary>
+    public string Runtime => classifier.Runtime;
+
+    /// <summary>What the runtime could not do as asked (CUDA requested, CPU used); null when nothing.</summary>
+    public string? RuntimeWarning => classifier.RuntimeWarning;
+
     /// <summary>The answer vocabulary.</summary>
     public IReadOnlyList<string> Labels => classifier.Labels;
 
@@ -50,12 +56,10 @@ public sealed class VqaEngine : IDisposable
         options ??= new VqaEngineOptions();
         var folder = await ModelResolver.ResolveAsync(modelIdOrPath, options.Hub ?? HubOptions.FromEnvironment(), cancellationToken)
             .ConfigureAwait(false);
-        var device = TorchRuntime.ResolveDevice(options.Device);
-        var dtype = TorchRuntime.ResolveDType(options.DType);
-        if (options.Threads is int threads) TorchSharp.torch.set_num_threads(threads);
+        var runtime = ClassifierRuntime.Choose(folder, options);
         var tokenizer = BertTokenizer.FromPretrained(folder);
         var imageProcessor = ViltImageProcessor.FromPretrained(folder);
-        var classifier = TorchViltClassifier.Load(folder, device, dtype);
+        var classifier = ClassifierRuntime.Load(runtime, folder, options);
         return new VqaEngine(classifier, tokenizer, imageProcessor, folder, options);
     }
 

@@ -24,8 +24,14 @@ public sealed record VqaEngineOptions
     /// <summary>How many (image, question) pairs run through the model at once.</summary>
     public int BatchSize { get; init; } = 8;
 
-    /// <summary>libtorch intra-op threads; null keeps libtorch's default (one per physical core).</summary>
+    /// <summary>Intra-op threads of the runtime (libtorch or ONNX Runtime); null keeps its default (one per physical core).</summary>
     public int? Threads { get; init; }
+
+    /// <summary>Which runtime runs the model; <see cref="VqaRuntime.Auto"/> picks ONNX Runtime for a folder with a model.onnx.</summary>
+    public VqaRuntime Runtime { get; init; } = VqaRuntime.Auto;
+
+    /// <summary>ONNX Runtime's settings (graph optimization, optimized-model file); null for the defaults.</summary>
+    public Onnx.OnnxRuntimeOptions? Onnx { get; init; }
 
     /// <summary>Hub endpoint, token, cache and offline mode; null reads them from the environment.</summary>
     public Checkpoints.Hub.HubOptions? Hub { get; init; }

@@ -37,6 +37,8 @@ public sealed class TorchViltClassifier : IVqaClassifier
 
     public int MaxTextLength => Config.MaxPositionEmbeddings;
 
+    public string Runtime => $"torch {device} {dtype.ToString().ToLowerInvariant()}";
+
     /// <summary>Builds the model from <c>config.json</c> and loads its weights (safetensors, .bin or sharded).</summary>
     public static TorchViltClassifier Load(string modelFolder, Device device, ScalarType dtype)
     {
