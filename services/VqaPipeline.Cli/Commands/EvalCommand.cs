@@ -102,6 +102,7 @@ internal static class EvalCommand
                 console.WriteJson(new
                 {
                     answered = predictions.Count,
+                    metric = CommonOptions.MetricName(chosenMetric),
                     overall = score.Overall,
                     perAnswerType = score.PerAnswerType,
                     perQuestionType = score.PerQuestionType,
@@ -114,6 +115,7 @@ internal static class EvalCommand
                 });
             else
             {
+                console.Out.WriteLine($"Metric: {CommonOptions.MetricDescription(chosenMetric)}");
                 console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Overall Accuracy is: {score.Overall:0.00} ({annotations.Count} questions)"));
                 console.Out.WriteLine("Per Answer Type Accuracy:");
                 foreach (var (type, accuracy) in score.PerAnswerType)

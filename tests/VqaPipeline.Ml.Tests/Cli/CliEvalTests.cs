@@ -59,6 +59,24 @@ public sealed class CliEvalTests : IDisposable
         var fromScore = JsonDocument.Parse(score.Stdout).RootElement;
         Assert.Equal(fromScore.GetProperty("overall").GetDouble(), fromEval.GetProperty("overall").GetDouble());
         Assert.Equal(fromScore.GetProperty("perQuestionType").ToString(), fromEval.GetProperty("perQuestionType").ToString());
+        Assert.Equal("official", fromEval.GetProperty("metric").GetString());
+    }
+
+    [Theory]
+    [InlineData("official", "Metric: official (GT-Vision-Lab/VQA vqaEval.py at a013f00, 2021, as Python 2.7 runs it)")]
+    [InlineData("official-2017", "Metric: official-2017 (GT-Vision-Lab/VQA vqaEval.py at a4f1afd, 2017, as its Python 3 port runs it)")]
+    public async Task The_report_says_which_metric_made_its_numbers(string metric, string line)
+    {
+        var scenes = Path.Combine(temp.FullName, "scenes");
+        new SyntheticSceneGenerator(new SyntheticOptions { Images = 2, Seed = 3, ImageSize = 192 }).Generate(scenes);
+
+        var run = await cli.RunAsync("eval", "--model", ViltFixture.ModelFolder, "--data", scenes,
+            "--output", Path.Combine(temp.FullName, "results.json"), "--metric", metric);
+
+        run.AssertSucceeded();
+        var lines = run.Stdout.Split('\n', StringSplitOptions.TrimEntries);
+        Assert.Equal(line, lines[0]);
+        Assert.StartsWith("Overall Accuracy is: ", lines[1]);
     }
 
     [Fact]
