@@ -26,6 +26,7 @@ internal static class AskCommand
         var json = CommonOptions.Json();
         var device = CommonOptions.Device();
         var dtype = CommonOptions.DType();
+        var allowEmulated = CommonOptions.AllowEmulatedBfloat16();
 
         var command = new Command("ask",
             "Answer questions about an image.\n\nExamples:\n" +
@@ -33,7 +34,7 @@ internal static class AskCommand
             "  vqa ask cats.png -q \"What color is the sofa?\" -q \"Is it daytime?\" --json\n" +
             "  curl -s https://example.com/a.jpg | vqa ask - \"What is this?\" --model ./my-vilt")
         {
-            image, question, questions, questionsFile, model, topK, batchSize, json, device, dtype,
+            image, question, questions, questionsFile, model, topK, batchSize, json, device, dtype, allowEmulated,
         };
 
         console.SetAction(command, async (parse, cancellationToken) =>
@@ -53,6 +54,7 @@ internal static class AskCommand
             {
                 Device = parse.GetRequiredValue(device),
                 DType = parse.GetRequiredValue(dtype),
+                AllowEmulatedBfloat16 = parse.GetValue(allowEmulated),
                 BatchSize = batch,
                 Hub = console.Hub,
             }, cancellationToken);

@@ -32,13 +32,16 @@ internal static class BenchCommand
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice)" };
         var iterations = new Option<int>("--iterations") { Description = "Timed repetitions of each measurement", DefaultValueFactory = _ => 3 };
         var device = CommonOptions.Device();
+        var allowEmulated = CommonOptions.AllowEmulatedBfloat16();
         var json = CommonOptions.Json();
         var command = new Command("bench",
             "Measure ViLT-B/32 speed on this machine: matmul GFLOP/s, forward GFLOP/s, questions/s end to end, " +
-            "preprocessing images/s and peak memory. Uses random weights written to a temporary model folder.\n\n" +
+            "preprocessing images/s and peak memory. Uses random weights written to a temporary model folder. " +
+            "Prints the CPU model and vector extensions, which decide the figures; bfloat16 is measured only where the " +
+            "CPU runs it at speed (the default 'both' then skips it and says why).\n\n" +
             "Examples:\n  vqa bench\n  vqa bench --dtype bfloat16 --threads 2 --iterations 5 --json")
         {
-            image, dtype, threads, iterations, device, json,
+            image, dtype, threads, iterations, device, allowEmulated, json,
         };
 
         console.SetAction(command, (parse, cancellationToken) =>
@@ -51,11 +54,19 @@ internal static class BenchCommand
                 if (threadCount < 1) throw new CliUsageException("--threads must be at least 1.");
                 torch.set_num_threads(threadCount);
             }
+            var cpu = CpuCapabilities.Current;
+            var allowEmulatedBfloat16 = parse.GetValue(allowEmulated);
+            var bfloat16Skipped = parse.GetRequiredValue(dtype) == "both" && !allowEmulatedBfloat16
+                ? TorchRuntime.SlowDTypeReason(ScalarType.BFloat16, torchDevice, cpu)
+                : null;
             var dtypes = parse.GetRequiredValue(dtype) switch
             {
-                "both" => new[] { ScalarType.Float32, ScalarType.BFloat16 },
+                "both" when bfloat16Skipped is not null => new[] { ScalarType.Float32 },
+                "both" => [ScalarType.Float32, ScalarType.BFloat16],
                 var one => [TorchRuntime.ResolveDType(one)],
             };
+            foreach (var chosen in dtypes) TorchRuntime.EnsureDTypeRunsAtSpeed(chosen, torchDevice, allowEmulatedBfloat16, cpu);
+            if (bfloat16Skipped is not null) console.Log($"bfloat16 not measured: {bfloat16Skipped} (--allow-emulated-bfloat16 measures it anyway)");
             var imagePath = parse.GetValue(image) ?? FixturePath("images", "rocket.jpg");
             if (!File.Exists(imagePath))
                 throw new CliUsageException(parse.GetValue(image) is null
@@ -65,7 +76,8 @@ internal static class BenchCommand
             if (!File.Exists(vocabularyPath))
                 throw new CliUsageException($"'{vocabularyPath}' does not exist: set VQA_FIXTURES to the shared fixtures folder.");
 
-            var report = new BenchRun(console, torchDevice, imagePath, count, cancellationToken).Run(dtypes, vocabularyPath);
+            var report = new BenchRun(console, torchDevice, imagePath, count, cancellationToken)
+                .Run(dtypes, vocabularyPath, allowEmulatedBfloat16) with { Cpu = CpuReport.Of(cpu), Bfloat16Skipped = bfloat16Skipped };
             if (parse.GetValue(json)) console.WriteJson(report);
             else WriteTable(console.Out, report);
             return Task.FromResult(0);
@@ -97,8 +109,11 @@ internal static class BenchCommand
     {
         output.WriteLine($"ViLT-B/32 dimensions (random weights), {report.Image}: {report.ImageSize} -> pixel_values {report.PixelValuesShape} " +
                          $"({report.Patches} patches), {report.TextTokens} text tokens, sequence {report.SequenceLength}");
+        output.WriteLine($"CPU: {report.Cpu.Model}; vector extensions: {string.Join(", ", report.Cpu.VectorExtensions)}; " +
+                         $"bfloat16 {report.Cpu.Bfloat16}");
         output.WriteLine($"{report.Device}, {report.Threads} libtorch threads, {report.Cores} cores, {report.Iterations} iterations; " +
                          $"load average {report.LoadAverageBefore} before, {report.LoadAverageAfter} after");
+        if (report.Bfloat16Skipped is { } skipped) output.WriteLine($"bfloat16 not measured: {skipped}");
         output.WriteLine($"forward = {report.ForwardGflop:F2} GFLOP per question");
         output.WriteLine();
         var columns = report.Results;
@@ -129,18 +144,32 @@ internal sealed record ForwardResult(double Milliseconds, double Gflops, double 
 internal sealed record DTypeResult(
     string Dtype, double MatmulGflops, Dictionary<int, ForwardResult> Forward, Dictionary<int, double> QuestionsPerSecond);
 
+/// <summary>The CPU beside the figures: its model, the vector extensions libtorch's kernels depend on, bfloat16 support.</summary>
+internal sealed record CpuReport(string Model, string Architecture, IReadOnlyList<string> VectorExtensions, string Bfloat16)
+{
+    public static CpuReport Of(CpuCapabilities cpu) => new(cpu.Model,
+        System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant(),
+        cpu.VectorExtensions, cpu.Bfloat16.ToString().ToLowerInvariant());
+}
+
 internal sealed record BenchReport(
     string Device, int Threads, int Cores, int Iterations, string LoadAverageBefore, string LoadAverageAfter,
     string Image, string ImageSize, string PixelValuesShape, int Patches, int TextTokens, int SequenceLength, double ForwardGflop,
     DTypeResult[] Results, double PreprocessSequential, double PreprocessParallel,
-    double PeakRssWritingMiB, double PeakRssMeasuringMiB);
+    double PeakRssWritingMiB, double PeakRssMeasuringMiB)
+{
+    public CpuReport Cpu { get; init; } = CpuReport.Of(CpuCapabilities.Current);
+
+    /// <summary>Why bfloat16 was left out of a "both" run; null when it was measured or not asked for.</summary>
+    public string? Bfloat16Skipped { get; init; }
+}
 
 /// <summary>One benchmark run: writes the random model once, then measures each dtype in turn.</summary>
 internal sealed class BenchRun(CliConsole console, Device device, string imagePath, int iterations, CancellationToken cancellationToken)
 {
     private readonly ImageLoader loader = new();
 
-    public BenchReport Run(IReadOnlyList<ScalarType> dtypes, string vocabularyPath)
+    public BenchReport Run(IReadOnlyList<ScalarType> dtypes, string vocabularyPath, bool allowEmulatedBfloat16)
     {
         var loadBefore = LoadAverage();
         var modelFolder = Directory.CreateTempSubdirectory("vqa-bench-").FullName;
@@ -159,7 +188,7 @@ internal sealed class BenchRun(CliConsole console, Device device, string imagePa
             var patches = processed.Height / config.PatchSize * (processed.Width / config.PatchSize);
             var forwardFlops = ForwardFlops(config, textTokens, patches);
 
-            var results = dtypes.Select(dtype => MeasureDType(modelFolder, dtype, tokenizer, processor, forwardFlops)).ToArray();
+            var results = dtypes.Select(dtype => MeasureDType(modelFolder, dtype, tokenizer, processor, forwardFlops, allowEmulatedBfloat16)).ToArray();
             var (sequential, parallel) = MeasurePreprocessing(processor);
             return new BenchReport(
                 device.ToString(), torch.get_num_threads(), Environment.ProcessorCount, iterations, loadBefore, LoadAverage(),
@@ -190,12 +219,12 @@ internal sealed class BenchRun(CliConsole console, Device device, string imagePa
     }
 
     private DTypeResult MeasureDType(string modelFolder, ScalarType dtype, BertTokenizer tokenizer,
-        ViltImageProcessor processor, double forwardFlops)
+        ViltImageProcessor processor, double forwardFlops, bool allowEmulatedBfloat16)
     {
         var name = dtype == ScalarType.BFloat16 ? "bfloat16" : "float32";
         console.Log($"{name}: matmul");
         var matmul = MatmulGflops(dtype);
-        var classifier = TorchViltClassifier.Load(modelFolder, device, dtype);
+        var classifier = TorchViltClassifier.Load(modelFolder, device, dtype, allowEmulatedBfloat16);
         using var pipeline = new Ml.Pipelines.VqaPipeline(classifier, tokenizer, processor, modelFolder,
             new VqaPipelineOptions { BatchSize = BenchCommand.BatchSizes.Max() });
 

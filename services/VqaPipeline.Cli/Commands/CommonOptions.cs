@@ -33,6 +33,12 @@ internal static class CommonOptions
         DefaultValueFactory = _ => "float32",
     }.AcceptOnlyFromAmong("float32", "bfloat16");
 
+    public static Option<bool> AllowEmulatedBfloat16() => new("--allow-emulated-bfloat16")
+    {
+        Description = "Run --dtype bfloat16 even on a CPU without bfloat16 support (no AVX512_BF16, AMX-BF16, Arm BF16 " +
+                      "or AVX-512), where libtorch emulates it orders of magnitude slower than float32",
+    };
+
     public static Option<string> Metric() => new("--metric")
     {
         Description = "official: GT-Vision-Lab/VQA's vqaEval.py as it is today (a013f00, 2021; with ten identical " +

@@ -30,13 +30,14 @@ internal static class EvalCommand
         var json = CommonOptions.Json();
         var device = CommonOptions.Device();
         var dtype = CommonOptions.DType();
+        var allowEmulated = CommonOptions.AllowEmulatedBfloat16();
 
         var command = new Command("eval",
             "Answer every question of a dataset, write the official results file and score it with the official VQA accuracy.\n\n" +
             "Examples:\n  vqa eval --model ./my-vilt --data ../shared/fixtures/vqa-v2-sample --output results.json\n" +
             "  vqa data synth --out ./scenes --images 100 --seed 7 && vqa eval --model ./my-vilt --data ./scenes --json")
         {
-            model, data, output, split, onBadExample, metric, limit, batchSize, json, device, dtype,
+            model, data, output, split, onBadExample, metric, limit, batchSize, json, device, dtype, allowEmulated,
         };
 
         console.SetAction(command, async (parse, cancellationToken) =>
@@ -54,6 +55,7 @@ internal static class EvalCommand
             {
                 Device = parse.GetRequiredValue(device),
                 DType = parse.GetRequiredValue(dtype),
+                AllowEmulatedBfloat16 = parse.GetValue(allowEmulated),
                 BatchSize = size,
                 Hub = console.Hub,
             }, cancellationToken);

@@ -52,10 +52,11 @@ public sealed class VqaPipeline : IDisposable
             .ConfigureAwait(false);
         var device = TorchRuntime.ResolveDevice(options.Device);
         var dtype = TorchRuntime.ResolveDType(options.DType);
+        TorchRuntime.EnsureDTypeRunsAtSpeed(dtype, device, options.AllowEmulatedBfloat16);
         if (options.Threads is int threads) TorchSharp.torch.set_num_threads(threads);
         var tokenizer = BertTokenizer.FromPretrained(folder);
         var imageProcessor = ViltImageProcessor.FromPretrained(folder);
-        var classifier = TorchViltClassifier.Load(folder, device, dtype);
+        var classifier = TorchViltClassifier.Load(folder, device, dtype, options.AllowEmulatedBfloat16);
         return new VqaPipeline(classifier, tokenizer, imageProcessor, folder, options);
     }
 
