@@ -1,4 +1,3 @@
-using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Models.Vilt;
 using VqaPipeline.Ml.Training;
 using Xunit.Abstractions;
@@ -24,7 +23,7 @@ public sealed class ViltPositionTests(ITestOutputHelper output)
     [Fact]
     public void Moving_a_patch_changes_the_answer_scores_when_positions_are_set_and_not_when_they_are_zero()
     {
-        var config = ModelConfig.Load<ViltConfig>(ViltFixture.ModelFolder);
+        var config = Training.ViltInitializationTests.SineCosineConfig();
         // A 3 x 3 patch grid of the fixture's own patch size; the position table is sized from the same image size.
         var patch = config.PatchSize;
         var side = 3 * patch;
