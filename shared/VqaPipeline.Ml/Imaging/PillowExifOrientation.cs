@@ -19,23 +19,24 @@ internal static partial class PillowExifOrientation
     /// <exception cref="ImageLoadException">Pillow's EXIF reading raises on this file, so <c>load_image</c> fails.</exception>
     public static int Read(ReadOnlySpan<byte> encoded, string source)
     {
-        var (exif, failureIsSwallowed, xmp) =
+        var (exif, readAtOpen, xmp) =
             encoded.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF]) ? FromJpeg(encoded)
             : encoded.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]) ? FromPng(encoded)
             : encoded.Length >= 12 && encoded.StartsWith("RIFF"u8) && encoded[8..12].SequenceEqual("WEBP"u8) ? FromWebp(encoded)
             : (null, false, null);
 
         double? orientation = null;
+        var hasOrientationTag = false;
         if (exif is not null)
         {
             var outcome = FromTiff(exif);
-            if (outcome.Failure is { } failure && !(failureIsSwallowed && outcome.SwallowedWhenReadAtOpen))
+            if (outcome.Failure is { } failure && !(readAtOpen && outcome.SwallowedWhenReadAtOpen))
                 throw new ImageLoadException(ImageLoadFailure.Corrupt, source,
                     $"EXIF data is unreadable ({failure}); transformers' load_image (Pillow) fails on this file too.");
-            orientation = outcome.Orientation;
+            (orientation, hasOrientationTag) = (outcome.Orientation, outcome.HasOrientationTag);
         }
         // Pillow adds the XMP orientation only where the EXIF data has no orientation tag at all.
-        if (orientation is null && xmp is not null && XmpOrientation().Match(xmp) is { Success: true } match)
+        if (!hasOrientationTag && xmp is not null && XmpOrientation().Match(xmp) is { Success: true } match)
             orientation = match.Groups[2].Value[0] - '0';
         return orientation is >= 2 and <= 8 && orientation % 1 == 0 ? (int)orientation : 1;
     }
@@ -175,7 +176,7 @@ internal static partial class PillowExifOrientation
         return (null, false, null);
     }
 
-    private readonly record struct TiffOutcome(double? Orientation, string? Failure, bool SwallowedWhenReadAtOpen);
+    private readonly record struct TiffOutcome(double? Orientation, bool HasOrientationTag, string? Failure, bool SwallowedWhenReadAtOpen);
 
     /// <summary>
     /// <c>Image.Exif.load</c> and <c>exif.get(0x0112)</c>: an IFD0 read as far as it goes (an entry whose data lies
@@ -186,14 +187,14 @@ internal static partial class PillowExifOrientation
     {
         var data = exif.AsSpan();
         if (data.StartsWith("Exif\0\0"u8)) data = data[6..];
-        if (data.IsEmpty) return new TiffOutcome(null, null, false);
+        if (data.IsEmpty) return new TiffOutcome(null, false, null, false);
         var head = data[..Math.Min(8, data.Length)];
         if (head.Length < 4 || !(head[..4].SequenceEqual("MM\0*"u8) || head[..4].SequenceEqual("II*\0"u8) ||
                                  head[..4].SequenceEqual("MM*\0"u8) || head[..4].SequenceEqual("II\0*"u8) ||
                                  head[..4].SequenceEqual("MM\0+"u8) || head[..4].SequenceEqual("II+\0"u8)))
-            return new TiffOutcome(null, "not TIFF data", SwallowedWhenReadAtOpen: true);
+            return new TiffOutcome(null, false, "not TIFF data", SwallowedWhenReadAtOpen: true);
         if (head[2] == 0x2B || head[3] == 0x2B || head.Length < 8)
-            return new TiffOutcome(null, head.Length < 8 ? "the TIFF header is cut short" : "BigTIFF EXIF data", false);
+            return new TiffOutcome(null, false, head.Length < 8 ? "the TIFF header is cut short" : "BigTIFF EXIF data", false);
 
         var little = head[0] == (byte)'I';
         uint U32(ReadOnlySpan<byte> bytes) => little ? BinaryPrimitives.ReadUInt32LittleEndian(bytes) : BinaryPrimitives.ReadUInt32BigEndian(bytes);
@@ -224,7 +225,7 @@ internal static partial class PillowExifOrientation
                 if (tag == OrientationTag) orientation = (type, value.ToArray());
             }
         }
-        return new TiffOutcome(orientation is { } found ? FirstNumber(found.Type, found.Value, little) : null, null, false);
+        return new TiffOutcome(orientation is { } found ? FirstNumber(found.Type, found.Value, little) : null, orientation is not null, null, false);
     }
 
     private static int? UnitSize(ushort type) => type switch

@@ -1,5 +1,6 @@
 using VqaPipeline.Ml.Data.Synthetic;
 using VqaPipeline.Ml.Models;
+using VqaPipeline.Ml.Tests.Checkpoints;
 using VqaPipeline.Ml.Tests.Models;
 
 namespace VqaPipeline.Ml.Tests.Cli;
@@ -11,19 +12,18 @@ namespace VqaPipeline.Ml.Tests.Cli;
 public sealed class CliBfloat16Tests : IDisposable
 {
     private readonly CliRunner cli = new();
-    private readonly DirectoryInfo temp = Directory.CreateTempSubdirectory("vqa-bf16-");
+    private readonly TemporaryFolder temp = new();
 
     public void Dispose()
     {
         cli.Dispose();
-        temp.Delete(recursive: true);
+        temp.Dispose();
     }
 
     private string Scenes()
     {
-        var scenes = Path.Combine(temp.FullName, "scenes");
-        new SyntheticSceneGenerator(new SyntheticOptions { Images = 2, Seed = 9, ImageSize = 96 }).Generate(scenes);
-        return scenes;
+        new SyntheticSceneGenerator(new SyntheticOptions { Images = 2, Seed = 9, ImageSize = 96 }).Generate(temp.File("scenes"));
+        return temp.File("scenes");
     }
 
     public static TheoryData<string> Commands => new() { "ask", "eval", "finetune" };
@@ -34,8 +34,8 @@ public sealed class CliBfloat16Tests : IDisposable
         return command switch
         {
             "ask" => ["ask", Directory.GetFiles(scenes, "*.jpg", SearchOption.AllDirectories)[0], "What is it?", "--model", ViltFixture.ModelFolder],
-            "eval" => ["eval", "--data", scenes, "--model", ViltFixture.ModelFolder, "--output", Path.Combine(temp.FullName, "results.json")],
-            _ => ["finetune", "--data", scenes, "--out", Path.Combine(temp.FullName, "out"), "--model", ViltFixture.ModelFolder, "--max-steps", "1"],
+            "eval" => ["eval", "--data", scenes, "--model", ViltFixture.ModelFolder, "--output", temp.File("results.json")],
+            _ => ["finetune", "--data", scenes, "--out", temp.File("out"), "--model", ViltFixture.ModelFolder, "--max-steps", "1"],
         };
     }
 

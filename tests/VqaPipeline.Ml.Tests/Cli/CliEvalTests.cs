@@ -31,9 +31,11 @@ public sealed class CliEvalTests : IDisposable
         Assert.Equal(questionIds, written.Select(r => r.GetProperty("question_id").GetInt64()));
 
         using var pipeline = Ml.Pipelines.VqaPipeline.FromPretrained(ViltFixture.ModelFolder);
-        var image = new Ml.Imaging.ImageLoader().LoadFile(Directory.GetFiles(Path.Combine(sample, "images"), "*458752.jpg").Single());
-        var question = JsonDocument.Parse(File.ReadAllText(Path.Combine(sample, "questions.json"))).RootElement
-            .GetProperty("questions")[0].GetProperty("question").GetString()!;
+        var first = JsonDocument.Parse(File.ReadAllText(Path.Combine(sample, "questions.json"))).RootElement.GetProperty("questions")[0];
+        // COCO file names end in the image id, zero-padded to 12 digits.
+        var imageFile = Directory.GetFiles(Path.Combine(sample, "images"), $"*{first.GetProperty("image_id").GetInt64():D12}.jpg").Single();
+        var image = new Ml.Imaging.ImageLoader().LoadFile(imageFile);
+        var question = first.GetProperty("question").GetString()!;
         Assert.Equal(pipeline.Ask(image, question, topK: 1).Answers[0].Answer, written[0].GetProperty("answer").GetString());
 
         var summary = JsonDocument.Parse(run.Stdout).RootElement;

@@ -111,25 +111,18 @@ public class VqaAccuracyTests
     }
 
     [Theory]
-    [InlineData(40.625, 40.62)] // an exact binary tie goes to even
-    [InlineData(0.375, 0.38)]
-    [InlineData(0.125, 0.12)]
-    [InlineData(2.675, 2.67)] // the double is just below 2.675
-    [InlineData(76.66666666666666, 76.67)]
-    [InlineData(100.0, 100.0)]
-    public void Rounds_like_python_3_round(double value, double expected) =>
-        Assert.Equal(expected, PythonFloat.Round(value, 2));
-
-    [Theory]
-    [InlineData(40.625, 40.63)] // an exact binary tie goes away from zero
-    [InlineData(0.375, 0.38)]
-    [InlineData(0.125, 0.13)]
-    [InlineData(5.625, 5.63)]
-    [InlineData(2.675, 2.67)] // the double is just below 2.675
-    [InlineData(76.66666666666666, 76.67)]
-    [InlineData(100.0, 100.0)]
-    public void Rounds_like_python_2_7_round(double value, double expected) =>
-        Assert.Equal(expected, PythonFloat.Round27(value, 2));
+    [InlineData(40.625, 40.62, 40.63)] // an exact binary tie: to even in Python 3, away from zero in Python 2.7
+    [InlineData(0.375, 0.38, 0.38)]
+    [InlineData(0.125, 0.12, 0.13)]
+    [InlineData(5.625, 5.62, 5.63)]
+    [InlineData(2.675, 2.67, 2.67)] // the double is just below 2.675
+    [InlineData(76.66666666666666, 76.67, 76.67)]
+    [InlineData(100.0, 100.0, 100.0)]
+    public void Rounds_like_python_3_and_python_2_7_round(double value, double python3, double python27)
+    {
+        Assert.Equal(python3, PythonFloat.Round(value, 2));
+        Assert.Equal(python27, PythonFloat.Round27(value, 2));
+    }
 
     [Fact]
     public void Sums_like_cpython_3_12_sum()
