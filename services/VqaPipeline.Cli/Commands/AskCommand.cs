@@ -27,6 +27,7 @@ internal static class AskCommand
         var device = CommonOptions.Device();
         var dtype = CommonOptions.DType();
         var runtime = new RuntimeOptions();
+        var allowEmulated = CommonOptions.AllowEmulatedBfloat16();
 
         var command = new Command("ask",
             "Answer questions about an image.\n\nExamples:\n" +
@@ -34,7 +35,7 @@ internal static class AskCommand
             "  vqa ask cats.png -q \"What color is the sofa?\" -q \"Is it daytime?\" --json\n" +
             "  curl -s https://example.com/a.jpg | vqa ask - \"What is this?\" --model ./my-vilt")
         {
-            image, question, questions, questionsFile, model, topK, batchSize, json, device, dtype,
+            image, question, questions, questionsFile, model, topK, batchSize, json, device, dtype, allowEmulated,
         };
         runtime.AddTo(command);
 
@@ -55,6 +56,7 @@ internal static class AskCommand
             {
                 Device = parse.GetRequiredValue(device),
                 DType = parse.GetRequiredValue(dtype),
+                AllowEmulatedBfloat16 = parse.GetValue(allowEmulated),
                 BatchSize = batch,
                 Hub = console.Hub,
             }), cancellationToken);

@@ -38,14 +38,17 @@ internal static class BenchCommand
         };
         var iterations = new Option<int>("--iterations") { Description = "Timed repetitions of each measurement", DefaultValueFactory = _ => 3 };
         var device = CommonOptions.Device();
+        var allowEmulated = CommonOptions.AllowEmulatedBfloat16();
         var json = CommonOptions.Json();
         var command = new Command("bench",
             "Measure ViLT-B/32 speed on this machine: matmul GFLOP/s, forward GFLOP/s, questions/s end to end, " +
-            "preprocessing images/s and peak memory. Uses random weights written to a temporary model folder.\n\n" +
+            "preprocessing images/s and peak memory. Uses random weights written to a temporary model folder. " +
+            "Prints the CPU model and vector extensions, which decide the figures; bfloat16 is measured only where the " +
+            "CPU runs it at speed (the default 'both' then skips it and says why).\n\n" +
             "Examples:\n  vqa bench\n  vqa bench --dtype bfloat16 --threads 2 --iterations 5 --json\n" +
             "  vqa bench --runtime onnx --dtype float32 --iterations 10   (libtorch and ONNX Runtime float32/int8 in one run)")
         {
-            image, dtype, threads, iterations, device, json, runtime,
+            image, dtype, threads, iterations, device, allowEmulated, json, runtime,
         };
 
         console.SetAction(command, (parse, cancellationToken) =>
@@ -64,11 +67,19 @@ internal static class BenchCommand
                 if (threadCount < 1) throw new CliUsageException("--threads must be at least 1.");
                 torch.set_num_threads(threadCount);
             }
+            var cpu = CpuCapabilities.Current;
+            var allowEmulatedBfloat16 = parse.GetValue(allowEmulated);
+            var bfloat16Skipped = parse.GetRequiredValue(dtype) == "both" && !allowEmulatedBfloat16
+                ? TorchRuntime.SlowDTypeReason(ScalarType.BFloat16, torchDevice, cpu)
+                : null;
             var dtypes = parse.GetRequiredValue(dtype) switch
             {
-                "both" => new[] { ScalarType.Float32, ScalarType.BFloat16 },
+                "both" when bfloat16Skipped is not null => new[] { ScalarType.Float32 },
+                "both" => [ScalarType.Float32, ScalarType.BFloat16],
                 var one => [TorchRuntime.ResolveDType(one)],
             };
+            foreach (var chosen in dtypes) TorchRuntime.EnsureDTypeRunsAtSpeed(chosen, torchDevice, allowEmulatedBfloat16, cpu);
+            if (bfloat16Skipped is not null) console.Log($"bfloat16 not measured: {bfloat16Skipped} (--allow-emulated-bfloat16 measures it anyway)");
             var imagePath = parse.GetValue(image) ?? FixturePath("images", "rocket.jpg");
             if (!File.Exists(imagePath))
                 throw new CliUsageException(parse.GetValue(image) is null
@@ -80,7 +91,7 @@ internal static class BenchCommand
 
             var onnxPrecisions = withOnnx ? new[] { OnnxQuantization.None, OnnxQuantization.Int8 } : [];
             var report = new BenchRun(console, torchDevice, imagePath, count, parse.GetValue(threads), cancellationToken)
-                .Run(dtypes, onnxPrecisions, vocabularyPath);
+                .Run(dtypes, onnxPrecisions, vocabularyPath, allowEmulatedBfloat16) with { Cpu = CpuReport.Of(cpu), Bfloat16Skipped = bfloat16Skipped };
             if (parse.GetValue(json)) console.WriteJson(report);
             else WriteTable(console.Out, report);
             return Task.FromResult(0);
@@ -112,9 +123,11 @@ internal static class BenchCommand
     {
         output.WriteLine($"ViLT-B/32 dimensions (random weights), {report.Image}: {report.ImageSize} -> pixel_values {report.PixelValuesShape} " +
                          $"({report.Patches} patches), {report.TextTokens} text tokens, sequence {report.SequenceLength}");
-        output.WriteLine($"{report.Cpu}");
+        output.WriteLine($"CPU: {report.Cpu.Model}; vector extensions: {string.Join(", ", report.Cpu.VectorExtensions)}; " +
+                         $"bfloat16 {report.Cpu.Bfloat16}");
         output.WriteLine($"{report.Device}, {report.Threads} libtorch threads, {report.Cores} cores, {report.Iterations} iterations; " +
                          $"load average {report.LoadAverageBefore} before, {report.LoadAverageAfter} after");
+        if (report.Bfloat16Skipped is { } skipped) output.WriteLine($"bfloat16 not measured: {skipped}");
         output.WriteLine($"forward = {report.ForwardGflop:F2} GFLOP per question");
         output.WriteLine();
         var columns = report.Results;
@@ -155,11 +168,25 @@ internal sealed record ForwardResult(double Milliseconds, double Gflops, double 
 internal sealed record DTypeResult(
     string Runtime, string Dtype, double MatmulGflops, Dictionary<int, ForwardResult> Forward, Dictionary<int, double> QuestionsPerSecond);
 
+/// <summary>The CPU beside the figures: its model, the vector extensions libtorch's kernels depend on, bfloat16 support.</summary>
+internal sealed record CpuReport(string Model, string Architecture, IReadOnlyList<string> VectorExtensions, string Bfloat16)
+{
+    public static CpuReport Of(CpuCapabilities cpu) => new(cpu.Model,
+        System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant(),
+        cpu.VectorExtensions, cpu.Bfloat16.ToString().ToLowerInvariant());
+}
+
 internal sealed record BenchReport(
-    string Cpu, string Device, int Threads, int Cores, int Iterations, string LoadAverageBefore, string LoadAverageAfter,
+    string Device, int Threads, int Cores, int Iterations, string LoadAverageBefore, string LoadAverageAfter,
     string Image, string ImageSize, string PixelValuesShape, int Patches, int TextTokens, int SequenceLength, double ForwardGflop,
     DTypeResult[] Results, double PreprocessSequential, double PreprocessParallel,
-    double PeakRssWritingMiB, double PeakRssMeasuringMiB);
+    double PeakRssWritingMiB, double PeakRssMeasuringMiB)
+{
+    public CpuReport Cpu { get; init; } = CpuReport.Of(CpuCapabilities.Current);
+
+    /// <summary>Why bfloat16 was left out of a "both" run; null when it was measured or not asked for.</summary>
+    public string? Bfloat16Skipped { get; init; }
+}
 
 /// <summary>One benchmark run: writes the random model once, then measures each dtype in turn, then each ONNX export.</summary>
 internal sealed class BenchRun(CliConsole console, Device device, string imagePath, int iterations, int? threads,
@@ -167,7 +194,8 @@ internal sealed class BenchRun(CliConsole console, Device device, string imagePa
 {
     private readonly ImageLoader loader = new();
 
-    public BenchReport Run(IReadOnlyList<ScalarType> dtypes, IReadOnlyList<OnnxQuantization> onnxPrecisions, string vocabularyPath)
+    public BenchReport Run(IReadOnlyList<ScalarType> dtypes, IReadOnlyList<OnnxQuantization> onnxPrecisions, string vocabularyPath,
+        bool allowEmulatedBfloat16)
     {
         var loadBefore = LoadAverage();
         var modelFolder = Directory.CreateTempSubdirectory("vqa-bench-").FullName;
@@ -186,7 +214,7 @@ internal sealed class BenchRun(CliConsole console, Device device, string imagePa
             var patches = processed.Height / config.PatchSize * (processed.Width / config.PatchSize);
             var forwardFlops = ForwardFlops(config, textTokens, patches);
 
-            var results = dtypes.Select(dtype => MeasureTorch(modelFolder, dtype, tokenizer, processor, forwardFlops)).ToList();
+            var results = dtypes.Select(dtype => MeasureTorch(modelFolder, dtype, tokenizer, processor, forwardFlops, allowEmulatedBfloat16)).ToList();
             if (onnxPrecisions.Count > 0)
             {
                 var float32Matmul = results.FirstOrDefault(r => r.Dtype == "float32")?.MatmulGflops ?? MatmulGflops(ScalarType.Float32);
@@ -195,7 +223,7 @@ internal sealed class BenchRun(CliConsole console, Device device, string imagePa
             }
             var (sequential, parallel) = MeasurePreprocessing(processor);
             return new BenchReport(
-                CpuDescription(), device.ToString(), torch.get_num_threads(), Environment.ProcessorCount, iterations, loadBefore, LoadAverage(),
+                device.ToString(), torch.get_num_threads(), Environment.ProcessorCount, iterations, loadBefore, LoadAverage(),
                 Path.GetFileName(imagePath), $"{image.Width}x{image.Height} px", $"3x{processed.Height}x{processed.Width}",
                 patches, textTokens, textTokens + patches + 1, forwardFlops / 1e9, results.ToArray(), sequential, parallel,
                 peakWriting, PeakRssMiB());
@@ -223,12 +251,12 @@ internal sealed class BenchRun(CliConsole console, Device device, string imagePa
     }
 
     private DTypeResult MeasureTorch(string modelFolder, ScalarType dtype, BertTokenizer tokenizer,
-        ViltImageProcessor processor, double forwardFlops)
+        ViltImageProcessor processor, double forwardFlops, bool allowEmulatedBfloat16)
     {
         var name = dtype == ScalarType.BFloat16 ? "bfloat16" : "float32";
         console.Log($"torch {name}: matmul");
         var matmul = MatmulGflops(dtype);
-        return Measure("torch", name, TorchViltClassifier.Load(modelFolder, device, dtype), modelFolder, tokenizer, processor,
+        return Measure("torch", name, TorchViltClassifier.Load(modelFolder, device, dtype, allowEmulatedBfloat16), modelFolder, tokenizer, processor,
             forwardFlops, matmul);
     }
 
@@ -330,18 +358,6 @@ internal sealed class BenchRun(CliConsole console, Device device, string imagePa
             return 0;
         });
         return (images / sequential, images / parallel);
-    }
-
-    /// <summary>The CPU model and the vector extensions that decide matmul speed, from /proc/cpuinfo.</summary>
-    private static string CpuDescription()
-    {
-        const string path = "/proc/cpuinfo";
-        if (!File.Exists(path)) return "cpu: unknown";
-        var lines = File.ReadLines(path).ToArray();
-        string Field(string name) => lines.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "";
-        var flags = Field("flags").Split(' ');
-        string[] interesting = ["avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8"];
-        return $"cpu: {Field("model name")}; {string.Join(' ', interesting.Where(flags.Contains))}";
     }
 
     private static string LoadAverage() =>

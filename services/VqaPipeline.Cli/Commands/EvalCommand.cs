@@ -31,13 +31,14 @@ internal static class EvalCommand
         var device = CommonOptions.Device();
         var dtype = CommonOptions.DType();
         var runtime = new RuntimeOptions();
+        var allowEmulated = CommonOptions.AllowEmulatedBfloat16();
 
         var command = new Command("eval",
             "Answer every question of a dataset, write the official results file and score it with the official VQA accuracy.\n\n" +
             "Examples:\n  vqa eval --model ./my-vilt --data ../shared/fixtures/vqa-v2-sample --output results.json\n" +
             "  vqa data synth --out ./scenes --images 100 --seed 7 && vqa eval --model ./my-vilt --data ./scenes --json")
         {
-            model, data, output, split, onBadExample, metric, limit, batchSize, json, device, dtype,
+            model, data, output, split, onBadExample, metric, limit, batchSize, json, device, dtype, allowEmulated,
         };
         runtime.AddTo(command);
 
@@ -56,6 +57,7 @@ internal static class EvalCommand
             {
                 Device = parse.GetRequiredValue(device),
                 DType = parse.GetRequiredValue(dtype),
+                AllowEmulatedBfloat16 = parse.GetValue(allowEmulated),
                 BatchSize = size,
                 Hub = console.Hub,
             }), cancellationToken);
@@ -105,6 +107,7 @@ internal static class EvalCommand
                 console.WriteJson(new
                 {
                     answered = predictions.Count,
+                    metric = CommonOptions.MetricName(chosenMetric),
                     overall = score.Overall,
                     perAnswerType = score.PerAnswerType,
                     perQuestionType = score.PerQuestionType,
@@ -117,6 +120,7 @@ internal static class EvalCommand
                 });
             else
             {
+                console.Out.WriteLine($"Metric: {CommonOptions.MetricDescription(chosenMetric)}");
                 console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Overall Accuracy is: {score.Overall:0.00} ({annotations.Count} questions)"));
                 console.Out.WriteLine("Per Answer Type Accuracy:");
                 foreach (var (type, accuracy) in score.PerAnswerType)

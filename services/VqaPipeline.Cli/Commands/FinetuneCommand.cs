@@ -50,6 +50,7 @@ internal static class FinetuneCommand
         var logEvery = new Option<int>("--log-every") { Description = "A progress line every N steps", DefaultValueFactory = _ => 10 };
         var device = CommonOptions.Device();
         var dtype = CommonOptions.DType();
+        var allowEmulated = CommonOptions.AllowEmulatedBfloat16();
 
         var command = new Command("finetune",
             "Fine-tune ViLT for visual question answering: soft-score targets, AdamW, linear warm-up and decay.\n\n" +
@@ -58,7 +59,7 @@ internal static class FinetuneCommand
         {
             data, output, model, fromConfig, imagePositions, imagePositionScale, tokenizer, vocab, minAnswerCount, maxAnswers, epochs, maxSteps, stopAfter,
             batchSize, gradAccum, learningRate, weightDecay, noDecay, warmup, seed, evalData, evalEvery, saveEvery,
-            keepLast, resume, logEvery, device, dtype,
+            keepLast, resume, logEvery, device, dtype, allowEmulated,
         };
 
         console.SetAction(command, async (parse, cancellationToken) =>
@@ -92,6 +93,7 @@ internal static class FinetuneCommand
                 LogEvery = parse.GetValue(logEvery),
                 Device = parse.GetRequiredValue(device),
                 DType = parse.GetRequiredValue(dtype),
+                AllowEmulatedBfloat16 = parse.GetValue(allowEmulated),
             };
             var result = await Task.Run(() => ViltFineTuningRun.Run(options, console.Log, cancellationToken), cancellationToken);
             console.Out.WriteLine(result.Completed

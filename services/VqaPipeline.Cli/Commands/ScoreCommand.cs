@@ -20,7 +20,17 @@ internal static class ScoreCommand
         var json = CommonOptions.Json();
 
         var command = new Command("score",
-            "Score answers with the VQA accuracy metric.\n\nExample:\n" +
+            "Score answers with the VQA accuracy metric.\n\n" +
+            "Metrics (--metric):\n" +
+            "  official       GT-Vision-Lab/VQA's vqaEval.py as it is today (commit a013f00, 2021), as Python 2.7 runs it:\n" +
+            "                 answers lose newlines, tabs and outer spaces; only when the ten humans disagree are both the\n" +
+            "                 humans and the prediction normalized (punctuation, number words, articles, case), so with\n" +
+            "                 ten identical answers 'Orange' against 'orange' scores 0. The default.\n" +
+            "  official-2017  the same file as of 2017 (commit a4f1afd), as its Python 3 port runs it: the prediction is\n" +
+            "                 always normalized, disagreeing humans only lose punctuation. Most published numbers and\n" +
+            "                 ports (and this tool before) use it.\n" +
+            "  normalized     lmms-eval's vqav2 treatment: both sides normalized in full.\n\n" +
+            "Example:\n" +
             "  vqa score --questions q.json --annotations a.json --results r.json --json")
         {
             questions, annotations, results, metric, json,
@@ -44,9 +54,19 @@ internal static class ScoreCommand
             var score = VqaAccuracy.Score(annotationFile.Annotations, predictions, chosen);
 
             if (parse.GetValue(json))
-                console.WriteJson(new { overall = score.Overall, perAnswerType = score.PerAnswerType, perQuestionType = score.PerQuestionType });
+                console.WriteJson(new
+                {
+                    metric = CommonOptions.MetricName(chosen),
+                    overall = score.Overall,
+                    perAnswerType = score.PerAnswerType,
+                    perQuestionType = score.PerQuestionType,
+                });
             else
+            {
+                // The report itself keeps the official demo's lines; which metric made them goes to stderr.
+                console.Log($"metric: {CommonOptions.MetricDescription(chosen)}");
                 WriteReport(console.Out, score);
+            }
             return Task.FromResult(0);
         });
         return command;

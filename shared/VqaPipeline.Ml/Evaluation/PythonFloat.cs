@@ -35,6 +35,17 @@ internal static class PythonFloat
         return compensation != 0 && double.IsFinite(compensation) ? result + compensation : result;
     }
 
+    /// <summary>
+    /// Python 2.7's <c>sum()</c> (and Python 3's before 3.12): plain left-to-right double additions. The official
+    /// evaluator's ints are 0 and 1, which Python 2.7 adds exactly first and then as doubles, so the order is all.
+    /// </summary>
+    public static double Sum27(IEnumerable<PythonNumber> items)
+    {
+        var total = 0.0;
+        foreach (var item in items) total += item.Value;
+        return total;
+    }
+
     /// <summary><c>statistics.mean</c> of floats: the exact mean of the binary values, rounded once.</summary>
     public static double ExactMean(IReadOnlyList<double> values)
     {
@@ -45,8 +56,16 @@ internal static class PythonFloat
         return Divide(numerator, BigInteger.One << scale, values.Count);
     }
 
-    /// <summary><c>round(value, digits)</c>: the exact binary value rounded half-to-even in decimal.</summary>
-    public static double Round(double value, int digits)
+    /// <summary>Python 3's <c>round(value, digits)</c>: the exact binary value rounded half-to-even in decimal.</summary>
+    public static double Round(double value, int digits) => RoundDecimal(value, digits, tiesToEven: true);
+
+    /// <summary>
+    /// Python 2.7's <c>round(value, digits)</c>: the exact binary value rounded in decimal, ties away from zero
+    /// (<c>round(0.125, 2)</c> is 0.13 there and 0.12 in Python 3).
+    /// </summary>
+    public static double Round27(double value, int digits) => RoundDecimal(value, digits, tiesToEven: false);
+
+    private static double RoundDecimal(double value, int digits, bool tiesToEven)
     {
         if (!double.IsFinite(value)) return value;
         var (mantissa, exponent) = Decompose(Math.Abs(value));
@@ -56,7 +75,7 @@ internal static class PythonFloat
         else denominator <<= -exponent;
         var quotient = BigInteger.DivRem(numerator, denominator, out var remainder);
         var twice = remainder * 2;
-        if (twice > denominator || (twice == denominator && !quotient.IsEven)) quotient += 1;
+        if (twice > denominator || (twice == denominator && (!tiesToEven || !quotient.IsEven))) quotient += 1;
         // Python then reads the rounded decimal back: the correctly rounded double of quotient / 10^digits.
         var rounded = Divide(quotient, power, 1);
         return value < 0 ? -rounded : rounded;

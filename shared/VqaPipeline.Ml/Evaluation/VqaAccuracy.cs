@@ -4,10 +4,20 @@ namespace VqaPipeline.Ml.Evaluation;
 public enum VqaMetric
 {
     /// <summary>
-    /// GT-Vision-Lab/VQA's vqaEval.py (Python 3 version): the prediction is always cleaned and fully normalized; the
-    /// human answers, only when they disagree, get <see cref="VqaAnswerNormalizer.ProcessPunctuation(string)"/> alone.
+    /// GT-Vision-Lab/VQA's <c>vqaEval.py</c> as it is today (commit a013f00, 2021, "Fixed processing answers bug"),
+    /// run as the Python 2.7 code it is: human answers and the prediction lose '\n' / '\t' and surrounding white space;
+    /// only when the humans still disagree are both sides given punctuation, digit and article processing. When the
+    /// humans agree, the prediction is compared as given (<c>Orange</c> against ten <c>orange</c> scores 0).
     /// </summary>
     Official,
+
+    /// <summary>
+    /// The same file as of 2017 (commit a4f1afd), as its Python 3 port (the repository's feature/update_style branch)
+    /// computes it on CPython 3.12: the prediction is always cleaned and fully normalized; the human answers, only
+    /// when they disagree, get <see cref="VqaAnswerNormalizer.ProcessPunctuation(string)"/> alone. Most published
+    /// numbers and ports use these rules.
+    /// </summary>
+    Official2017,
 
     /// <summary>
     /// lmms-eval's vqav2 task: the prediction is lowercased, loses ',' and '?', has "'s" split off, and is normalized;
@@ -63,11 +73,11 @@ public static class VqaAccuracy
             overall.Add(accuracy);
             Collect(byQuestionType, annotation.QuestionType, accuracy);
             Collect(byAnswerType, annotation.AnswerType, accuracy);
-            perQuestion[annotation.QuestionId] = PythonFloat.Round(100 * accuracy, Decimals);
+            perQuestion[annotation.QuestionId] = Round(100 * accuracy, metric);
         }
-        return new VqaScore(Percent(overall),
-            byAnswerType.ToDictionary(pair => pair.Key, pair => Percent(pair.Value)),
-            byQuestionType.ToDictionary(pair => pair.Key, pair => Percent(pair.Value)),
+        return new VqaScore(Percent(overall, metric),
+            byAnswerType.ToDictionary(pair => pair.Key, pair => Percent(pair.Value, metric)),
+            byQuestionType.ToDictionary(pair => pair.Key, pair => Percent(pair.Value, metric)),
             perQuestion);
     }
 
@@ -76,9 +86,12 @@ public static class VqaAccuracy
         VqaMetric metric = VqaMetric.Official)
     {
         if (humanAnswers.Count == 0) throw new VqaEvaluationException("an annotation has no human answers to score against.");
-        var (answers, predicted) = metric == VqaMetric.Official
-            ? PrepareOfficial(humanAnswers, prediction)
-            : PrepareNormalized(humanAnswers, prediction);
+        var (answers, predicted) = metric switch
+        {
+            VqaMetric.Official => PrepareOfficial(humanAnswers, prediction),
+            VqaMetric.Official2017 => PrepareOfficial2017(humanAnswers, prediction),
+            _ => PrepareNormalized(humanAnswers, prediction),
+        };
 
         var leaveOneOut = answers.Select(heldOut =>
         {
@@ -87,12 +100,28 @@ public static class VqaAccuracy
             return matches >= 3 ? new PythonNumber(1, IsInteger: true) : new PythonNumber(matches / 3.0, IsInteger: false);
         }).ToList();
 
-        return metric == VqaMetric.Official
-            ? PythonFloat.Sum(leaveOneOut) / leaveOneOut.Count
-            : PythonFloat.ExactMean(leaveOneOut.Select(value => value.Value).ToList());
+        return metric switch
+        {
+            VqaMetric.Official => PythonFloat.Sum27(leaveOneOut) / leaveOneOut.Count,
+            VqaMetric.Official2017 => PythonFloat.Sum(leaveOneOut) / leaveOneOut.Count,
+            _ => PythonFloat.ExactMean(leaveOneOut.Select(value => value.Value).ToList()),
+        };
     }
 
+    // a013f00: clean both sides; the humans' distinctness is judged after cleaning, and then both sides are processed.
     private static (IReadOnlyList<VqaHumanAnswer>, string) PrepareOfficial(IReadOnlyList<VqaHumanAnswer> humanAnswers, string prediction)
+    {
+        const PythonVersion python = PythonVersion.Python27;
+        var cleaned = humanAnswers.Select(a => a with { Answer = VqaAnswerNormalizer.Clean(a.Answer, python) }).ToList();
+        var predicted = VqaAnswerNormalizer.Clean(prediction, python);
+        if (AllIdentical(cleaned)) return (cleaned, predicted);
+        string Process(string answer) =>
+            VqaAnswerNormalizer.ProcessDigitArticle(VqaAnswerNormalizer.ProcessPunctuation(answer, python), python);
+        return (cleaned.Select(a => a with { Answer = Process(a.Answer) }).ToList(), Process(predicted));
+    }
+
+    // a4f1afd: the prediction is always normalized; disagreeing humans get punctuation processing only, uncleaned.
+    private static (IReadOnlyList<VqaHumanAnswer>, string) PrepareOfficial2017(IReadOnlyList<VqaHumanAnswer> humanAnswers, string prediction)
     {
         var predicted = VqaAnswerNormalizer.Normalize(prediction);
         if (AllIdentical(humanAnswers)) return (humanAnswers, predicted);
@@ -102,7 +131,7 @@ public static class VqaAccuracy
     private static (IReadOnlyList<VqaHumanAnswer>, string) PrepareNormalized(IReadOnlyList<VqaHumanAnswer> humanAnswers, string prediction)
     {
         var predicted = VqaAnswerNormalizer.Normalize(LmmsWordTokenize(prediction));
-        var cleaned = humanAnswers.Select(a => a with { Answer = Clean(a.Answer) }).ToList();
+        var cleaned = humanAnswers.Select(a => a with { Answer = VqaAnswerNormalizer.Clean(a.Answer, PythonVersion.Python3) }).ToList();
         if (AllIdentical(cleaned)) return (cleaned, predicted);
         var normalized = cleaned.Select(a => a with { Answer = FullyProcess(a.Answer) }).ToList();
         return (normalized, FullyProcess(predicted));
@@ -110,15 +139,13 @@ public static class VqaAccuracy
 
     // lmms-eval's word_tokenize, applied to the prediction before everything else.
     private static string LmmsWordTokenize(string answer) =>
-        VqaAnswerNormalizer.PythonStrip(VqaAnswerNormalizer.PythonLower(answer)
+        PythonText.Strip(PythonText.Lower(answer, PythonVersion.Python3)
             .Replace(",", "", StringComparison.Ordinal)
             .Replace("?", "", StringComparison.Ordinal)
-            .Replace("'s", " 's", StringComparison.Ordinal));
+            .Replace("'s", " 's", StringComparison.Ordinal), PythonVersion.Python3);
 
-    private static string Clean(string answer) => VqaAnswerNormalizer.PythonStrip(answer.Replace('\n', ' ').Replace('\t', ' '));
-
-    private static string FullyProcess(string answer) =>
-        VqaAnswerNormalizer.ProcessDigitArticle(VqaAnswerNormalizer.ProcessPunctuation(answer, lmmsCommaRule: true));
+    private static string FullyProcess(string answer) => VqaAnswerNormalizer.ProcessDigitArticle(
+        VqaAnswerNormalizer.ProcessPunctuation(answer, PythonVersion.Python3, lmmsCommaRule: true), PythonVersion.Python3);
 
     private static bool AllIdentical(IReadOnlyList<VqaHumanAnswer> answers) =>
         answers.All(answer => answer.Answer == answers[0].Answer);
@@ -129,11 +156,16 @@ public static class VqaAccuracy
         values.Add(accuracy);
     }
 
-    private static double Percent(List<double> accuracies)
+    // setAccuracy: round(100 * float(sum(accuracies)) / len(accuracies), 2).
+    private static double Percent(List<double> accuracies, VqaMetric metric)
     {
-        var sum = PythonFloat.Sum(accuracies.Select(value => new PythonNumber(value, IsInteger: false)));
-        return PythonFloat.Round(100 * sum / accuracies.Count, Decimals);
+        var floats = accuracies.Select(value => new PythonNumber(value, IsInteger: false));
+        var sum = metric == VqaMetric.Official ? PythonFloat.Sum27(floats) : PythonFloat.Sum(floats);
+        return Round(100 * sum / accuracies.Count, metric);
     }
+
+    private static double Round(double value, VqaMetric metric) =>
+        metric == VqaMetric.Official ? PythonFloat.Round27(value, Decimals) : PythonFloat.Round(value, Decimals);
 
     private static void CheckCoverage(IReadOnlyList<VqaAnnotation> annotations, Dictionary<long, string> predicted)
     {

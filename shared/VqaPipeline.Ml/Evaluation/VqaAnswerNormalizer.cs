@@ -5,8 +5,10 @@ namespace VqaPipeline.Ml.Evaluation;
 
 /// <summary>
 /// The answer normalization of the official VQA evaluator (GT-Vision-Lab/VQA,
-/// <c>PythonEvaluationTools/vqaEvaluation/vqaEval.py</c>, Python 3 version), quirks included, with Python 3 string
-/// semantics (<c>\d</c> is any Unicode decimal digit, <c>lower()</c>/<c>split()</c>/<c>strip()</c> as Python's).
+/// <c>PythonEvaluationTools/vqaEvaluation/vqaEval.py</c>), quirks included. The public methods use Python 3 string
+/// semantics (<c>\d</c> is any Unicode decimal digit, <c>lower()</c>/<c>split()</c>/<c>strip()</c> as Python 3's), as
+/// the Python 3 ports of the evaluator and the labels of training data do; <see cref="VqaMetric.Official"/> runs the
+/// same steps with Python 2.7's semantics, the interpreter the official file is written for.
 /// </summary>
 public static class VqaAnswerNormalizer
 {
@@ -61,6 +63,9 @@ public static class VqaAnswerNormalizer
 
     private static readonly Regex DigitCommaDigit = new(@"(\d)(\,)(\d)", RegexOptions.CultureInvariant);
 
+    // Python 2 compiles the official patterns without re.UNICODE, so there \d is an ASCII digit only.
+    private static readonly Regex AsciiDigitCommaDigit = new(@"([0-9])(\,)([0-9])", RegexOptions.CultureInvariant);
+
     // lmms-eval (after MMF) searches for a run of commas between digits instead.
     private static readonly Regex DigitCommasDigit = new(@"(?<=\d)(\,)+(?=\d)", RegexOptions.CultureInvariant);
 
@@ -68,29 +73,37 @@ public static class VqaAnswerNormalizer
     // digit, which never holds where a '.' follows, so this removes every '.' not followed by a digit.
     private static readonly Regex PeriodNotBeforeDigit = new(@"(?!<=\d)(\.)(?!\d)", RegexOptions.CultureInvariant);
 
+    private static readonly Regex PeriodNotBeforeAsciiDigit = new(@"(?!<=[0-9])(\.)(?![0-9])", RegexOptions.CultureInvariant);
+
     // The official code calls periodStrip.sub("", text, re.UNICODE): re.UNICODE (32) lands in the count argument.
     private const int MaxPeriodsRemoved = 32;
 
     /// <summary>
-    /// The evaluator's full treatment of a predicted answer: '\n' and '\t' become spaces, the text is stripped, then
-    /// <see cref="ProcessPunctuation(string)"/> and <see cref="ProcessDigitArticle"/> run in that order.
+    /// The evaluator's full treatment of a predicted answer, with Python 3 string semantics: '\n' and '\t' become
+    /// spaces, the text is stripped, then <see cref="ProcessPunctuation(string)"/> and <see cref="ProcessDigitArticle(string)"/>
+    /// run in that order.
     /// </summary>
-    public static string Normalize(string answer)
-    {
-        var cleaned = PythonStrip(answer.Replace('\n', ' ').Replace('\t', ' '));
-        return ProcessDigitArticle(ProcessPunctuation(cleaned));
-    }
+    public static string Normalize(string answer) => Normalize(answer, PythonVersion.Python3);
+
+    internal static string Normalize(string answer, PythonVersion python) =>
+        ProcessDigitArticle(ProcessPunctuation(Clean(answer, python), python), python);
+
+    /// <summary>What both versions of the evaluator do first: '\n' and '\t' become spaces, then <c>strip()</c>.</summary>
+    internal static string Clean(string answer, PythonVersion python) =>
+        PythonText.Strip(answer.Replace('\n', ' ').Replace('\t', ' '), python);
 
     /// <summary>
-    /// <c>processPunctuation</c>: each listed mark is deleted when the input has it next to a space (or the input holds
-    /// a digit-comma-digit anywhere), otherwise replaced by a space; then up to 32 periods not followed by a digit go.
+    /// <c>processPunctuation</c> (Python 3): each listed mark is deleted when the input has it next to a space (or the
+    /// input holds a digit-comma-digit anywhere), otherwise replaced by a space; then up to 32 periods not followed by
+    /// a digit go.
     /// </summary>
-    public static string ProcessPunctuation(string text) => ProcessPunctuation(text, lmmsCommaRule: false);
+    public static string ProcessPunctuation(string text) => ProcessPunctuation(text, PythonVersion.Python3);
 
-    internal static string ProcessPunctuation(string text, bool lmmsCommaRule)
+    internal static string ProcessPunctuation(string text, PythonVersion python, bool lmmsCommaRule = false)
     {
         var output = text;
-        var hasDigitCommaDigit = (lmmsCommaRule ? DigitCommasDigit : DigitCommaDigit).IsMatch(text);
+        var commaRule = lmmsCommaRule ? DigitCommasDigit : python == PythonVersion.Python27 ? AsciiDigitCommaDigit : DigitCommaDigit;
+        var hasDigitCommaDigit = commaRule.IsMatch(text);
         foreach (var mark in Punctuation)
         {
             // The condition looks at the original input, not at the text rewritten so far.
@@ -98,52 +111,24 @@ public static class VqaAnswerNormalizer
                          text.Contains(" " + mark, StringComparison.Ordinal) || hasDigitCommaDigit;
             output = output.Replace(mark, delete ? "" : " ", StringComparison.Ordinal);
         }
-        return PeriodNotBeforeDigit.Replace(output, "", MaxPeriodsRemoved);
+        var periods = python == PythonVersion.Python27 ? PeriodNotBeforeAsciiDigit : PeriodNotBeforeDigit;
+        return periods.Replace(output, "", MaxPeriodsRemoved);
     }
 
     /// <summary>
-    /// <c>processDigitArticle</c>: lowercases, splits on whitespace, turns number words into digits, drops articles,
-    /// restores the apostrophe of listed contractions, and joins with single spaces.
+    /// <c>processDigitArticle</c> (Python 3): lowercases, splits on whitespace, turns number words into digits, drops
+    /// articles, restores the apostrophe of listed contractions, and joins with single spaces.
     /// </summary>
-    public static string ProcessDigitArticle(string text)
+    public static string ProcessDigitArticle(string text) => ProcessDigitArticle(text, PythonVersion.Python3);
+
+    internal static string ProcessDigitArticle(string text, PythonVersion python)
     {
         var words = new List<string>();
-        foreach (var word in PythonSplit(PythonLower(text)))
+        foreach (var word in PythonText.Split(PythonText.Lower(text, python), python))
         {
             var mapped = NumberWords.GetValueOrDefault(word, word);
             if (!Articles.Contains(mapped)) words.Add(Contractions.GetValueOrDefault(mapped, mapped));
         }
         return string.Join(' ', words);
     }
-
-    // Python's str.isspace: .NET's white space plus the separators U+001C..U+001F.
-    internal static bool IsPythonWhitespace(char c) => char.IsWhiteSpace(c) || c is >= '\u001c' and <= '\u001f';
-
-    internal static string PythonStrip(string text)
-    {
-        int start = 0, end = text.Length;
-        while (start < end && IsPythonWhitespace(text[start])) start++;
-        while (end > start && IsPythonWhitespace(text[end - 1])) end--;
-        return text[start..end];
-    }
-
-    private static IEnumerable<string> PythonSplit(string text)
-    {
-        var start = -1;
-        for (var i = 0; i <= text.Length; i++)
-        {
-            var boundary = i == text.Length || IsPythonWhitespace(text[i]);
-            if (boundary && start >= 0)
-            {
-                yield return text[start..i];
-                start = -1;
-            }
-            else if (!boundary && start < 0) start = i;
-        }
-    }
-
-    // Python's str.lower uses full case mapping; the one unconditional difference from .NET's simple mapping is
-    // U+0130 (capital I with dot), which Python lowercases to "i" + combining dot above.
-    internal static string PythonLower(string text) =>
-        text.Replace("\u0130", "i\u0307", StringComparison.Ordinal).ToLowerInvariant();
 }

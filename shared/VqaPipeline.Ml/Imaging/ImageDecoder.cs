@@ -5,7 +5,10 @@ namespace VqaPipeline.Ml.Imaging;
 
 /// <summary>
 /// Decodes encoded bytes the way transformers' <c>load_image</c> sees them through Pillow: EXIF orientation applied
-/// (<c>ImageOps.exif_transpose</c>), then <c>convert("RGB")</c>, which drops alpha without compositing.
+/// (<c>ImageOps.exif_transpose</c>), then <c>convert("RGB")</c>, which drops alpha without compositing. SkiaSharp
+/// decodes; where Pillow's result differs from Skia's, the difference is made up here: the orientation is read as
+/// Pillow reads it, a GIF's transparent pixels keep their palette colour, and 16-bit PNG samples are narrowed as
+/// Pillow narrows them. docs/image-formats.md lists what is exact.
 /// </summary>
 internal static class ImageDecoder
 {
@@ -29,15 +32,18 @@ internal static class ImageDecoder
                 $"is {width}x{height} = {pixelCount:N0} pixels, over the limit of {options.MaxPixels:N0} " +
                 "(ImageLoadOptions.MaxPixels); refusing to decode a possible decompression bomb.");
 
-        // Unpremultiplied and without a colour space: colour values come out as stored, as Pillow reads them.
-        var rgbaInfo = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var orientation = (SKEncodedOrigin)PillowExifOrientation.Read(encoded, source);
         var rgba = ArrayPool<byte>.Shared.Rent((int)(pixelCount * 4));
         try
         {
-            var decodeResult = DecodeInto(codec, rgbaInfo, rgba);
+            var decodeResult = DecodeInto(codec, new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), rgba);
+            if (decodeResult == SKCodecResult.Success && codec.EncodedFormat == SKEncodedImageFormat.Gif)
+                ShowGifBackground(encoded, rgba.AsSpan(0, (int)(pixelCount * 4)));
+            if (decodeResult == SKCodecResult.Success && SixteenBitGrayPng.Is(encoded))
+                ClipSixteenBitGray(encoded, source, rgba.AsSpan(0, (int)(pixelCount * 4)));
             return decodeResult switch
             {
-                SKCodecResult.Success => Orient(rgba, width, height, codec.EncodedOrigin),
+                SKCodecResult.Success => Orient(rgba, width, height, orientation),
                 SKCodecResult.IncompleteInput => throw new ImageLoadException(ImageLoadFailure.Truncated, source,
                     $"image file is truncated ({codec.EncodedFormat} data ends before the last row)."),
                 _ => throw new ImageLoadException(ImageLoadFailure.Corrupt, source,
@@ -58,10 +64,32 @@ internal static class ImageDecoder
         || encoded.StartsWith("RIFF"u8)
         || encoded.StartsWith("BM"u8);
 
+    // Unpremultiplied and without a colour space: colour values come out as stored, as Pillow reads them.
     private static unsafe SKCodecResult DecodeInto(SKCodec codec, SKImageInfo info, byte[] target)
     {
         fixed (byte* pixels = target)
             return codec.GetPixels(info, (IntPtr)pixels);
+    }
+
+    // Pillow's mode "I" for a 16-bit gray PNG clips to 255 in convert("RGB"); Skia gave the high bytes instead.
+    private static void ClipSixteenBitGray(ReadOnlySpan<byte> png, string source, Span<byte> rgba)
+    {
+        var levels = SixteenBitGrayPng.Decode(png)
+                     ?? throw new ImageLoadException(ImageLoadFailure.Corrupt, source, "16-bit gray PNG data is corrupt.");
+        for (var pixel = 0; pixel < levels.Length; pixel++)
+            rgba[4 * pixel] = rgba[4 * pixel + 1] = rgba[4 * pixel + 2] = (byte)Math.Min(levels[pixel], (ushort)255);
+    }
+
+    private static void ShowGifBackground(ReadOnlySpan<byte> gif, Span<byte> rgba)
+    {
+        if (GifFirstFrame.BackgroundColour(gif) is not var (red, green, blue)) return;
+        for (var pixel = 0; pixel < rgba.Length; pixel += 4)
+        {
+            if (rgba[pixel + 3] != 0) continue;
+            rgba[pixel] = red;
+            rgba[pixel + 1] = green;
+            rgba[pixel + 2] = blue;
+        }
     }
 
     /// <summary>Drops alpha and applies the EXIF orientation in one pass over the decoded RGBA pixels.</summary>

@@ -33,4 +33,30 @@ public static class TorchRuntime
         "bfloat16" or "bf16" => ScalarType.BFloat16,
         _ => throw new DeviceUnavailableException($"unknown dtype '{name}': use float32 or bfloat16."),
     };
+
+    /// <summary>
+    /// Null when <paramref name="dtype"/> computes at speed on <paramref name="device"/>; otherwise one line saying why
+    /// not (bfloat16 on a CPU that libtorch can only emulate it on). Services that answer queued questions use this to
+    /// fall back to float32 with a warning instead of failing a job.
+    /// </summary>
+    public static string? SlowDTypeReason(ScalarType dtype, Device device, CpuCapabilities? cpu = null)
+    {
+        if (dtype != ScalarType.BFloat16 || device.type != DeviceType.CPU) return null;
+        cpu ??= CpuCapabilities.Current;
+        return cpu.RunsBfloat16AtSpeed
+            ? null
+            : $"bfloat16 on this CPU is emulated by libtorch, orders of magnitude slower than float32: {cpu.Describe()} " +
+              "has neither bfloat16 instructions (AVX512_BF16, AMX-BF16, Arm BF16) nor the AVX-512 that oneDNN's bfloat16 kernels need";
+    }
+
+    /// <summary>
+    /// Refuses a dtype that would crawl (see <see cref="SlowDTypeReason"/>) unless the caller opted in to emulation.
+    /// </summary>
+    /// <exception cref="DeviceUnavailableException">bfloat16 on an emulating CPU without <paramref name="allowEmulatedBfloat16"/>.</exception>
+    public static void EnsureDTypeRunsAtSpeed(ScalarType dtype, Device device, bool allowEmulatedBfloat16, CpuCapabilities? cpu = null)
+    {
+        if (allowEmulatedBfloat16 || SlowDTypeReason(dtype, device, cpu) is not { } reason) return;
+        throw new DeviceUnavailableException(
+            $"{reason}; use float32, or opt in with AllowEmulatedBfloat16 (--allow-emulated-bfloat16 on the command line).");
+    }
 }

@@ -36,7 +36,7 @@ public static class ClassifierRuntime
 
         if (runtime == VqaRuntime.Torch)
         {
-            TorchRuntime.ResolveDevice(options.Device);
+            TorchRuntime.EnsureDTypeRunsAtSpeed(dtype, TorchRuntime.ResolveDevice(options.Device), options.AllowEmulatedBfloat16);
             return runtime;
         }
         if (dtype != TorchSharp.torch.ScalarType.Float32)
@@ -54,7 +54,7 @@ public static class ClassifierRuntime
         var device = TorchRuntime.ResolveDevice(options.Device);
         var dtype = TorchRuntime.ResolveDType(options.DType);
         if (options.Threads is int threads) TorchSharp.torch.set_num_threads(threads);
-        return TorchViltClassifier.Load(modelFolder, device, dtype);
+        return TorchViltClassifier.Load(modelFolder, device, dtype, options.AllowEmulatedBfloat16);
     }
 
     /// <summary><see cref="Choose"/> then <see cref="Load(VqaRuntime, string, VqaEngineOptions)"/>.</summary>

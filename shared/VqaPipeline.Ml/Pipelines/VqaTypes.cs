@@ -21,6 +21,12 @@ public sealed record VqaEngineOptions
     /// <summary><c>float32</c> or <c>bfloat16</c> compute.</summary>
     public string DType { get; init; } = "float32";
 
+    /// <summary>
+    /// Run bfloat16 even on a CPU that libtorch can only emulate it on (no AVX512_BF16, AMX-BF16, Arm BF16 or AVX-512),
+    /// where it is orders of magnitude slower than float32. Without this, loading refuses such a combination.
+    /// </summary>
+    public bool AllowEmulatedBfloat16 { get; init; }
+
     /// <summary>How many (image, question) pairs run through the model at once.</summary>
     public int BatchSize { get; init; } = 8;
 

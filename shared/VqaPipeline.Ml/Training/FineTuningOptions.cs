@@ -85,6 +85,9 @@ public sealed record FineTuningOptions
     public string Device { get; init; } = "cpu";
     public string DType { get; init; } = "float32";
 
+    /// <summary>Train in bfloat16 even on a CPU that can only emulate it (see <see cref="Pipelines.VqaEngineOptions.AllowEmulatedBfloat16"/>).</summary>
+    public bool AllowEmulatedBfloat16 { get; init; }
+
     /// <summary>Throws <see cref="FineTuningException"/> naming the first setting out of range.</summary>
     public void Validate()
     {

@@ -32,9 +32,11 @@ public sealed class CliEvalTests : IDisposable
         Assert.Equal(questionIds, written.Select(r => r.GetProperty("question_id").GetInt64()));
 
         using var pipeline = VqaEngine.FromPretrained(ViltFixture.ModelFolder);
-        var image = new Ml.Imaging.ImageLoader().LoadFile(Directory.GetFiles(Path.Combine(sample, "images"), "*458752.jpg").Single());
-        var question = JsonDocument.Parse(File.ReadAllText(Path.Combine(sample, "questions.json"))).RootElement
-            .GetProperty("questions")[0].GetProperty("question").GetString()!;
+        var first = JsonDocument.Parse(File.ReadAllText(Path.Combine(sample, "questions.json"))).RootElement.GetProperty("questions")[0];
+        // COCO file names end in the image id, zero-padded to 12 digits.
+        var imageFile = Directory.GetFiles(Path.Combine(sample, "images"), $"*{first.GetProperty("image_id").GetInt64():D12}.jpg").Single();
+        var image = new Ml.Imaging.ImageLoader().LoadFile(imageFile);
+        var question = first.GetProperty("question").GetString()!;
         Assert.Equal(pipeline.Ask(image, question, topK: 1).Answers[0].Answer, written[0].GetProperty("answer").GetString());
 
         var summary = JsonDocument.Parse(run.Stdout).RootElement;
@@ -60,6 +62,24 @@ public sealed class CliEvalTests : IDisposable
         var fromScore = JsonDocument.Parse(score.Stdout).RootElement;
         Assert.Equal(fromScore.GetProperty("overall").GetDouble(), fromEval.GetProperty("overall").GetDouble());
         Assert.Equal(fromScore.GetProperty("perQuestionType").ToString(), fromEval.GetProperty("perQuestionType").ToString());
+        Assert.Equal("official", fromEval.GetProperty("metric").GetString());
+    }
+
+    [Theory]
+    [InlineData("official", "Metric: official (GT-Vision-Lab/VQA vqaEval.py at a013f00, 2021, as Python 2.7 runs it)")]
+    [InlineData("official-2017", "Metric: official-2017 (GT-Vision-Lab/VQA vqaEval.py at a4f1afd, 2017, as its Python 3 port runs it)")]
+    public async Task The_report_says_which_metric_made_its_numbers(string metric, string line)
+    {
+        var scenes = Path.Combine(temp.FullName, "scenes");
+        new SyntheticSceneGenerator(new SyntheticOptions { Images = 2, Seed = 3, ImageSize = 192 }).Generate(scenes);
+
+        var run = await cli.RunAsync("eval", "--model", ViltFixture.ModelFolder, "--data", scenes,
+            "--output", Path.Combine(temp.FullName, "results.json"), "--metric", metric);
+
+        run.AssertSucceeded();
+        var lines = run.Stdout.Split('\n', StringSplitOptions.TrimEntries);
+        Assert.Equal(line, lines[0]);
+        Assert.StartsWith("Overall Accuracy is: ", lines[1]);
     }
 
     [Fact]

@@ -3,18 +3,32 @@ using VqaPipeline.Ml.Tests.Cli;
 
 namespace VqaPipeline.Ml.Tests.Evaluation;
 
-/// <summary><c>vqa score</c> on the real VQA v2 sample, run in-process.</summary>
+/// <summary>
+/// <c>vqa score</c>, run in-process, on the three real VQA v2 questions of the sample (kept with the official metric
+/// cases, so that the numbers do not depend on the fixture set).
+/// </summary>
 public sealed class CliScoreTests : IDisposable
 {
     private readonly CliRunner _cli = new();
     private readonly string _dir = Directory.CreateTempSubdirectory("vqa-score-").FullName;
+    private readonly string _questions;
+    private readonly string _annotations;
 
-    private static string Questions => Fixtures.PathOf("vqa-v2-sample", "questions.json");
-    private static string Annotations => Fixtures.PathOf("vqa-v2-sample", "annotations_evalready_DERIVED.json");
+    public CliScoreTests()
+    {
+        var annotations = OfficialMetricCases.RealSampleAnnotations;
+        _questions = Write("questions.json", JsonSerializer.Serialize(new
+        {
+            questions = SampleIds().Select(id => new { question_id = id, image_id = id / 1000, question = "?" }),
+        }));
+        _annotations = Write("annotations.json", JsonSerializer.Serialize(new { annotations }));
+    }
 
     private static long[] SampleIds() =>
-        Fixtures.Manifest("vqa-v2-sample", "annotations_evalready_DERIVED.json").GetProperty("annotations")
-            .EnumerateArray().Select(a => a.GetProperty("question_id").GetInt64()).ToArray();
+        OfficialMetricCases.RealSampleAnnotations.EnumerateArray().Select(a => a.GetProperty("question_id").GetInt64()).ToArray();
+
+    private static IEnumerable<string> QuestionTypes() =>
+        OfficialMetricCases.RealSampleAnnotations.EnumerateArray().Select(a => a.GetProperty("question_type").GetString()!);
 
     private string Write(string name, string content)
     {
@@ -27,27 +41,41 @@ public sealed class CliScoreTests : IDisposable
         JsonSerializer.Serialize(SampleIds().Zip(answers, (id, answer) => new { question_id = id, answer })));
 
     private Task<CliRun> Score(string results, params string[] extra) =>
-        _cli.RunAsync(["score", "--questions", Questions, "--annotations", Annotations, "--results", results, .. extra]);
+        _cli.RunAsync(["score", "--questions", _questions, "--annotations", _annotations, "--results", results, .. extra]);
 
-    [Fact]
-    public async Task Json_is_the_only_stdout_and_has_the_official_numbers()
+    [Theory]
+    // Ten humans said "orange": today's official code compares "The orange" as given, the 2017 one normalized it.
+    [InlineData(new string[0], "official", 43.33, new[] { 30.0, 100.0, 0.0 })]
+    [InlineData(new[] { "--metric", "official" }, "official", 43.33, new[] { 30.0, 100.0, 0.0 })]
+    [InlineData(new[] { "--metric", "official-2017" }, "official-2017", 76.67, new[] { 30.0, 100.0, 100.0 })]
+    public async Task Json_is_the_only_stdout_and_has_the_numbers_of_the_chosen_official_version(
+        string[] metricFlags, string metric, double overall, double[] perQuestionType)
     {
-        var run = await Score(Results("pitcher", "Pitcher.", "The orange"), "--json");
+        var run = await Score(Results("pitcher", "Pitcher.", "The orange"), ["--json", .. metricFlags]);
         run.AssertSucceeded();
         var root = JsonDocument.Parse(run.Stdout).RootElement;
-        Assert.Equal(["overall", "perAnswerType", "perQuestionType"], root.EnumerateObject().Select(p => p.Name));
-        Assert.Equal(76.67, root.GetProperty("overall").GetDouble());
-        Assert.Equal(76.67, root.GetProperty("perAnswerType").GetProperty("other").GetDouble());
-        var perType = Fixtures.Manifest("vqa-v2-sample", "annotations_evalready_DERIVED.json").GetProperty("annotations")
-            .EnumerateArray().Select(a => root.GetProperty("perQuestionType").GetProperty(a.GetProperty("question_type").GetString()!).GetDouble());
-        Assert.Equal([30.0, 100.0, 100.0], perType);
+        Assert.Equal(["metric", "overall", "perAnswerType", "perQuestionType"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(metric, root.GetProperty("metric").GetString());
+        Assert.Equal(overall, root.GetProperty("overall").GetDouble());
+        Assert.Equal(overall, root.GetProperty("perAnswerType").GetProperty("other").GetDouble());
+        Assert.Equal(perQuestionType, QuestionTypes().Select(type => root.GetProperty("perQuestionType").GetProperty(type).GetDouble()));
     }
 
     [Fact]
-    public async Task Human_output_follows_the_official_demo()
+    public async Task Help_says_which_metric_is_which_version_of_the_official_code()
+    {
+        var run = await _cli.RunAsync("score", "--help");
+        run.AssertSucceeded();
+        Assert.Contains("official       GT-Vision-Lab/VQA's vqaEval.py as it is today (commit a013f00", run.Stdout);
+        Assert.Contains("official-2017  the same file as of 2017 (commit a4f1afd)", run.Stdout);
+    }
+
+    [Fact]
+    public async Task Human_output_follows_the_official_demo_and_names_the_metric_on_stderr()
     {
         var run = await Score(Results("netting", "catcher", "blue"));
         run.AssertSucceeded();
+        Assert.Contains("metric: official (GT-Vision-Lab/VQA vqaEval.py at a013f00, 2021, as Python 2.7 runs it)", run.Stderr);
         var lines = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("Overall Accuracy is: 20.00", lines[0]);
         Assert.Equal("Per Question Type Accuracy is the following:", lines[1]);
@@ -69,8 +97,17 @@ public sealed class CliScoreTests : IDisposable
     [Fact]
     public async Task Trimmed_annotations_warn_and_score_under_unknown()
     {
-        var run = await _cli.RunAsync("score", "--questions", Questions, "--annotations",
-            Fixtures.PathOf("vqa-v2-sample", "annotations.json"), "--results", Results("net", "pitcher", "orange"), "--json");
+        // As allennlp trims them: no question_type or answer_type.
+        var trimmed = Write("trimmed.json", JsonSerializer.Serialize(new
+        {
+            annotations = OfficialMetricCases.RealSampleAnnotations.EnumerateArray().Select(a => new
+            {
+                question_id = a.GetProperty("question_id").GetInt64(),
+                answers = a.GetProperty("answers"),
+            }),
+        }));
+        var run = await _cli.RunAsync("score", "--questions", _questions, "--annotations", trimmed,
+            "--results", Results("net", "pitcher", "orange"), "--json");
         run.AssertSucceeded();
         Assert.Contains("warning: 3 annotations have no question_type or answer_type", run.Stderr);
         var root = JsonDocument.Parse(run.Stdout).RootElement;
@@ -108,7 +145,8 @@ public sealed class CliScoreTests : IDisposable
 
     [Fact]
     public async Task Unknown_metric_is_a_usage_error() =>
-        (await Score(Results("a", "b", "c"), "--metric", "fuzzy")).AssertInputError("--metric must be official or normalized (got 'fuzzy')");
+        (await Score(Results("a", "b", "c"), "--metric", "fuzzy")).AssertInputError(
+            "--metric must be official, official-2017 or normalized (got 'fuzzy')");
 
     public void Dispose()
     {

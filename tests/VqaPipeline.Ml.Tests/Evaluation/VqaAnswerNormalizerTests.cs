@@ -2,7 +2,10 @@ using VqaPipeline.Ml.Evaluation;
 
 namespace VqaPipeline.Ml.Tests.Evaluation;
 
-/// <summary>Each rule and quirk of the official vqaEval.py (Python 3 version), with the value that code gives.</summary>
+/// <summary>
+/// Each rule and quirk of the official vqaEval.py's answer processing, with the value that code gives on Python 3
+/// (the public methods) and on Python 2.7 (what <see cref="VqaMetric.Official"/> runs).
+/// </summary>
 public class VqaAnswerNormalizerTests
 {
     [Theory]
@@ -98,4 +101,39 @@ public class VqaAnswerNormalizerTests
     [InlineData("", "")]
     public void Normalize_cleans_then_processes_punctuation_then_digits_and_articles(string input, string expected) =>
         Assert.Equal(expected, VqaAnswerNormalizer.Normalize(input));
+
+    [Theory]
+    [InlineData("\u03a3", "\u03c3")] // nothing cased before it
+    [InlineData("\u0391\u03a3\u03a3\u039f\u03a3", "\u03b1\u03c3\u03c3\u03bf\u03c2")] // word-final: the final form
+    [InlineData("\u039f\u03a3'.", "\u03bf\u03c2'.")] // case-ignorable marks after it do not count
+    [InlineData("\u039f\u03a3 \u0391", "\u03bf\u03c2 \u03b1")]
+    [InlineData("\u0130\u03a3", "i\u0307\u03c2")] // the combining dot is case-ignorable; the "i" before it is cased
+    public void Python_3_lowercases_a_capital_sigma_that_ends_a_word_to_the_final_form(string input, string expected) =>
+        Assert.Equal(expected, VqaAnswerNormalizer.ProcessDigitArticle(input));
+
+    [Theory]
+    [InlineData("\u0130stanbul", "istanbul", "i\u0307stanbul")] // simple mapping in 2.7, full in 3
+    [InlineData("\u0391\u03a3\u03a3\u039f\u03a3", "\u03b1\u03c3\u03c3\u03bf\u03c3", "\u03b1\u03c3\u03c3\u03bf\u03c2")] // no final sigma in 2.7
+    [InlineData("\u13a0", "\u13a0", "\uab70")] // Cherokee lowercase is Unicode 8.0, newer than Python 2.7's 5.2
+    [InlineData("\U00010400", "\U00010428", "\U00010428")] // beyond the BMP both map
+    [InlineData("x\u180ey", "x y", "x\u180ey")] // U+180E was a space separator until Unicode 6.3
+    public void Python_2_7_and_3_lowercase_and_split_by_their_own_unicode_tables(string input, string python27, string python3)
+    {
+        Assert.Equal(python27, VqaAnswerNormalizer.ProcessDigitArticle(input, PythonVersion.Python27));
+        Assert.Equal(python3, VqaAnswerNormalizer.ProcessDigitArticle(input, PythonVersion.Python3));
+    }
+
+    [Theory]
+    [InlineData("\u0661,\u0662", "\u0661 \u0662", "\u0661\u0662")] // Arabic-Indic digits: a digit-comma-digit only in 3
+    [InlineData("x.\u0661", "x\u0661", "x.\u0661")] // a period before a non-ASCII digit goes in 2.7
+    [InlineData("1,000.", "1000", "1000")]
+    public void Python_2_7_regular_expressions_see_only_ascii_digits(string input, string python27, string python3)
+    {
+        Assert.Equal(python27, VqaAnswerNormalizer.ProcessPunctuation(input, PythonVersion.Python27));
+        Assert.Equal(python3, VqaAnswerNormalizer.ProcessPunctuation(input, PythonVersion.Python3));
+    }
+
+    [Fact]
+    public void Python_2_7_strips_U_180E_and_the_ascii_separators() =>
+        Assert.Equal("dog", VqaAnswerNormalizer.Clean("\u180e\u001cdog\t\n", PythonVersion.Python27));
 }

@@ -10,11 +10,14 @@ namespace VqaPipeline.Ml.Tests.Models;
 /// <summary>
 /// bfloat16 compute (the whole model converted, as <see cref="TorchViltClassifier"/> does for <c>--dtype bfloat16</c>)
 /// keeps Python's float32 top-1 answer on every question of vilt-tiny/expected whose float32 top-2 logit margin
-/// exceeds <see cref="DecisiveMargin"/>; closer calls may flip under bf16 rounding and are reported, not asserted.
+/// exceeds <see cref="DecisiveMarginInStd"/> standard deviations of that question's logits; closer calls may flip
+/// under bf16 rounding and are reported, not asserted.
 /// </summary>
 public class ViltBfloat16Tests(ITestOutputHelper output)
 {
-    private const float DecisiveMargin = 0.2f;
+    // bfloat16 keeps 8 significant bits, so its errors grow with the size of the logits: the margin is measured in
+    // their spread (0.2 standard deviations is about 0.2 on the shared fixture, whose logits have a std of about 1).
+    private const float DecisiveMarginInStd = 0.2f;
 
     public static IEnumerable<object[]> Cases() => ViltFixture.CaseNames(ViltFixture.Manifest).Select(name => new object[] { name });
 
@@ -22,7 +25,8 @@ public class ViltBfloat16Tests(ITestOutputHelper output)
     [MemberData(nameof(Cases))]
     public void Bfloat16_keeps_the_float32_answer_when_it_is_decisive(string caseName)
     {
-        using var classifier = TorchViltClassifier.Load(ViltFixture.ModelFolder, CPU, ScalarType.BFloat16);
+        // A tiny model is quick even where libtorch emulates bfloat16, so the check runs on every CPU.
+        using var classifier = TorchViltClassifier.Load(ViltFixture.ModelFolder, CPU, ScalarType.BFloat16, allowEmulatedBfloat16: true);
         var labels = classifier.Labels.Count;
         var (reference, bfloat16) = (ReferenceLogits(caseName), classifier.Logits(Batch(caseName)));
         Assert.Equal(reference.Length, bfloat16.Length);
@@ -34,7 +38,7 @@ public class ViltBfloat16Tests(ITestOutputHelper output)
             var (top, margin) = TopAndMargin(expected);
             var answer = TopAndMargin(actual).Top;
             output.WriteLine($"{caseName} row {row}: float32 '{classifier.Labels[top]}' by {margin:F3}, bfloat16 '{classifier.Labels[answer]}'");
-            if (margin > DecisiveMargin)
+            if (margin > DecisiveMargin(expected))
                 Assert.True(top == answer,
                     $"{caseName} row {row}: bfloat16 answers '{classifier.Labels[answer]}', float32 '{classifier.Labels[top]}' (margin {margin:F3})");
         }
@@ -51,12 +55,22 @@ public class ViltBfloat16Tests(ITestOutputHelper output)
             for (var row = 0; row < logits.Length / labels; row++)
             {
                 var margin = TopAndMargin(logits.AsSpan(row * labels, labels)).Margin;
-                if (margin > DecisiveMargin) checkedRows++;
+                if (margin > DecisiveMargin(logits.AsSpan(row * labels, labels))) checkedRows++;
                 else output.WriteLine($"excluded: {name} row {row} (float32 top-2 margin {margin:F3})");
             }
         }
         output.WriteLine($"{checkedRows} rows checked");
-        Assert.True(checkedRows > 0, $"no fixture question has a float32 top-2 margin above {DecisiveMargin}: the bf16 check tests nothing");
+        Assert.True(checkedRows > 0, $"no fixture question has a float32 top-2 margin above {DecisiveMarginInStd} std: the bf16 check tests nothing");
+    }
+
+    private static float DecisiveMargin(ReadOnlySpan<float> logits)
+    {
+        var mean = 0.0;
+        foreach (var logit in logits) mean += logit;
+        mean /= logits.Length;
+        var variance = 0.0;
+        foreach (var logit in logits) variance += (logit - mean) * (logit - mean);
+        return (float)(DecisiveMarginInStd * Math.Sqrt(variance / logits.Length));
     }
 
     private static float[] ReferenceLogits(string caseName)

@@ -13,8 +13,6 @@ namespace VqaPipeline.Ml.Tests.Models;
 /// </summary>
 public class ViltParityTests
 {
-    private const double Tolerance = 1e-4;
-
     public static IEnumerable<object[]> CasesAndWeights()
     {
         var manifest = ViltFixture.Manifest;
@@ -64,16 +62,17 @@ public class ViltParityTests
             tensor(images.PixelValues, [images.BatchSize, 3, images.Height, images.Width]),
             tensor(images.PixelMask!, [images.BatchSize, images.Height, images.Width])));
 
-        AssertClose(expected["logits"].ToTorch(), output.Logits, "logits");
-        AssertClose(expected["pooler_output"].ToTorch(), output.PoolerOutput, "pooler_output");
-        AssertClose(expected["last_hidden_state_text"].ToTorch(), output.LastHiddenState[.., ..textLength], "last_hidden_state_text");
+        var tolerance = ViltFixture.Tolerance(testCase);
+        AssertClose(expected["logits"].ToTorch(), output.Logits, "logits", tolerance);
+        AssertClose(expected["pooler_output"].ToTorch(), output.PoolerOutput, "pooler_output", tolerance);
+        AssertClose(expected["last_hidden_state_text"].ToTorch(), output.LastHiddenState[.., ..textLength], "last_hidden_state_text", tolerance);
     }
 
-    internal static void AssertClose(Tensor expected, Tensor actual, string what)
+    private static void AssertClose(Tensor expected, Tensor actual, string what, double tolerance)
     {
         Assert.Equal(expected.shape, actual.shape);
         var difference = (expected - actual).abs().max().item<float>();
-        Assert.True(difference <= Tolerance, $"{what}: max |Δ| = {difference:g3} > {Tolerance:g1}");
+        Assert.True(difference <= tolerance, $"{what}: max |Δ| = {difference:g3} > {tolerance:g3}");
     }
 }
 
@@ -93,6 +92,20 @@ internal static class ViltFixture
         AllCases(manifest).Select(c => c.Name);
 
     public static FixtureCase Case(string name) => AllCases(Manifest).Single(c => c.Name == name);
+
+    /// <summary>
+    /// How far outputs of a case may be from Python's: 100 times what two Python runs of it differed by (its
+    /// <c>determinism_check_max_abs_diff_two_seeds</c>; HF shuffles patches even in eval, so float sums change order).
+    /// That noise grows with the model's activations, so the bound follows any fixture set's sizes and initialisation.
+    /// On the shared fixture it is 0.6e-4 to 1.4e-4, where outputs differ by at most 2e-6.
+    /// </summary>
+    public static double Tolerance(FixtureCase testCase) => Tolerance(testCase.Entry);
+
+    /// <inheritdoc cref="Tolerance(FixtureCase)"/>
+    public static double Tolerance(JsonElement caseEntry) =>
+        caseEntry.TryGetProperty("determinism_check_max_abs_diff_two_seeds", out var noise) && noise.GetDouble() > 0
+            ? 100 * noise.GetDouble()
+            : throw new InvalidOperationException("the case records no determinism_check_max_abs_diff_two_seeds to derive a tolerance from");
 
     public static IEnumerable<FixtureCase> AllCases(JsonElement manifest)
     {

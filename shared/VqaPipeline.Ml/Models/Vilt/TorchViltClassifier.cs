@@ -40,8 +40,10 @@ public sealed class TorchViltClassifier : IVqaClassifier
     public string Runtime => $"torch {device} {dtype.ToString().ToLowerInvariant()}";
 
     /// <summary>Builds the model from <c>config.json</c> and loads its weights (safetensors, .bin or sharded).</summary>
-    public static TorchViltClassifier Load(string modelFolder, Device device, ScalarType dtype)
+    /// <param name="allowEmulatedBfloat16">Run bfloat16 even on a CPU that can only emulate it (see <see cref="TorchRuntime.EnsureDTypeRunsAtSpeed"/>).</param>
+    public static TorchViltClassifier Load(string modelFolder, Device device, ScalarType dtype, bool allowEmulatedBfloat16 = false)
     {
+        TorchRuntime.EnsureDTypeRunsAtSpeed(dtype, device, allowEmulatedBfloat16);
         if (ModelConfig.Load(modelFolder) is not ViltConfig config)
             throw new UnsupportedModelException($"'{modelFolder}' is not a ViLT model (config.json model_type must be 'vilt').");
         var model = new ViltForQuestionAnswering(config);

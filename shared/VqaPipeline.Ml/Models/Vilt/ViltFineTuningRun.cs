@@ -51,6 +51,7 @@ public sealed class ViltFineTuningRun
         this.log = log;
         device = TorchRuntime.ResolveDevice(options.Device);
         dtype = TorchRuntime.ResolveDType(options.DType);
+        TorchRuntime.EnsureDTypeRunsAtSpeed(dtype, device, options.AllowEmulatedBfloat16);
     }
 
     /// <summary>Runs (or resumes) the fine-tuning <paramref name="options"/> describe; progress lines go to <paramref name="log"/>.</summary>
