@@ -5,8 +5,9 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using VqaPipeline.Data;
 using VqaPipeline.Ingestion;
+using VqaPipeline.Ingestion.Data;
+using VqaPipeline.Messaging;
 using VqaPipeline.Pipeline.Tests.Support;
 using Xunit.Abstractions;
 
@@ -128,6 +129,7 @@ public sealed class PipelineTests(ITestOutputHelper output)
 
     private static List<Guid> Ids(IngestResponse response) => response.Accepted.Select(a => a.ImageId).ToList();
 
+    /// <summary>The images' <c>ImageIngested</c> still in ingestion's outbox.</summary>
     private static async Task<int> UndispatchedAsync(PipelineStack stack, IReadOnlyCollection<Guid> imageIds)
     {
         await using var db = stack.NewContext();

@@ -103,8 +103,8 @@ public sealed class ServiceStack : IAsyncDisposable
         if (options.BrokerUrl is null)
             stack._virtualHost = await RabbitMqVirtualHost.CreateAsync(options.Purpose);
         foreach (var service in Services.Where(options.InProcess.Contains))
-            await stack.StartInProcessAsync(service);
-        await stack.StartInProcessAsync(GatewayService.Name);
+            await stack.StartServiceAsync(service);
+        await stack.StartServiceAsync(GatewayService.Name);
         stack.Api.BaseAddress = stack.AddressOf(GatewayService.Name);
         return stack;
     }
@@ -162,7 +162,8 @@ public sealed class ServiceStack : IAsyncDisposable
 
     public IndexingDbContext Indexing() => IndexingDbContext.Open(_database.ConnectionString);
 
-    private async Task StartInProcessAsync(string service)
+    /// <summary>Starts <paramref name="service"/> in this process (one left out of <see cref="StackOptions.InProcess"/>).</summary>
+    public async Task StartServiceAsync(string service)
     {
         var settings = SettingsFor(service);
         void Configure(WebApplicationBuilder builder)

@@ -1,71 +1,42 @@
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
-using VqaPipeline.Ingestion;
-using VqaPipeline.Preprocessing;
+using VqaPipeline.Ingestion.Data;
+using VqaPipeline.Messaging;
+using VqaPipeline.StackTesting;
 
 namespace VqaPipeline.Pipeline.Tests.Support;
 
 /// <summary>
-/// Ingestion and preprocessing on the real servers for one test: a database of its own (<c>vqa_test_&lt;guid&gt;</c>,
-/// dropped afterwards), a preprocessing queue of its own, the broker the test names. Ingestion runs in this process;
-/// preprocessing in this process (<see cref="StartWorkerInProcessAsync"/>) or as a real process
+/// Ingestion (behind the gateway) and preprocessing on the real servers for one test, on the broker the test names.
+/// Preprocessing runs in this process (<see cref="StartWorkerInProcessAsync"/>) or as a real process
 /// (<see cref="StartWorkerProcessAsync"/>).
 /// </summary>
 public sealed class PipelineStack : IAsyncDisposable
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
-    private readonly ScratchDatabase _database = new();
-    private readonly InProcessServices _services = new(Patience);
-    private readonly List<WorkerProcess> _processes = [];
 
-    private PipelineStack(string brokerUrl) => BrokerUrl = brokerUrl;
+    private readonly ServiceStack _stack;
 
-    public string BrokerUrl { get; }
+    private PipelineStack(ServiceStack stack) => _stack = stack;
 
-    public string ConnectionString => _database.ConnectionString;
+    /// <summary>A client of the public API (the gateway).</summary>
+    public HttpClient Ingestion => _stack.Api;
 
-    public string Queue { get; } = $"pipeline-tests-{Guid.NewGuid():N}";
+    public IngestionDbContext NewContext() => _stack.Ingestion();
 
-    public HttpClient Ingestion { get; } = new() { Timeout = TimeSpan.FromSeconds(120) };
-
-    public VqaDbContext NewContext() => new(VqaDbContext.OptionsFor(ConnectionString));
-
-    /// <summary>Creates the database and starts the ingestion API on it (which migrates it).</summary>
-    public static async Task<PipelineStack> StartAsync(string brokerUrl)
-    {
-        var stack = new PipelineStack(brokerUrl);
-        await stack._database.InitializeAsync();
-        stack.Ingestion.BaseAddress = await stack._services.StartAsync(
-            IngestionService.Build([], builder => InProcessServices.Configure(builder, stack.Settings())));
-        return stack;
-    }
+    /// <summary>Creates the database and starts the ingestion API on it (which migrates its schema).</summary>
+    public static async Task<PipelineStack> StartAsync(string brokerUrl) =>
+        new(await ServiceStack.StartAsync(new StackOptions
+        {
+            Purpose = "pipeline", BrokerUrl = brokerUrl, InProcess = [Services.Ingestion], Patience = Patience,
+        }));
 
     /// <summary>The preprocessing worker hosted in this process.</summary>
-    public async Task StartWorkerInProcessAsync()
-    {
-        var builder = InProcessServices.NewBuilder(new Dictionary<string, string?>(Settings())
-        {
-            ["Preprocessing:QueueName"] = Queue,
-            ["Serilog:MinimumLevel:Override:Microsoft.EntityFrameworkCore"] = "Warning",
-        });
-        builder.AddPreprocessing();
-        await _services.StartAsync(builder.Build().MapPreprocessing());
-    }
+    public Task StartWorkerInProcessAsync() => _stack.StartServiceAsync(Services.Preprocessing);
 
     /// <summary>The built preprocessing service as a process of its own, configured through its environment.</summary>
-    public async Task<WorkerProcess> StartWorkerProcessAsync(int prefetch)
-    {
-        var worker = WorkerProcess.Start(WorkerProcess.BuiltServiceDll("VqaPipeline.Preprocessing"),
-            new Dictionary<string, string?>(Settings())
-            {
-                ["VQA_RABBITMQ_PREFETCH"] = prefetch.ToString(),
-                ["Preprocessing:QueueName"] = Queue,
-            });
-        _processes.Add(worker);
-        await worker.WaitUntilReadyAsync(Patience);
-        return worker;
-    }
+    public Task<WorkerProcess> StartWorkerProcessAsync(int prefetch) =>
+        _stack.StartProcessAsync(Services.Preprocessing, new Dictionary<string, string?> { ["VQA_RABBITMQ_PREFETCH"] = prefetch.ToString() });
 
     /// <summary>Polls until none of <paramref name="imageIds"/> is pending; returns them all.</summary>
     public Task<Dictionary<Guid, Image>> WaitForFinalAsync(IReadOnlyCollection<Guid> imageIds) =>
@@ -82,47 +53,47 @@ public sealed class PipelineStack : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until the outbox is empty, then checks that the event log holds, for every image, exactly one published
-    /// and dispatched <see cref="ImageIngested"/>, exactly one consumed copy of it (same message id) with its inbox
-    /// row, and exactly one published and dispatched outcome matching the image's final state.
+    /// Waits until both outboxes are empty, then checks each service's event log for every image: ingestion published
+    /// one <see cref="ImageIngested"/> (dispatched) and consumed one outcome; preprocessing consumed that very message
+    /// once (with its inbox row) and published one outcome (dispatched) that matches the image's final state.
     /// </summary>
     public async Task AssertEventLogCompleteAsync(IReadOnlyDictionary<Guid, Image> images)
     {
-        await using var db = NewContext();
-        await Poll.UntilAsync(async () => !await db.EventLog.AnyAsync(e => e.Direction == MessageDirection.Published && e.DispatchedAt == null),
+        await using var ingestion = _stack.Ingestion();
+        await using var preprocessing = _stack.Preprocessing();
+        await Poll.UntilAsync(async () => !await Undispatched(ingestion).AnyAsync() && !await Undispatched(preprocessing).AnyAsync(),
             Patience, "outbox rows still undispatched", TimeSpan.FromMilliseconds(50));
+        await Poll.UntilAsync(async () => await ingestion.EventLog.CountAsync(e => e.Direction == MessageDirection.Consumed
+                                                                                  && images.Keys.Contains(e.ImageId!.Value)) == images.Count,
+            Patience, "outcomes not all recorded by ingestion", TimeSpan.FromMilliseconds(50));
 
         var ids = images.Keys.ToList();
-        var log = (await db.EventLog.AsNoTracking().Where(e => e.ImageId != null && ids.Contains(e.ImageId.Value)).ToListAsync())
-            .ToLookup(e => e.ImageId!.Value);
-        var inbox = (await db.InboxMessages.AsNoTracking().ToListAsync()).ToLookup(m => m.MessageId);
+        var ingestionLog = await LogAsync(ingestion, ids);
+        var preprocessingLog = await LogAsync(preprocessing, ids);
+        var inbox = (await preprocessing.InboxMessages.AsNoTracking().ToListAsync()).ToLookup(m => m.MessageId);
         foreach (var (id, image) in images)
         {
-            var entries = log[id].ToList();
-            var published = Assert.Single(entries, e => e.MessageType == nameof(ImageIngested) && e.Direction == MessageDirection.Published);
-            var consumed = Assert.Single(entries, e => e.MessageType == nameof(ImageIngested) && e.Direction == MessageDirection.Consumed);
-            Assert.Equal(published.MessageId, consumed.MessageId);
-            Assert.Single(inbox[published.MessageId]);
             var outcome = image.Status == ImageStatus.Ready ? nameof(ImagePreprocessed) : nameof(ImageRejected);
-            var announced = Assert.Single(entries, e => e.Direction == MessageDirection.Published && e.MessageType != nameof(ImageIngested));
-            Assert.Equal((outcome, image.CollectionId), (announced.MessageType, announced.CollectionId));
+            var published = Assert.Single(ingestionLog[id], e => e.Direction == MessageDirection.Published);
+            Assert.Equal(nameof(ImageIngested), published.MessageType);
+            var recorded = Assert.Single(ingestionLog[id], e => e.Direction == MessageDirection.Consumed);
+            Assert.Equal(outcome, recorded.MessageType);
+
+            var consumed = Assert.Single(preprocessingLog[id], e => e.Direction == MessageDirection.Consumed);
+            Assert.Equal((nameof(ImageIngested), published.MessageId), (consumed.MessageType, consumed.MessageId));
+            Assert.Single(inbox[published.MessageId]);
+            var announced = Assert.Single(preprocessingLog[id], e => e.Direction == MessageDirection.Published);
+            Assert.Equal((outcome, image.CollectionId, recorded.MessageId), (announced.MessageType, announced.CollectionId, announced.MessageId));
             Assert.All([published, announced], e => Assert.NotNull(e.DispatchedAt));
-            Assert.Equal(3, entries.Count);
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        Ingestion.Dispose();
-        foreach (var process in _processes)
-            await process.DisposeAsync();
-        await _services.DisposeAsync();
-        await _database.DisposeAsync();
-    }
+    private static IQueryable<EventLogEntry> Undispatched(MessagingDbContext db) =>
+        db.EventLog.Where(e => e.Direction == MessageDirection.Published && e.DispatchedAt == null);
 
-    private Dictionary<string, string?> Settings() => new()
-    {
-        ["VQA_POSTGRES"] = ConnectionString,
-        ["VQA_RABBITMQ_URL"] = BrokerUrl,
-    };
+    private static async Task<ILookup<Guid, EventLogEntry>> LogAsync(MessagingDbContext db, List<Guid> ids) =>
+        (await db.EventLog.AsNoTracking().Where(e => e.ImageId != null && ids.Contains(e.ImageId.Value)).ToListAsync())
+        .ToLookup(e => e.ImageId!.Value);
+
+    public ValueTask DisposeAsync() => _stack.DisposeAsync();
 }
