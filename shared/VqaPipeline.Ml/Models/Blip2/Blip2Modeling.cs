@@ -150,8 +150,8 @@ public sealed class Blip2ForConditionalGeneration : Module
         var embedded = queries + promptLength;
         var newTokens = maxNewTokens ?? maxLength + queries - 1 - embedded;
         if (newTokens < 1)
-            throw new ArgumentOutOfRangeException(nameof(maxLength),
-                $"max_length {maxLength} leaves no room to answer after a {promptLength}-token prompt; set max_new_tokens.");
+            throw new Pipelines.InvalidGenerationOptionsException(
+                $"max_length {maxLength} leaves no room to answer after a {promptLength}-token prompt; set max new tokens.");
         return new GenerationSettings
         {
             // Generation starts from embeddings alone; the bos is prepended to the output afterwards, so it counts as
