@@ -33,12 +33,18 @@ internal static class BenchCommand
         var iterations = new Option<int>("--iterations") { Description = "Timed repetitions of each measurement", DefaultValueFactory = _ => 3 };
         var device = CommonOptions.Device();
         var json = CommonOptions.Json();
+        var family = new Option<string>("--family")
+        {
+            Description = "vilt: ViLT-B/32 classification; blip: BLIP-VQA-base generation (ms per answer, vision share, 5 questions per image)",
+            DefaultValueFactory = _ => "vilt",
+        }.AcceptOnlyFromAmong("vilt", "blip");
         var command = new Command("bench",
             "Measure ViLT-B/32 speed on this machine: matmul GFLOP/s, forward GFLOP/s, questions/s end to end, " +
-            "preprocessing images/s and peak memory. Uses random weights written to a temporary model folder.\n\n" +
-            "Examples:\n  vqa bench\n  vqa bench --dtype bfloat16 --threads 2 --iterations 5 --json")
+            "preprocessing images/s and peak memory; or, with --family blip, BLIP-VQA-base answers. Uses random weights " +
+            "written to a temporary model folder.\n\n" +
+            "Examples:\n  vqa bench\n  vqa bench --dtype bfloat16 --threads 2 --iterations 5 --json\n  vqa bench --family blip --threads 2")
         {
-            image, dtype, threads, iterations, device, json,
+            image, dtype, threads, iterations, device, json, family,
         };
 
         console.SetAction(command, (parse, cancellationToken) =>
@@ -61,6 +67,13 @@ internal static class BenchCommand
                 throw new CliUsageException(parse.GetValue(image) is null
                     ? $"fixture image '{imagePath}' does not exist: set VQA_FIXTURES to the shared fixtures folder, or pass --image."
                     : $"image '{imagePath}' does not exist.");
+            if (parse.GetRequiredValue(family) == "blip")
+            {
+                var blip = new BlipBench(console, torchDevice, imagePath, count, cancellationToken).Run(dtypes);
+                if (parse.GetValue(json)) console.WriteJson(blip);
+                else BlipBench.WriteTable(console.Out, blip);
+                return Task.FromResult(0);
+            }
             var vocabularyPath = FixturePath("bert-base-uncased-vocab", "vocab.txt");
             if (!File.Exists(vocabularyPath))
                 throw new CliUsageException($"'{vocabularyPath}' does not exist: set VQA_FIXTURES to the shared fixtures folder.");
@@ -74,7 +87,7 @@ internal static class BenchCommand
     }
 
     /// <summary>$VQA_FIXTURES, else <c>../shared/fixtures</c> beside the repository that holds the working directory or this program.</summary>
-    private static string FixturePath(params string[] parts)
+    internal static string FixturePath(params string[] parts)
     {
         var root = Environment.GetEnvironmentVariable("VQA_FIXTURES") is { Length: > 0 } fromEnvironment
             ? fromEnvironment

@@ -95,6 +95,30 @@ public sealed class CliGenerativeTests : IDisposable
         Assert.NotEqual(guide.Stdout, other.Stdout);
     }
 
+    [Fact]
+    public async Task Eval_writes_and_scores_the_generated_answer_of_every_question()
+    {
+        var sample = Fixtures.PathOf("vqa-v2-sample");
+        using var folder = new Checkpoints.TemporaryFolder();
+        var results = folder.File("results.json");
+        var model = Fixtures.PathOf("blip-vqa-tiny");
+
+        var run = await _cli.RunAsync("eval", "--model", model, "--data", sample, "--output", results, "--json",
+            "--max-new-tokens", "3", "--limit", "4");
+
+        run.AssertSucceeded();
+        var written = JsonDocument.Parse(File.ReadAllText(results)).RootElement.EnumerateArray().ToArray();
+        var dataset = Ml.Data.VqaDataset.Open(sample, new Ml.Data.DataOptions());
+        var examples = dataset.Read().Take(4).ToArray();
+        Assert.Equal(examples.Select(e => e.QuestionId), written.Select(r => r.GetProperty("question_id").GetInt64()));
+        using var engine = Ml.Pipelines.VqaEngine.FromPretrained(model);
+        var options = new Ml.Pipelines.GenerationOptions { MaxNewTokens = 3 };
+        for (var i = 0; i < examples.Length; i++)
+            Assert.Equal(engine.Generate(dataset.LoadImage(examples[i]), [examples[i].Question], options).Single().Answer,
+                written[i].GetProperty("answer").GetString());
+        Assert.InRange(JsonDocument.Parse(run.Stdout).RootElement.GetProperty("overall").GetDouble(), 0, 100);
+    }
+
     private Task<CliRun> AskAsync(string model, params string[] more) =>
         _cli.RunAsync(["ask", Fixtures.PathOf("images", "coco_cats.png"), "How many cats are there?", "--model", Fixtures.PathOf(model), .. more]);
 
