@@ -160,8 +160,6 @@ internal abstract class GenerativeVqaModel : IGenerativeVqaModel
 /// <summary>Builds a model straight in its compute dtype and fills it from a memory-mapped checkpoint.</summary>
 internal static class GenerativeModelLoading
 {
-    private static readonly Lock DefaultDTypeLock = new();
-
     /// <summary>
     /// Constructs <typeparamref name="TModule"/> with its parameters allocated in <paramref name="dtype"/> (a float32
     /// draft of a 2.7B model would need twice the memory), loads the folder's weights tensor by tensor (each mapped
@@ -171,19 +169,8 @@ internal static class GenerativeModelLoading
         LoadOptions loadOptions, Device device, ScalarType dtype) where TModule : nn.Module
     {
         TModule module;
-        lock (DefaultDTypeLock)
-        {
-            var previous = get_default_dtype();
-            set_default_dtype(dtype);
-            try
-            {
-                module = construct();
-            }
-            finally
-            {
-                set_default_dtype(previous);
-            }
-        }
+        using (ModuleAllocation.Use(CPU, dtype))
+            module = construct();
         try
         {
             LoadReport report;

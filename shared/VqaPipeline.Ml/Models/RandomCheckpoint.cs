@@ -40,17 +40,9 @@ public static class RandomCheckpoint
 
     private static Dictionary<string, long[]> ShapesOf(Func<nn.Module> construct)
     {
-        var previous = get_default_device();
-        set_default_device(META);
-        try
-        {
-            using var module = construct();
-            return module.state_dict().ToDictionary(p => p.Key, p => p.Value.shape);
-        }
-        finally
-        {
-            set_default_device(previous);
-        }
+        using var meta = ModuleAllocation.Use(META, null);
+        using var module = construct();
+        return module.state_dict().ToDictionary(p => p.Key, p => p.Value.shape);
     }
 
     /// <summary>A tensor's bytes, drawn into a buffer shared by all tensors when the writer asks for them.</summary>

@@ -70,10 +70,10 @@ public sealed class ByteLevelBpeTokenizer
 
         var vocabulary = ReadVocabulary(Path.Combine(folder, VocabularyFileName));
         var merges = ReadMerges(Path.Combine(folder, MergesFileName));
-        var config = ReadJson(folder, "tokenizer_config.json");
-        var specialMap = ReadJson(folder, "special_tokens_map.json");
+        var config = TokenizerFolder.ReadJson(folder, "tokenizer_config.json");
+        var specialMap = TokenizerFolder.ReadJson(folder, "special_tokens_map.json");
         string? Special(string name) =>
-            (config is { } c ? TokenContent(c, name) : null) ?? (specialMap is { } m ? TokenContent(m, name) : null);
+            (config is { } c ? TokenizerFolder.TokenContent(c, name) : null) ?? (specialMap is { } m ? TokenizerFolder.TokenContent(m, name) : null);
 
         var unk = Special("unk_token") ?? "<|endoftext|>";
         var bos = Special("bos_token") ?? "<|endoftext|>";
@@ -82,7 +82,7 @@ public sealed class ByteLevelBpeTokenizer
         var added = new Dictionary<string, int>(StringComparer.Ordinal);
         if (config is { } withDecoder && withDecoder.TryGetProperty("added_tokens_decoder", out var decoder) && decoder.ValueKind == JsonValueKind.Object)
             foreach (var entry in decoder.EnumerateObject())
-                if (int.TryParse(entry.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && TokenContent(entry.Value) is { } content)
+                if (int.TryParse(entry.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && TokenizerFolder.ContentOf(entry.Value) is { } content)
                     added[content] = id;
         var specials = new[] { unk, bos, eos, pad }.OfType<string>().ToArray();
         foreach (var token in specials.Where(t => !added.ContainsKey(t) && vocabulary.ContainsKey(t)))
@@ -255,39 +255,7 @@ public sealed class ByteLevelBpeTokenizer
         return ranks;
     }
 
-    private static JsonElement? ReadJson(string folder, string fileName)
-    {
-        var path = Path.Combine(folder, fileName);
-        if (!File.Exists(path)) return null;
-        try
-        {
-            using var stream = File.OpenRead(path);
-            using var document = JsonDocument.Parse(stream);
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                ? document.RootElement.Clone()
-                : throw new TokenizerLoadException($"{path} is not a JSON object.");
-        }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
-        {
-            throw new TokenizerLoadException($"Cannot read {path}: {e.Message}", e);
-        }
-    }
-
-    private static string? TokenContent(JsonElement json, string name) =>
-        json.TryGetProperty(name, out var value) ? TokenContent(value) : null;
-
-    private static string? TokenContent(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.String => value.GetString(),
-        JsonValueKind.Object when value.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String
-            => content.GetString(),
-        _ => null,
-    };
-
-    private static bool? Boolean(JsonElement? json, string name) =>
-        json is { } j && j.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False
-            ? value.GetBoolean()
-            : null;
+    private static bool? Boolean(JsonElement? json, string name) => json is { } j ? TokenizerFolder.Boolean(j, name) : null;
 }
 
 /// <summary>

@@ -200,6 +200,25 @@ public sealed class GenerativeEngineTests
             () => engine.Generate(encoded, ["what?"], new GenerationOptions { MaxNewTokens = 100_000 })).Message);
     }
 
+    [Theory]
+    [InlineData("blip-vqa-tiny")]
+    [InlineData("blip2-opt-tiny")]
+    public void Bfloat16_compute_generates_answers_and_probabilities(string model)
+    {
+        var testCase = Cases(model)[0];
+        using var engine = VqaEngine.FromPretrained(Fixtures.PathOf(model), new VqaEngineOptions { DType = "bfloat16" });
+
+        var answers = engine.Generate(ImageOf(testCase), [testCase.GetProperty("question").GetString()!, "what?"],
+            new GenerationOptions { MaxNewTokens = 4, Candidates = ["yes"] });
+
+        Assert.All(answers, answer =>
+        {
+            Assert.InRange(answer.Ids.Count, 2, 5);
+            Assert.InRange(answer.Score, 0, 1);
+            Assert.InRange(answer.CandidateScores["yes"], double.Epsilon, 1);
+        });
+    }
+
     [Fact]
     public void A_vilt_model_refuses_to_score_candidates()
     {

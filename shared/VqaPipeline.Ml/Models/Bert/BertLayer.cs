@@ -6,6 +6,7 @@ using VqaPipeline.Ml.Checkpoints;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using static VqaPipeline.Ml.Models.ModuleAllocation;
 
 namespace VqaPipeline.Ml.Models.Bert;
 
@@ -120,9 +121,9 @@ public sealed class BertSelfAttention : Module
                 $"hidden_size {settings.HiddenSize} is not a multiple of num_attention_heads {settings.NumAttentionHeads}.");
         heads = settings.NumAttentionHeads;
         var source = keyValueWidth ?? settings.HiddenSize;
-        query = Linear(settings.HiddenSize, settings.HiddenSize, hasBias: settings.QkvBias);
-        key = Linear(source, settings.HiddenSize, hasBias: settings.QkvBias);
-        value = Linear(source, settings.HiddenSize, hasBias: settings.QkvBias);
+        query = NewLinear(settings.HiddenSize, settings.HiddenSize, hasBias: settings.QkvBias);
+        key = NewLinear(source, settings.HiddenSize, hasBias: settings.QkvBias);
+        value = NewLinear(source, settings.HiddenSize, hasBias: settings.QkvBias);
         dropoutProbability = settings.AttentionProbsDropoutProb;
         RegisterComponents();
     }
@@ -171,8 +172,8 @@ public sealed class BertProjection : Module
 
     public BertProjection(int inputWidth, BertLayerSettings settings, bool postLayerNorm) : base(nameof(BertProjection))
     {
-        dense = Linear(inputWidth, settings.HiddenSize);
-        LayerNorm = postLayerNorm ? nn.LayerNorm(settings.HiddenSize, eps: settings.LayerNormEps) : null;
+        dense = NewLinear(inputWidth, settings.HiddenSize);
+        LayerNorm = postLayerNorm ? NewLayerNorm(settings.HiddenSize, eps: settings.LayerNormEps) : null;
         dropout = Dropout(settings.HiddenDropoutProb);
         RegisterComponents();
     }
@@ -225,7 +226,7 @@ public sealed class BertIntermediate : Module<Tensor, Tensor>
 
     public BertIntermediate(BertLayerSettings settings) : base(nameof(BertIntermediate))
     {
-        dense = Linear(settings.HiddenSize, settings.IntermediateSize);
+        dense = NewLinear(settings.HiddenSize, settings.IntermediateSize);
         intermediate_act_fn = ActivationFunctions.Create(settings.HiddenAct);
         RegisterComponents();
     }
@@ -268,8 +269,8 @@ public sealed class BertLayer : Module
         }
         if (layout.PreLayerNorm)
         {
-            layernorm_before = LayerNorm(settings.HiddenSize, eps: settings.LayerNormEps);
-            layernorm_after = LayerNorm(settings.HiddenSize, eps: settings.LayerNormEps);
+            layernorm_before = NewLayerNorm(settings.HiddenSize, eps: settings.LayerNormEps);
+            layernorm_after = NewLayerNorm(settings.HiddenSize, eps: settings.LayerNormEps);
         }
         RegisterComponents();
     }
@@ -323,6 +324,29 @@ public sealed class BertEncoder : Module
             current = next;
         }
         return current;
+    }
+}
+
+/// <summary>dense → activation → LayerNorm before a vocabulary projection (BERT's <c>PredictionHeadTransform</c>).</summary>
+public sealed class BertPredictionHeadTransform : Module<Tensor, Tensor>
+{
+    private readonly Linear dense;
+    private readonly Module<Tensor, Tensor> transform_act_fn;
+    private readonly LayerNorm LayerNorm;
+
+    public BertPredictionHeadTransform(int hiddenSize, string hiddenAct, double layerNormEps) : base(nameof(BertPredictionHeadTransform))
+    {
+        dense = NewLinear(hiddenSize, hiddenSize);
+        transform_act_fn = ActivationFunctions.Create(hiddenAct);
+        LayerNorm = NewLayerNorm(hiddenSize, eps: layerNormEps);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor hiddenStates)
+    {
+        using var projected = dense.forward(hiddenStates);
+        using var activated = transform_act_fn.forward(projected);
+        return LayerNorm.forward(activated);
     }
 }
 

@@ -7,6 +7,7 @@ using TorchSharp.Modules;
 using VqaPipeline.Ml.Models.Bert;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using static VqaPipeline.Ml.Models.ModuleAllocation;
 
 namespace VqaPipeline.Ml.Models.Blip;
 
@@ -20,9 +21,9 @@ public sealed class BlipTextEmbeddings : Module
 
     public BlipTextEmbeddings(BlipTextConfig config) : base(nameof(BlipTextEmbeddings))
     {
-        word_embeddings = Embedding(config.VocabSize, config.HiddenSize, padding_idx: config.PadTokenId);
-        position_embeddings = Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
-        LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
+        word_embeddings = NewEmbedding(config.VocabSize, config.HiddenSize, paddingIndex: config.PadTokenId);
+        position_embeddings = NewEmbedding(config.MaxPositionEmbeddings, config.HiddenSize);
+        LayerNorm = NewLayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         dropout = Dropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
@@ -96,41 +97,18 @@ public sealed class BlipTextModel : Module
     }
 }
 
-/// <summary>dense → activation → LayerNorm before the vocabulary projection.</summary>
-public sealed class BlipTextPredictionHeadTransform : Module<Tensor, Tensor>
-{
-    private readonly Linear dense;
-    private readonly Module<Tensor, Tensor> transform_act_fn;
-    private readonly LayerNorm LayerNorm;
-
-    public BlipTextPredictionHeadTransform(BlipTextConfig config) : base(nameof(BlipTextPredictionHeadTransform))
-    {
-        dense = Linear(config.HiddenSize, config.HiddenSize);
-        transform_act_fn = ActivationFunctions.Create(config.HiddenAct);
-        LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor hiddenStates)
-    {
-        using var projected = dense.forward(hiddenStates);
-        using var activated = transform_act_fn.forward(projected);
-        return LayerNorm.forward(activated);
-    }
-}
-
 /// <summary>The vocabulary projection; its bias is one parameter under two keys (<c>bias</c> and <c>decoder.bias</c>).</summary>
 public sealed class BlipTextLMPredictionHead : Module<Tensor, Tensor>
 {
-    private readonly BlipTextPredictionHeadTransform transform;
+    private readonly BertPredictionHeadTransform transform;
     private readonly Linear decoder;
     private readonly Parameter bias;
 
     public BlipTextLMPredictionHead(BlipTextConfig config) : base(nameof(BlipTextLMPredictionHead))
     {
-        transform = new BlipTextPredictionHeadTransform(config);
-        decoder = Linear(config.HiddenSize, config.VocabSize, hasBias: false);
-        bias = Parameter(zeros(config.VocabSize));
+        transform = new BertPredictionHeadTransform(config.HiddenSize, config.HiddenAct, config.LayerNormEps);
+        decoder = NewLinear(config.HiddenSize, config.VocabSize, hasBias: false);
+        bias = Parameter(NewZeros(config.VocabSize));
         decoder.bias = bias;
         RegisterComponents();
     }

@@ -6,6 +6,7 @@ using TorchSharp.Modules;
 using VqaPipeline.Ml.Models.Bert;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using static VqaPipeline.Ml.Models.ModuleAllocation;
 
 namespace VqaPipeline.Ml.Models.Blip;
 
@@ -18,10 +19,10 @@ public sealed class BlipVisionEmbeddings : Module<Tensor, Tensor>
 
     public BlipVisionEmbeddings(BlipVisionConfig config) : base(nameof(BlipVisionEmbeddings))
     {
-        class_embedding = Parameter(zeros(1, 1, config.HiddenSize));
-        patch_embedding = Conv2d(3, config.HiddenSize, kernel_size: config.PatchSize, stride: config.PatchSize);
+        class_embedding = Parameter(NewZeros(1, 1, config.HiddenSize));
+        patch_embedding = NewConv2d(3, config.HiddenSize, kernelSize: config.PatchSize, stride: config.PatchSize);
         var patches = (config.ImageSize / config.PatchSize) * (config.ImageSize / config.PatchSize);
-        position_embedding = Parameter(zeros(1, patches + 1, config.HiddenSize));
+        position_embedding = Parameter(NewZeros(1, patches + 1, config.HiddenSize));
         RegisterComponents();
     }
 
@@ -48,8 +49,8 @@ public sealed class BlipAttention : Module<Tensor, Tensor>
             throw new Checkpoints.UnsupportedModelException(
                 $"vision hidden_size {config.HiddenSize} is not a multiple of num_attention_heads {config.NumAttentionHeads}.");
         heads = config.NumAttentionHeads;
-        qkv = Linear(config.HiddenSize, 3 * config.HiddenSize, hasBias: config.HasQkvBias);
-        projection = Linear(config.HiddenSize, config.HiddenSize);
+        qkv = NewLinear(config.HiddenSize, 3 * config.HiddenSize, hasBias: config.HasQkvBias);
+        projection = NewLinear(config.HiddenSize, config.HiddenSize);
         RegisterComponents();
     }
 
@@ -73,9 +74,9 @@ public sealed class BlipMLP : Module<Tensor, Tensor>
 
     public BlipMLP(BlipVisionConfig config) : base(nameof(BlipMLP))
     {
-        fc1 = Linear(config.HiddenSize, config.IntermediateSize);
+        fc1 = NewLinear(config.HiddenSize, config.IntermediateSize);
         activation_fn = ActivationFunctions.Create(config.HiddenAct);
-        fc2 = Linear(config.IntermediateSize, config.HiddenSize);
+        fc2 = NewLinear(config.IntermediateSize, config.HiddenSize);
         RegisterComponents();
     }
 
@@ -98,9 +99,9 @@ public sealed class BlipEncoderLayer : Module<Tensor, Tensor>
     public BlipEncoderLayer(BlipVisionConfig config) : base(nameof(BlipEncoderLayer))
     {
         self_attn = new BlipAttention(config);
-        layer_norm1 = LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
+        layer_norm1 = NewLayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         mlp = new BlipMLP(config);
-        layer_norm2 = LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
+        layer_norm2 = NewLayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         RegisterComponents();
     }
 
@@ -150,7 +151,7 @@ public sealed class BlipVisionModel : Module<Tensor, Tensor>
     {
         embeddings = new BlipVisionEmbeddings(config);
         encoder = new BlipEncoder(config);
-        post_layernorm = LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
+        post_layernorm = NewLayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         RegisterComponents();
     }
 

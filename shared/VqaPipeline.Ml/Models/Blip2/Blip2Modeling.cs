@@ -11,6 +11,7 @@ using VqaPipeline.Ml.Models.Blip;
 using VqaPipeline.Ml.Models.Opt;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using static VqaPipeline.Ml.Models.ModuleAllocation;
 
 namespace VqaPipeline.Ml.Models.Blip2;
 
@@ -28,7 +29,7 @@ public sealed class Blip2QFormerModel : Module
     {
         if (config.CrossAttentionFrequency < 1)
             throw new UnsupportedModelException($"qformer cross_attention_frequency must be at least 1 (got {config.CrossAttentionFrequency}).");
-        layernorm = LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
+        layernorm = NewLayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         dropout = Dropout(config.HiddenDropoutProb);
         var settings = new BertLayerSettings(config.HiddenSize, config.NumAttentionHeads, config.IntermediateSize,
             config.HiddenAct, config.LayerNormEps, config.HiddenDropoutProb, config.AttentionProbsDropoutProb);
@@ -63,9 +64,9 @@ public sealed class Blip2ForConditionalGeneration : Module
     {
         Config = config;
         vision_model = new BlipVisionModel(config.VisionConfig);
-        query_tokens = Parameter(zeros(1, config.NumQueryTokens, config.QFormerConfig.HiddenSize));
+        query_tokens = Parameter(NewZeros(1, config.NumQueryTokens, config.QFormerConfig.HiddenSize));
         qformer = new Blip2QFormerModel(config.QFormerConfig, config.QFormerEncoderWidth);
-        language_projection = Linear(config.QFormerConfig.HiddenSize, config.TextConfig.HiddenSize);
+        language_projection = NewLinear(config.QFormerConfig.HiddenSize, config.TextConfig.HiddenSize);
         language_model = new OptForCausalLM(config.TextConfig);
         RegisterComponents();
     }

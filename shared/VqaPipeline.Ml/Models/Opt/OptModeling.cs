@@ -6,6 +6,7 @@ using TorchSharp.Modules;
 using VqaPipeline.Ml.Models.Bert;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using static VqaPipeline.Ml.Models.ModuleAllocation;
 
 namespace VqaPipeline.Ml.Models.Opt;
 
@@ -20,7 +21,7 @@ public sealed class OptLearnedPositionalEmbedding : Module
 
     public OptLearnedPositionalEmbedding(int positions, int width) : base(nameof(OptLearnedPositionalEmbedding))
     {
-        weight = Parameter(empty(positions + Offset, width));
+        weight = Parameter(NewZeros(positions + Offset, width));
         RegisterComponents();
     }
 
@@ -49,10 +50,10 @@ public sealed class OptAttention : Module
             throw new Checkpoints.UnsupportedModelException(
                 $"OPT hidden_size {config.HiddenSize} is not a multiple of num_attention_heads {config.NumAttentionHeads}.");
         heads = config.NumAttentionHeads;
-        k_proj = Linear(config.HiddenSize, config.HiddenSize, hasBias: config.EnableBias);
-        v_proj = Linear(config.HiddenSize, config.HiddenSize, hasBias: config.EnableBias);
-        q_proj = Linear(config.HiddenSize, config.HiddenSize, hasBias: config.EnableBias);
-        out_proj = Linear(config.HiddenSize, config.HiddenSize, hasBias: config.EnableBias);
+        k_proj = NewLinear(config.HiddenSize, config.HiddenSize, hasBias: config.EnableBias);
+        v_proj = NewLinear(config.HiddenSize, config.HiddenSize, hasBias: config.EnableBias);
+        q_proj = NewLinear(config.HiddenSize, config.HiddenSize, hasBias: config.EnableBias);
+        out_proj = NewLinear(config.HiddenSize, config.HiddenSize, hasBias: config.EnableBias);
         RegisterComponents();
     }
 
@@ -90,10 +91,10 @@ public sealed class OptDecoderLayer : Module
         self_attn = new OptAttention(config);
         normalizeBefore = config.DoLayerNormBefore;
         activation_fn = ActivationFunctions.Create(config.ActivationFunction);
-        self_attn_layer_norm = LayerNorm(config.HiddenSize, elementwise_affine: config.LayerNormElementwiseAffine);
-        fc1 = Linear(config.HiddenSize, config.FfnDim, hasBias: config.EnableBias);
-        fc2 = Linear(config.FfnDim, config.HiddenSize, hasBias: config.EnableBias);
-        final_layer_norm = LayerNorm(config.HiddenSize, elementwise_affine: config.LayerNormElementwiseAffine);
+        self_attn_layer_norm = NewLayerNorm(config.HiddenSize, elementwiseAffine: config.LayerNormElementwiseAffine);
+        fc1 = NewLinear(config.HiddenSize, config.FfnDim, hasBias: config.EnableBias);
+        fc2 = NewLinear(config.FfnDim, config.HiddenSize, hasBias: config.EnableBias);
+        final_layer_norm = NewLayerNorm(config.HiddenSize, elementwiseAffine: config.LayerNormElementwiseAffine);
         RegisterComponents();
     }
 
@@ -122,15 +123,15 @@ public sealed class OptDecoder : Module
 
     public OptDecoder(OptConfig config) : base(nameof(OptDecoder))
     {
-        embed_tokens = Embedding(config.VocabSize, config.EmbeddingWidth, padding_idx: config.PadTokenId);
+        embed_tokens = NewEmbedding(config.VocabSize, config.EmbeddingWidth, paddingIndex: config.PadTokenId);
         embed_positions = new OptLearnedPositionalEmbedding(config.MaxPositionEmbeddings, config.HiddenSize);
         if (config.EmbeddingWidth != config.HiddenSize)
         {
-            project_out = Linear(config.HiddenSize, config.EmbeddingWidth, hasBias: false);
-            project_in = Linear(config.EmbeddingWidth, config.HiddenSize, hasBias: false);
+            project_out = NewLinear(config.HiddenSize, config.EmbeddingWidth, hasBias: false);
+            project_in = NewLinear(config.EmbeddingWidth, config.HiddenSize, hasBias: false);
         }
         if (config.DoLayerNormBefore && !config.RemoveFinalLayerNorm)
-            final_layer_norm = LayerNorm(config.HiddenSize, elementwise_affine: config.LayerNormElementwiseAffine);
+            final_layer_norm = NewLayerNorm(config.HiddenSize, elementwiseAffine: config.LayerNormElementwiseAffine);
         layers = new ModuleList<OptDecoderLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new OptDecoderLayer(config)).ToArray());
         RegisterComponents();
     }
@@ -197,7 +198,7 @@ public sealed class OptForCausalLM : Module
     public OptForCausalLM(OptConfig config) : base(nameof(OptForCausalLM))
     {
         model = new OptModel(config);
-        lm_head = Linear(config.EmbeddingWidth, config.VocabSize, hasBias: false);
+        lm_head = NewLinear(config.EmbeddingWidth, config.VocabSize, hasBias: false);
         if (config.TieWordEmbeddings) lm_head.weight = model.Decoder.EmbedTokens.weight!;
         RegisterComponents();
     }

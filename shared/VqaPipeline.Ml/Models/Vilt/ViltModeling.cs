@@ -269,13 +269,13 @@ public sealed class ViltForQuestionAnswering : Module<ViltInputs, ViltQuestionAn
 /// <summary>ViLT's masked-language-modelling head (<c>mlm_score</c>), so <c>dandelin/vilt-b32-mlm</c> loads whole.</summary>
 public sealed class ViltMLMHead : Module<Tensor, Tensor>
 {
-    private readonly ViltPredictionHeadTransform transform;
+    private readonly BertPredictionHeadTransform transform;
     private readonly Linear decoder;
     private readonly Parameter bias;
 
     public ViltMLMHead(ViltConfig config) : base(nameof(ViltMLMHead))
     {
-        transform = new ViltPredictionHeadTransform(config);
+        transform = new BertPredictionHeadTransform(config.HiddenSize, config.HiddenAct, config.LayerNormEps);
         decoder = Linear(config.HiddenSize, config.VocabSize, hasBias: false);
         bias = Parameter(zeros(config.VocabSize));
         RegisterComponents();
@@ -286,28 +286,6 @@ public sealed class ViltMLMHead : Module<Tensor, Tensor>
         using var transformed = transform.forward(hiddenStates);
         using var decoded = decoder.forward(transformed);
         return decoded.Plus(bias);
-    }
-}
-
-public sealed class ViltPredictionHeadTransform : Module<Tensor, Tensor>
-{
-    private readonly Linear dense;
-    private readonly Module<Tensor, Tensor> transform_act_fn;
-    private readonly LayerNorm LayerNorm;
-
-    public ViltPredictionHeadTransform(ViltConfig config) : base(nameof(ViltPredictionHeadTransform))
-    {
-        dense = Linear(config.HiddenSize, config.HiddenSize);
-        transform_act_fn = ActivationFunctions.Create(config.HiddenAct);
-        LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor hiddenStates)
-    {
-        using var projected = dense.forward(hiddenStates);
-        using var activated = transform_act_fn.forward(projected);
-        return LayerNorm.forward(activated);
     }
 }
 
