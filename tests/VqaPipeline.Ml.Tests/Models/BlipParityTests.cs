@@ -46,10 +46,13 @@ public class BlipParityTests
         using (var decoder = model.StartAnswer(questionEmbeds, mask))
             GenerativeFixture.AssertClose(expected["first_step_logits"].ToTorch(), decoder.NextTokenLogits(null), "first_step_logits");
 
+        var recorded = Manifest.GetProperty("generation_config");
         foreach (var (beams, idsKey, textKey) in new[] { (1, "greedy_ids", "greedy_text"), (3, "beam3_ids", "beam3_text") })
         {
             using var decoder = model.StartAnswer(questionEmbeds, mask);
-            var generated = SequenceGenerator.Generate(decoder, model.GenerationSettings(numBeams: beams))[0];
+            var settings = model.GenerationSettings(numBeams: beams, maxLength: recorded.GetProperty("max_length").GetInt32(),
+                minLength: recorded.GetProperty("min_length").GetInt32());
+            var generated = SequenceGenerator.Generate(decoder, settings)[0];
             Assert.Equal(GenerativeFixture.Longs(testCase.GetProperty(idsKey)), generated.Ids);
             Assert.Equal(testCase.GetProperty(textKey).GetString(),
                 tokenizer.Decode(generated.Ids.Select(id => (int)id), skipSpecialTokens: true));
