@@ -28,16 +28,20 @@ internal static class AskCommand
         var dtype = CommonOptions.DType();
         var runtime = new RuntimeOptions();
         var allowEmulated = CommonOptions.AllowEmulatedBfloat16();
+        var generation = new GenerationFlags();
 
         var command = new Command("ask",
             "Answer questions about an image.\n\nExamples:\n" +
             "  vqa ask cats.png \"How many cats are there?\"\n" +
             "  vqa ask cats.png -q \"What color is the sofa?\" -q \"Is it daytime?\" --json\n" +
-            "  curl -s https://example.com/a.jpg | vqa ask - \"What is this?\" --model ./my-vilt")
+            "  curl -s https://example.com/a.jpg | vqa ask - \"What is this?\" --model ./my-vilt\n" +
+            "  vqa ask cats.png \"What are the cats doing?\" --model ./blip2-opt-2.7b --max-new-tokens 10\n" +
+            "  vqa ask cats.png \"Is there a dog?\" --model ./blip-vqa-base --candidates yes,no --json")
         {
             image, question, questions, questionsFile, model, topK, batchSize, json, device, dtype, allowEmulated,
         };
         runtime.AddTo(command);
+        generation.AddTo(command);
 
         console.SetAction(command, async (parse, cancellationToken) =>
         {
@@ -49,6 +53,7 @@ internal static class AskCommand
             if (k < 1) throw new CliUsageException($"--top-k must be at least 1 (got {k}).");
             var batch = parse.GetValue(batchSize);
             if (batch < 1) throw new CliUsageException($"--batch-size must be at least 1 (got {batch}).");
+            var generationOptions = generation.Parse(parse);
 
             var loaded = await ImageSource.LoadAsync(parse.GetRequiredValue(image), cancellationToken);
 
@@ -59,11 +64,17 @@ internal static class AskCommand
                 AllowEmulatedBfloat16 = parse.GetValue(allowEmulated),
                 BatchSize = batch,
                 Hub = console.Hub,
+                Generation = generationOptions ?? new GenerationOptions(),
             }), cancellationToken);
 
             if (pipeline.LoadWarning is { } loadWarning) console.Warn(loadWarning);
             if (pipeline.RuntimeWarning is { } runtimeWarning) console.Warn(runtimeWarning);
-            var results = pipeline.Ask(loaded, asked, k);
+            if (generationOptions is not null && !pipeline.IsGenerative)
+                throw new CliUsageException(
+                    $"{GenerationFlags.Names} apply to generative models (BLIP, BLIP-2); '{parse.GetRequiredValue(model)}' is a ViLT classifier.");
+            var results = pipeline.IsGenerative && generationOptions?.Candidates.Count > 0
+                ? RankCandidates(pipeline, loaded, asked, generationOptions)
+                : pipeline.Ask(loaded, asked, k);
             foreach (var truncated in results.Where(r => r.QuestionTruncated))
                 console.Warn($"question truncated to the model's text length: \"{truncated.Question}\"");
 
@@ -78,6 +89,22 @@ internal static class AskCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Each question's candidates, most probable first, in the shape of a classifier's top-k.</summary>
+    private static List<VqaResult> RankCandidates(VqaEngine pipeline, Ml.Imaging.RgbImage image, IReadOnlyList<string> asked,
+        GenerationOptions generation)
+    {
+        foreach (var question in asked)
+            if (string.IsNullOrWhiteSpace(question))
+                throw new InvalidQuestionException("the question is empty: ask something about the image.");
+        using var encoded = pipeline.EncodeImage(image);
+        return asked.Select(question =>
+        {
+            var scores = pipeline.ScoreCandidates(encoded, question, generation.Candidates, generation);
+            var ranked = scores.OrderByDescending(p => p.Value).Select(p => new VqaAnswer(p.Key, (float)p.Value)).ToArray();
+            return new VqaResult(question, ranked, QuestionTruncated: false);
+        }).ToList();
     }
 
     private static IEnumerable<object> AnswersJson(VqaResult result) =>

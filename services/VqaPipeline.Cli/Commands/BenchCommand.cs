@@ -40,15 +40,21 @@ internal static class BenchCommand
         var device = CommonOptions.Device();
         var allowEmulated = CommonOptions.AllowEmulatedBfloat16();
         var json = CommonOptions.Json();
+        var family = new Option<string>("--family")
+        {
+            Description = "vilt: ViLT-B/32 classification; blip: BLIP-VQA-base generation (ms per answer, vision share, 5 questions per image)",
+            DefaultValueFactory = _ => "vilt",
+        }.AcceptOnlyFromAmong("vilt", "blip");
         var command = new Command("bench",
             "Measure ViLT-B/32 speed on this machine: matmul GFLOP/s, forward GFLOP/s, questions/s end to end, " +
-            "preprocessing images/s and peak memory. Uses random weights written to a temporary model folder. " +
-            "Prints the CPU model and vector extensions, which decide the figures; bfloat16 is measured only where the " +
-            "CPU runs it at speed (the default 'both' then skips it and says why).\n\n" +
+            "preprocessing images/s and peak memory; or, with --family blip, BLIP-VQA-base answers. Uses random weights " +
+            "written to a temporary model folder. Prints the CPU model and vector extensions, which decide the figures; " +
+            "bfloat16 is measured only where the CPU runs it at speed (the default 'both' then skips it and says why).\n\n" +
             "Examples:\n  vqa bench\n  vqa bench --dtype bfloat16 --threads 2 --iterations 5 --json\n" +
-            "  vqa bench --runtime onnx --dtype float32 --iterations 10   (libtorch and ONNX Runtime float32/int8 in one run)")
+            "  vqa bench --runtime onnx --dtype float32 --iterations 10   (libtorch and ONNX Runtime float32/int8 in one run)\n" +
+            "  vqa bench --family blip --threads 2")
         {
-            image, dtype, threads, iterations, device, allowEmulated, json, runtime,
+            image, dtype, threads, iterations, device, allowEmulated, json, runtime, family,
         };
 
         console.SetAction(command, (parse, cancellationToken) =>
@@ -85,6 +91,13 @@ internal static class BenchCommand
                 throw new CliUsageException(parse.GetValue(image) is null
                     ? $"fixture image '{imagePath}' does not exist: set VQA_FIXTURES to the shared fixtures folder, or pass --image."
                     : $"image '{imagePath}' does not exist.");
+            if (parse.GetRequiredValue(family) == "blip")
+            {
+                var blip = new BlipBench(console, torchDevice, imagePath, count, cancellationToken).Run(dtypes);
+                if (parse.GetValue(json)) console.WriteJson(blip);
+                else BlipBench.WriteTable(console.Out, blip);
+                return Task.FromResult(0);
+            }
             var vocabularyPath = FixturePath("bert-base-uncased-vocab", "vocab.txt");
             if (!File.Exists(vocabularyPath))
                 throw new CliUsageException($"'{vocabularyPath}' does not exist: set VQA_FIXTURES to the shared fixtures folder.");
@@ -100,7 +113,7 @@ internal static class BenchCommand
     }
 
     /// <summary>$VQA_FIXTURES, else <c>../shared/fixtures</c> beside the repository that holds the working directory or this program.</summary>
-    private static string FixturePath(params string[] parts)
+    internal static string FixturePath(params string[] parts)
     {
         var root = Environment.GetEnvironmentVariable("VQA_FIXTURES") is { Length: > 0 } fromEnvironment
             ? fromEnvironment

@@ -32,15 +32,18 @@ internal static class EvalCommand
         var dtype = CommonOptions.DType();
         var runtime = new RuntimeOptions();
         var allowEmulated = CommonOptions.AllowEmulatedBfloat16();
+        var generation = new GenerationFlags();
 
         var command = new Command("eval",
             "Answer every question of a dataset, write the official results file and score it with the official VQA accuracy.\n\n" +
             "Examples:\n  vqa eval --model ./my-vilt --data ../shared/fixtures/vqa-v2-sample --output results.json\n" +
-            "  vqa data synth --out ./scenes --images 100 --seed 7 && vqa eval --model ./my-vilt --data ./scenes --json")
+            "  vqa data synth --out ./scenes --images 100 --seed 7 && vqa eval --model ./my-vilt --data ./scenes --json\n" +
+            "  vqa eval --model ./blip-vqa-base --data ../shared/fixtures/vqa-v2-sample --max-new-tokens 10")
         {
             model, data, output, split, onBadExample, metric, limit, batchSize, json, device, dtype, allowEmulated,
         };
         runtime.AddTo(command);
+        generation.AddTo(command);
 
         console.SetAction(command, async (parse, cancellationToken) =>
         {
@@ -50,6 +53,9 @@ internal static class EvalCommand
             if (size < 1) throw new CliUsageException("--batch-size must be at least 1.");
             var maximum = parse.GetValue(limit);
             if (maximum is < 1) throw new CliUsageException("--limit must be at least 1.");
+            var generationOptions = generation.Parse(parse);
+            if (generationOptions?.Candidates.Count > 0)
+                throw new CliUsageException("--candidates ranks given answers in vqa ask; vqa eval scores generated answers.");
 
             var dataset = VqaDataset.Open(parse.GetRequiredValue(data).FullName,
                 new DataOptions { OnBadExample = policy, Split = parse.GetValue(split) });
@@ -60,8 +66,12 @@ internal static class EvalCommand
                 AllowEmulatedBfloat16 = parse.GetValue(allowEmulated),
                 BatchSize = size,
                 Hub = console.Hub,
+                Generation = generationOptions ?? new GenerationOptions(),
             }), cancellationToken);
             if (pipeline.RuntimeWarning is { } runtimeWarning) console.Warn(runtimeWarning);
+            if (generationOptions is not null && !pipeline.IsGenerative)
+                throw new CliUsageException(
+                    $"{GenerationFlags.Names} apply to generative models (BLIP, BLIP-2); '{parse.GetRequiredValue(model)}' is a ViLT classifier.");
 
             var predictions = new List<VqaPrediction>();
             var annotations = new List<VqaAnnotation>();

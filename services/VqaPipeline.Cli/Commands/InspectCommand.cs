@@ -1,6 +1,8 @@
 using System.CommandLine;
 using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Checkpoints.Hub;
+using VqaPipeline.Ml.Models.Blip;
+using VqaPipeline.Ml.Models.Blip2;
 using VqaPipeline.Ml.Models.Vilt;
 
 namespace VqaPipeline.Cli.Commands;
@@ -15,7 +17,7 @@ internal static class InspectCommand
         var json = CommonOptions.Json();
         var command = new Command("inspect",
             "Read a model's config and weights (safetensors, pytorch_model.bin without running code, or shards) and report how they load.\n\n" +
-            "Example:\n  vqa inspect ./vilt-tiny --json")
+            "Examples:\n  vqa inspect ./vilt-tiny --json\n  vqa inspect Salesforce/blip2-opt-2.7b --strict")
         {
             model, strict, json,
         };
@@ -23,16 +25,23 @@ internal static class InspectCommand
         {
             var folder = await ModelResolver.ResolveAsync(parse.GetRequiredValue(model), console.Hub, cancellationToken);
             var config = ModelConfig.Load(folder);
-            if (config is not ViltConfig vilt)
-                throw new UnsupportedModelException($"model_type '{config.ModelType}' cannot be inspected yet (vilt can).");
+            var strictLoad = parse.GetValue(strict);
+            var (module, loadOptions, shape) = config switch
+            {
+                ViltConfig vilt => ((TorchSharp.torch.nn.Module)new ViltForQuestionAnswering(vilt),
+                    new LoadOptions { BaseModelPrefix = ViltForQuestionAnswering.BaseModelPrefix },
+                    $"{vilt.NumHiddenLayers} × {vilt.HiddenSize} wide, {vilt.NumAttentionHeads} heads, patch {vilt.PatchSize}"),
+                BlipConfig blip => (new BlipForQuestionAnswering(blip), BlipForQuestionAnswering.LoadOptions,
+                    $"vision {blip.VisionConfig.NumHiddenLayers} × {blip.VisionConfig.HiddenSize}, text {blip.TextConfig.NumHiddenLayers} × {blip.TextConfig.HiddenSize} (encoder and decoder)"),
+                Blip2Config blip2 => (new Blip2ForConditionalGeneration(blip2), Blip2ForConditionalGeneration.LoadOptions,
+                    $"vision {blip2.VisionConfig.NumHiddenLayers} × {blip2.VisionConfig.HiddenSize}, Q-Former {blip2.QFormerConfig.NumHiddenLayers} × {blip2.QFormerConfig.HiddenSize} with {blip2.NumQueryTokens} queries, OPT {blip2.TextConfig.NumHiddenLayers} × {blip2.TextConfig.HiddenSize}"),
+                _ => throw new UnsupportedModelException($"model_type '{config.ModelType}' cannot be inspected yet."),
+            };
+            var generative = config is not ViltConfig;
 
             using var weights = CheckpointReader.ReadFolder(folder);
-            using var module = new ViltForQuestionAnswering(vilt);
-            var report = ModuleWeights.Load(module, weights, new LoadOptions
-            {
-                BaseModelPrefix = ViltForQuestionAnswering.BaseModelPrefix,
-                Strict = parse.GetValue(strict),
-            });
+            using var disposeModule = module;
+            var report = ModuleWeights.Load(module, weights, loadOptions with { Strict = strictLoad });
             var parameters = weights.Values.Sum(t => t.ElementCount);
             if (parse.GetValue(json))
             {
@@ -53,10 +62,10 @@ internal static class InspectCommand
             {
                 console.Out.WriteLine($"folder        {folder}");
                 console.Out.WriteLine($"model_type    {config.ModelType} ({string.Join(", ", config.Architectures ?? [])})");
-                console.Out.WriteLine($"layers        {vilt.NumHiddenLayers} × {vilt.HiddenSize} wide, {vilt.NumAttentionHeads} heads, patch {vilt.PatchSize}");
-                console.Out.WriteLine($"answers       {config.NumLabels}");
+                console.Out.WriteLine($"layers        {shape}");
+                console.Out.WriteLine(generative ? "answers       generated" : $"answers       {config.NumLabels}");
                 console.Out.WriteLine($"weights       {weights.Count} tensors, {parameters:N0} parameters");
-                console.Out.WriteLine(report.IsComplete ? "load          complete" : report.Describe(nameof(ViltForQuestionAnswering), folder));
+                console.Out.WriteLine(report.IsComplete ? "load          complete" : report.Describe(module.GetName(), folder));
             }
             return 0;
         });

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 
 namespace VqaPipeline.Ml.Checkpoints;
 
@@ -42,6 +43,29 @@ internal sealed unsafe class MappedFile : IDisposable
         return new Slice(this, offset, length).Memory;
     }
 
+    /// <summary>
+    /// Drops the pages under <paramref name="memory"/> from this process's resident set when it is a slice of a
+    /// mapping (Linux <c>madvise(MADV_DONTNEED)</c>; the file stays in the page cache and is read again if touched).
+    /// Loading a model tensor by tensor then holds one copy of the weights, not the weights plus the mapped file.
+    /// </summary>
+    public static void ReleasePages(ReadOnlyMemory<byte> memory)
+    {
+        if (!OperatingSystem.IsLinux() || !MemoryMarshal.TryGetMemoryManager(memory, out Slice? slice, out var start, out var length))
+            return;
+        if (slice.Owner.IsDisposed) return;
+        var pageSize = Environment.SystemPageSize;
+        var first = (long)slice.Owner._pointer + slice.Offset + start;
+        var alignedStart = first / pageSize * pageSize;
+        var end = first + length;
+        // Pages shared with a neighbouring tensor are dropped too; they are read back from the file if needed.
+        _ = madvise((nint)alignedStart, (nuint)(end - alignedStart), MadviseDontNeed);
+    }
+
+    private const int MadviseDontNeed = 4;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int madvise(nint address, nuint length, int advice);
+
     public void Dispose()
     {
         if (IsDisposed)
@@ -54,6 +78,10 @@ internal sealed unsafe class MappedFile : IDisposable
 
     private sealed class Slice(MappedFile owner, long offset, int length) : MemoryManager<byte>
     {
+        public MappedFile Owner => owner;
+
+        public long Offset => offset;
+
         public override Span<byte> GetSpan()
         {
             ObjectDisposedException.ThrowIf(owner.IsDisposed, owner);

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using VqaPipeline.Ml.Models.Blip;
+using VqaPipeline.Ml.Models.Blip2;
 using VqaPipeline.Ml.Models.Vilt;
 
 namespace VqaPipeline.Ml.Checkpoints;
@@ -12,6 +14,8 @@ public static class ModelConfig
     private static readonly Dictionary<string, Type> ConfigTypes = new(StringComparer.Ordinal)
     {
         ["vilt"] = typeof(ViltConfig),
+        ["blip"] = typeof(BlipConfig),
+        ["blip-2"] = typeof(Blip2Config),
     };
 
     /// <summary>The <c>model_type</c> values <see cref="Load"/> understands.</summary>

@@ -66,8 +66,9 @@ public static class ModuleWeights
             {
                 if (skipped.Contains(checkpointKey))
                     continue;
-                using var values = source.ToTorch();
-                moduleState[target].copy_(values);
+                using (var values = source.ToTorch())
+                    moduleState[target].copy_(values);
+                MappedFile.ReleasePages(source.Data);
             }
         }
         return report;

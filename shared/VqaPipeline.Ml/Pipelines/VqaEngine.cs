@@ -2,21 +2,26 @@ using VqaPipeline.Ml.Checkpoints;
 using VqaPipeline.Ml.Checkpoints.Hub;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Ml.Models;
+using VqaPipeline.Ml.Models.Blip;
+using VqaPipeline.Ml.Models.Blip2;
 using VqaPipeline.Ml.Models.Vilt;
 using VqaPipeline.Ml.Tokenization;
 
 namespace VqaPipeline.Ml.Pipelines;
 
 /// <summary>
-/// Visual question answering with a ViLT checkpoint, answering like Python's
-/// <c>pipeline("visual-question-answering")</c>: sigmoid scores over the answer vocabulary, highest first.
-/// Batches (image, question) pairs of mixed image sizes and question lengths, which Python's pipeline cannot.
+/// Visual question answering with the model family config.json names. A ViLT checkpoint answers like Python's
+/// <c>pipeline("visual-question-answering")</c>: sigmoid scores over the answer vocabulary, highest first, batching
+/// (image, question) pairs of mixed image sizes and question lengths, which Python's pipeline cannot. A BLIP or BLIP-2
+/// checkpoint writes its answer (<see cref="Generate(RgbImage, IReadOnlyList{string}, GenerationOptions?)"/>), running
+/// the image stages once for all the questions about an image.
 /// </summary>
 public sealed class VqaEngine : IDisposable
 {
-    private readonly IVqaClassifier classifier;
-    private readonly BertTokenizer tokenizer;
-    private readonly ViltImageProcessor imageProcessor;
+    private readonly IVqaClassifier? classifier;
+    private readonly BertTokenizer? tokenizer;
+    private readonly ViltImageProcessor? imageProcessor;
+    private readonly IGenerativeVqaModel? generator;
     private readonly VqaEngineOptions options;
 
     public VqaEngine(IVqaClassifier classifier, BertTokenizer tokenizer, ViltImageProcessor imageProcessor,
@@ -30,20 +35,35 @@ public sealed class VqaEngine : IDisposable
         if (this.options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BatchSize must be at least 1.");
     }
 
+    /// <summary>An engine over a generative model (BLIP, BLIP-2).</summary>
+    public VqaEngine(IGenerativeVqaModel generator, string modelFolder, VqaEngineOptions? options = null)
+    {
+        this.generator = generator;
+        this.options = options ?? new VqaEngineOptions();
+        ModelFolder = modelFolder;
+        if (this.options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BatchSize must be at least 1.");
+    }
+
+    /// <summary>config.json's model_type: "vilt", "blip" or "blip-2".</summary>
+    public string ModelType => generator?.ModelType ?? "vilt";
+
+    /// <summary>Whether the model writes its answers (BLIP, BLIP-2) rather than picking them from <see cref="Labels"/>.</summary>
+    public bool IsGenerative => generator is not null;
+
     /// <summary>The local folder the model was loaded from (a snapshot in the Hub cache for Hub ids).</summary>
     public string ModelFolder { get; }
 
     /// <summary>Null when the checkpoint filled every weight; otherwise transformers' description of what it lacked.</summary>
-    public string? LoadWarning => classifier.LoadWarning;
+    public string? LoadWarning => classifier?.LoadWarning ?? generator?.LoadWarning;
 
     /// <summary>Which runtime answers, on what device and in which precision (e.g. <c>onnxruntime CPU int8</c>).</summary>
-    public string Runtime => classifier.Runtime;
+    public string Runtime => classifier?.Runtime ?? "torch";
 
     /// <summary>What the runtime could not do as asked (CUDA requested, CPU used); null when nothing.</summary>
-    public string? RuntimeWarning => classifier.RuntimeWarning;
+    public string? RuntimeWarning => classifier?.RuntimeWarning;
 
-    /// <summary>The answer vocabulary.</summary>
-    public IReadOnlyList<string> Labels => classifier.Labels;
+    /// <summary>The answer vocabulary (empty for a generative model).</summary>
+    public IReadOnlyList<string> Labels => classifier?.Labels ?? [];
 
     /// <summary>Loads a model folder or a Hub id (<c>org/name[@revision]</c>), downloading into the Hub cache if needed.</summary>
     public static VqaEngine FromPretrained(string modelIdOrPath, VqaEngineOptions? options = null) =>
@@ -56,11 +76,35 @@ public sealed class VqaEngine : IDisposable
         options ??= new VqaEngineOptions();
         var folder = await ModelResolver.ResolveAsync(modelIdOrPath, options.Hub ?? HubOptions.FromEnvironment(), cancellationToken)
             .ConfigureAwait(false);
+        switch (ModelConfig.Load(folder))
+        {
+            case BlipConfig blip:
+                return new VqaEngine(BlipGenerativeVqa.Load(folder, blip, TorchDevice(options), TorchDType(options), options.BatchSize),
+                    folder, options);
+            case Blip2Config blip2:
+                return new VqaEngine(Blip2GenerativeVqa.Load(folder, blip2, TorchDevice(options), TorchDType(options), options.BatchSize),
+                    folder, options);
+        }
         var runtime = ClassifierRuntime.Choose(folder, options);
         var tokenizer = BertTokenizer.FromPretrained(folder);
         var imageProcessor = ViltImageProcessor.FromPretrained(folder);
         var classifier = ClassifierRuntime.Load(runtime, folder, options);
         return new VqaEngine(classifier, tokenizer, imageProcessor, folder, options);
+    }
+
+    /// <summary>The device of the generative models, which run on libtorch; threads set as asked.</summary>
+    private static TorchSharp.torch.Device TorchDevice(VqaEngineOptions options)
+    {
+        if (options.Threads is int threads) TorchSharp.torch.set_num_threads(threads);
+        return TorchRuntime.ResolveDevice(options.Device);
+    }
+
+    /// <summary>The dtype of the generative models; bfloat16 only where the CPU runs it at speed, unless allowed.</summary>
+    private static TorchSharp.torch.ScalarType TorchDType(VqaEngineOptions options)
+    {
+        var dtype = TorchRuntime.ResolveDType(options.DType);
+        TorchRuntime.EnsureDTypeRunsAtSpeed(dtype, TorchRuntime.ResolveDevice(options.Device), options.AllowEmulatedBfloat16);
+        return dtype;
     }
 
     /// <summary>Answers one question about one image.</summary>
@@ -89,17 +133,65 @@ public sealed class VqaEngine : IDisposable
             if (string.IsNullOrWhiteSpace(query.Question))
                 throw new InvalidQuestionException("the question is empty: ask something about the image.");
 
+        if (generator is not null) return AskGenerative(generator, queries);
         var results = new List<VqaResult>(queries.Count);
         for (var start = 0; start < queries.Count; start += options.BatchSize)
         {
             var chunk = queries.Skip(start).Take(options.BatchSize).ToArray();
-            results.AddRange(AskBatch(chunk, Math.Min(topK, classifier.Labels.Count)));
+            results.AddRange(AskBatch(chunk, Math.Min(topK, classifier!.Labels.Count)));
         }
         return results;
     }
 
+    /// <summary>
+    /// Runs a generative model's image stages for <paramref name="image"/>; the result answers any number of questions
+    /// with <see cref="Generate(IEncodedImage, IReadOnlyList{string}, GenerationOptions?)"/>. Dispose it when done.
+    /// </summary>
+    public IEncodedImage EncodeImage(RgbImage image) => RequireGenerator("encoding images for later questions").Encode(image);
+
+    /// <summary>
+    /// Writes an answer to each question about an encoded image (<see cref="VqaEngineOptions.Generation"/> when
+    /// <paramref name="generation"/> is null). An empty question is answered like any other, as Python does.
+    /// </summary>
+    public IReadOnlyList<GeneratedAnswer> Generate(IEncodedImage image, IReadOnlyList<string> questions, GenerationOptions? generation = null) =>
+        RequireGenerator("writing answers").Answer(image, questions, generation ?? options.Generation);
+
+    /// <summary>Encodes <paramref name="image"/> once and writes an answer to each question about it.</summary>
+    public IReadOnlyList<GeneratedAnswer> Generate(RgbImage image, IReadOnlyList<string> questions, GenerationOptions? generation = null)
+    {
+        using var encoded = EncodeImage(image);
+        return Generate(encoded, questions, generation);
+    }
+
+    /// <summary>The probability the model gives each candidate answer (its tokens, then end-of-sequence).</summary>
+    public IReadOnlyDictionary<string, double> ScoreCandidates(IEncodedImage image, string question, IReadOnlyList<string> candidates,
+        GenerationOptions? generation = null) =>
+        RequireGenerator("scoring candidate answers").ScoreCandidates(image, question, candidates, generation ?? options.Generation);
+
+    private IGenerativeVqaModel RequireGenerator(string what) =>
+        generator ?? throw new UnsupportedModelException(
+            $"{what} needs a generative model (BLIP or BLIP-2); '{ModelFolder}' is a ViLT classifier, which picks from its fixed answer list.");
+
+    /// <summary>Generated answers as pipeline-shaped results: one answer with its score; each distinct image encoded once.</summary>
+    private List<VqaResult> AskGenerative(IGenerativeVqaModel model, IReadOnlyList<VqaQuery> queries)
+    {
+        var results = new VqaResult[queries.Count];
+        foreach (var group in Enumerable.Range(0, queries.Count).GroupBy(i => queries[i].Image, ReferenceEqualityComparer.Instance))
+        {
+            var indices = group.ToArray();
+            using var encoded = model.Encode((RgbImage)group.Key!);
+            var answers = model.Answer(encoded, indices.Select(i => queries[i].Question).ToArray(), options.Generation);
+            for (var j = 0; j < indices.Length; j++)
+                results[indices[j]] = new VqaResult(answers[j].Question, [new VqaAnswer(answers[j].Answer, (float)answers[j].Score)],
+                    answers[j].QuestionTruncated);
+        }
+        return results.ToList();
+    }
+
     private IEnumerable<VqaResult> AskBatch(IReadOnlyList<VqaQuery> chunk, int topK)
     {
+        var classifier = this.classifier!;
+        var tokenizer = this.tokenizer!;
         var encodings = chunk.Select(q => tokenizer.Encode(q.Question, maxLength: classifier.MaxTextLength, truncate: true)).ToArray();
         var length = encodings.Max(e => e.InputIds.Length);
         var inputIds = new long[chunk.Count * length];
@@ -117,7 +209,7 @@ public sealed class VqaEngine : IDisposable
             for (var t = encoding.InputIds.Length; t < length; t++) inputIds[row * length + t] = tokenizer.PadTokenId;
         }
 
-        var images = imageProcessor.Preprocess(chunk.Select(q => q.Image).ToArray());
+        var images = imageProcessor!.Preprocess(chunk.Select(q => q.Image).ToArray());
         var logits = classifier.Logits(new ClassifierBatch(inputIds, attention, tokenTypes, chunk.Count, length, images));
 
         var labels = classifier.Labels;
@@ -142,5 +234,9 @@ public sealed class VqaEngine : IDisposable
 
     private static float Sigmoid(float logit) => (float)(1.0 / (1.0 + Math.Exp(-logit)));
 
-    public void Dispose() => classifier.Dispose();
+    public void Dispose()
+    {
+        classifier?.Dispose();
+        generator?.Dispose();
+    }
 }

@@ -42,6 +42,9 @@ public sealed record VqaEngineOptions
     /// <summary>Hub endpoint, token, cache and offline mode; null reads them from the environment.</summary>
     public Checkpoints.Hub.HubOptions? Hub { get; init; }
 
+    /// <summary>How a generative model (BLIP, BLIP-2) writes answers for <see cref="VqaEngine.Ask(IReadOnlyList{VqaQuery}, int)"/>.</summary>
+    public GenerationOptions Generation { get; init; } = new();
+
     /// <summary>Limits for loading images (decompression-bomb guard, URL timeout).</summary>
     public ImageLoadOptions? Images { get; init; }
 }

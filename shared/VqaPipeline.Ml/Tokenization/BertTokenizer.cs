@@ -190,7 +190,7 @@ public sealed class BertTokenizer
         }
         if (pieces.Count > 0) parts.Add(JoinPieces(pieces));
         var text = string.Join(' ', parts);
-        return Options.CleanUpTokenizationSpaces ? CleanUpTokenizationSpaces(text) : text;
+        return Options.CleanUpTokenizationSpaces ? CleanUpSpaces(text) : text;
     }
 
     private void TokenizeSegment(string segment, List<string> tokens)
@@ -253,7 +253,8 @@ public sealed class BertTokenizer
     private static string JoinPieces(List<string> pieces) =>
         string.Join(' ', pieces).Replace(" ##", "", StringComparison.Ordinal).Trim(PythonWhitespace);
 
-    private static string CleanUpTokenizationSpaces(string text) => text
+    /// <summary>transformers' <c>clean_up_tokenization</c>: no space before . ? ! , and English contractions.</summary>
+    internal static string CleanUpSpaces(string text) => text
         .Replace(" .", ".", StringComparison.Ordinal)
         .Replace(" ?", "?", StringComparison.Ordinal)
         .Replace(" !", "!", StringComparison.Ordinal)

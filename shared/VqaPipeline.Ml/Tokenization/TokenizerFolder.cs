@@ -94,11 +94,11 @@ internal static class TokenizerFolder
             ? length
             : null;
 
-    private static string? TokenContent(JsonElement json, string name) =>
+    internal static string? TokenContent(JsonElement json, string name) =>
         json.TryGetProperty(name, out var value) ? ContentOf(value) : null;
 
     /// <summary>A special token is saved either as its string or as an AddedToken object with a "content".</summary>
-    private static string? ContentOf(JsonElement value) => value.ValueKind switch
+    internal static string? ContentOf(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.String => value.GetString(),
         JsonValueKind.Object when value.TryGetProperty("content", out var content)
@@ -106,7 +106,7 @@ internal static class TokenizerFolder
         _ => null,
     };
 
-    private static bool? Boolean(JsonElement json, string name) =>
+    internal static bool? Boolean(JsonElement json, string name) =>
         json.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False
             ? value.GetBoolean()
             : null;
@@ -116,7 +116,7 @@ internal static class TokenizerFolder
             ? value.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!).ToArray()
             : null;
 
-    private static JsonElement? ReadJson(string folder, string fileName)
+    internal static JsonElement? ReadJson(string folder, string fileName)
     {
         var path = Path.Combine(folder, fileName);
         if (!File.Exists(path)) return null;

@@ -5,14 +5,14 @@ using VqaPipeline.Ml.Tests.Checkpoints;
 
 namespace VqaPipeline.Ml.Tests.Cli;
 
-/// <summary>A temporary copy of the vilt-tiny model folder (its files, not its expected outputs), to break on purpose.</summary>
+/// <summary>A temporary copy of a tiny model folder (vilt-tiny unless named; its files, not its expected outputs), to break on purpose.</summary>
 internal sealed class TinyModelCopy : IDisposable
 {
     private readonly TemporaryFolder _folder = new();
 
-    public TinyModelCopy()
+    public TinyModelCopy(string fixtureModel = "vilt-tiny")
     {
-        foreach (var file in Directory.GetFiles(Fixtures.PathOf("vilt-tiny")))
+        foreach (var file in Directory.GetFiles(Fixtures.PathOf(fixtureModel)))
             System.IO.File.Copy(file, _folder.File(System.IO.Path.GetFileName(file)));
     }
 

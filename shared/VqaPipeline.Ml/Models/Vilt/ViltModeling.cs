@@ -1,7 +1,8 @@
 // ViLT (Kim et al., 2021) in TorchSharp, mirroring transformers' modeling_vilt.py module for module: every field name
 // is its checkpoint key, so a Hugging Face state dict loads without renaming. Classes follow the data flow:
-// embeddings → attention → MLP → layer → encoder → pooler → model → task heads.
+// embeddings → encoder (the shared BERT-style blocks of Models/Bert, pre-norm) → pooler → model → task heads.
 using VqaPipeline.Ml.Checkpoints;
+using VqaPipeline.Ml.Models.Bert;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -17,18 +18,6 @@ public sealed record ViltModelOutput(Tensor LastHiddenState, Tensor? PoolerOutpu
 
 /// <summary>VQA logits (one per answer label) with the backbone outputs they came from.</summary>
 public sealed record ViltQuestionAnsweringOutput(Tensor Logits, Tensor PoolerOutput, Tensor LastHiddenState);
-
-internal static class Activations
-{
-    public static Module<Tensor, Tensor> Create(string name) => name switch
-    {
-        "gelu" => GELU(),
-        "gelu_new" or "gelu_pytorch_tanh" => GELU(TorchSharp.Modules.GELU.Approximate.tanh),
-        "relu" => ReLU(),
-        "tanh" => Tanh(),
-        _ => throw new UnsupportedModelException($"hidden_act '{name}' is not supported (gelu, gelu_new, relu, tanh are)."),
-    };
-}
 
 /// <summary>Word + token type + position embeddings of the question, then LayerNorm (BERT's text embeddings).</summary>
 public sealed class TextEmbeddings : Module<Tensor, Tensor, Tensor>
@@ -191,168 +180,6 @@ public sealed class ViltEmbeddings : Module<ViltInputs, (Tensor Embeddings, Tens
     }
 }
 
-/// <summary>Multi-head self-attention; padding is excluded by an additive mask.</summary>
-public sealed class ViltSelfAttention : Module<Tensor, Tensor, Tensor>
-{
-    private readonly Linear query;
-    private readonly Linear key;
-    private readonly Linear value;
-    private readonly int heads;
-    private readonly double dropoutProbability;
-
-    public ViltSelfAttention(ViltConfig config) : base(nameof(ViltSelfAttention))
-    {
-        if (config.HiddenSize % config.NumAttentionHeads != 0)
-            throw new UnsupportedModelException(
-                $"hidden_size {config.HiddenSize} is not a multiple of num_attention_heads {config.NumAttentionHeads}.");
-        heads = config.NumAttentionHeads;
-        query = Linear(config.HiddenSize, config.HiddenSize, hasBias: config.QkvBias);
-        key = Linear(config.HiddenSize, config.HiddenSize, hasBias: config.QkvBias);
-        value = Linear(config.HiddenSize, config.HiddenSize, hasBias: config.QkvBias);
-        dropoutProbability = config.AttentionProbsDropoutProb;
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor hiddenStates, Tensor additiveMask)
-    {
-        using var scope = NewDisposeScope();
-        long batch = hiddenStates.shape[0], length = hiddenStates.shape[1], width = hiddenStates.shape[2];
-        Tensor SplitHeads(Tensor t) => t.view(batch, length, heads, width / heads).transpose(1, 2);
-        var context = functional.scaled_dot_product_attention(
-            SplitHeads(query.forward(hiddenStates)), SplitHeads(key.forward(hiddenStates)),
-            SplitHeads(value.forward(hiddenStates)), additiveMask, p: training ? dropoutProbability : 0.0);
-        return context.transpose(1, 2).reshape(batch, length, width).MoveToOuterDisposeScope();
-    }
-}
-
-public sealed class ViltSelfOutput : Module<Tensor, Tensor>
-{
-    private readonly Linear dense;
-    private readonly Dropout dropout;
-
-    public ViltSelfOutput(ViltConfig config) : base(nameof(ViltSelfOutput))
-    {
-        dense = Linear(config.HiddenSize, config.HiddenSize);
-        dropout = Dropout(config.HiddenDropoutProb);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor hiddenStates)
-    {
-        using var projected = dense.forward(hiddenStates);
-        return dropout.forward(projected);
-    }
-}
-
-public sealed class ViltAttention : Module<Tensor, Tensor, Tensor>
-{
-    private readonly ViltSelfAttention attention;
-    private readonly ViltSelfOutput output;
-
-    public ViltAttention(ViltConfig config) : base(nameof(ViltAttention))
-    {
-        attention = new ViltSelfAttention(config);
-        output = new ViltSelfOutput(config);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor hiddenStates, Tensor additiveMask)
-    {
-        using var context = attention.forward(hiddenStates, additiveMask);
-        return output.forward(context);
-    }
-}
-
-public sealed class ViltIntermediate : Module<Tensor, Tensor>
-{
-    private readonly Linear dense;
-    private readonly Module<Tensor, Tensor> intermediate_act_fn;
-
-    public ViltIntermediate(ViltConfig config) : base(nameof(ViltIntermediate))
-    {
-        dense = Linear(config.HiddenSize, config.IntermediateSize);
-        intermediate_act_fn = Activations.Create(config.HiddenAct);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor hiddenStates)
-    {
-        using var projected = dense.forward(hiddenStates);
-        return intermediate_act_fn.forward(projected);
-    }
-}
-
-public sealed class ViltOutput : Module<Tensor, Tensor, Tensor>
-{
-    private readonly Linear dense;
-    private readonly Dropout dropout;
-
-    public ViltOutput(ViltConfig config) : base(nameof(ViltOutput))
-    {
-        dense = Linear(config.IntermediateSize, config.HiddenSize);
-        dropout = Dropout(config.HiddenDropoutProb);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor hiddenStates, Tensor residual)
-    {
-        using var projected = dense.forward(hiddenStates);
-        using var dropped = dropout.forward(projected);
-        return dropped.Plus(residual);
-    }
-}
-
-/// <summary>A pre-LayerNorm transformer block: LN → attention → residual → LN → MLP → residual.</summary>
-public sealed class ViltLayer : Module<Tensor, Tensor, Tensor>
-{
-    private readonly ViltAttention attention;
-    private readonly ViltIntermediate intermediate;
-    private readonly ViltOutput output;
-    private readonly LayerNorm layernorm_before;
-    private readonly LayerNorm layernorm_after;
-
-    public ViltLayer(ViltConfig config) : base(nameof(ViltLayer))
-    {
-        attention = new ViltAttention(config);
-        intermediate = new ViltIntermediate(config);
-        output = new ViltOutput(config);
-        layernorm_before = LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
-        layernorm_after = LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor hiddenStates, Tensor additiveMask)
-    {
-        using var scope = NewDisposeScope();
-        var attended = attention.forward(layernorm_before.forward(hiddenStates), additiveMask).Plus(hiddenStates);
-        var mlp = intermediate.forward(layernorm_after.forward(attended));
-        return output.forward(mlp, attended).MoveToOuterDisposeScope();
-    }
-}
-
-public sealed class ViltEncoder : Module<Tensor, Tensor, Tensor>
-{
-    private readonly ModuleList<ViltLayer> layer;
-
-    public ViltEncoder(ViltConfig config) : base(nameof(ViltEncoder))
-    {
-        layer = new ModuleList<ViltLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new ViltLayer(config)).ToArray());
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor hiddenStates, Tensor additiveMask)
-    {
-        var current = hiddenStates.alias();
-        foreach (var block in layer)
-        {
-            var next = block.forward(current, additiveMask);
-            current.Dispose();
-            current = next;
-        }
-        return current;
-    }
-}
-
 /// <summary>tanh(Linear(h[:, 0])): the text [CLS] state summarises image and question.</summary>
 public sealed class ViltPooler : Module<Tensor, Tensor>
 {
@@ -376,14 +203,14 @@ public sealed class ViltPooler : Module<Tensor, Tensor>
 public sealed class ViltModel : Module<ViltInputs, ViltModelOutput>
 {
     private readonly ViltEmbeddings embeddings;
-    private readonly ViltEncoder encoder;
+    private readonly BertEncoder encoder;
     private readonly LayerNorm layernorm;
     private readonly ViltPooler? pooler;
 
     public ViltModel(ViltConfig config, bool addPoolingLayer = true) : base(nameof(ViltModel))
     {
         embeddings = new ViltEmbeddings(config);
-        encoder = new ViltEncoder(config);
+        encoder = new BertEncoder(LayerSettings(config), config.NumHiddenLayers, _ => EncoderLayout);
         layernorm = LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         pooler = addPoolingLayer ? new ViltPooler(config) : null;
         RegisterComponents();
@@ -395,20 +222,18 @@ public sealed class ViltModel : Module<ViltInputs, ViltModelOutput>
         var (embedded, mask) = embeddings.forward(inputs);
         // Padding positions get the dtype's most negative value added to their attention scores, as in HF.
         var dtype = embedded.dtype;
-        using var mostNegative = MostNegative(dtype).ToScalar();
-        var additiveMask = mask.logical_not().to(dtype).mul(mostNegative).view(mask.shape[0], 1, 1, mask.shape[1]);
-        var sequence = layernorm.forward(encoder.forward(embedded, additiveMask));
+        var additiveMask = AttentionMasks.Padding(mask, dtype);
+        var sequence = layernorm.forward(encoder.Forward(embedded, additiveMask));
         var pooled = pooler?.forward(sequence);
         return new ViltModelOutput(sequence.MoveToOuterDisposeScope(), pooled?.MoveToOuterDisposeScope());
     }
 
-    private static double MostNegative(ScalarType dtype) => dtype switch
-    {
-        ScalarType.BFloat16 => -3.3895313892515355e38,
-        ScalarType.Float16 => -65504.0,
-        ScalarType.Float64 => double.MinValue,
-        _ => float.MinValue,
-    };
+    /// <summary>ViLT's blocks are pre-norm, with the attention's inner module named <c>attention</c>.</summary>
+    private static readonly BertLayerLayout EncoderLayout = new("attention", PreLayerNorm: true);
+
+    private static BertLayerSettings LayerSettings(ViltConfig config) => new(
+        config.HiddenSize, config.NumAttentionHeads, config.IntermediateSize, config.HiddenAct, config.LayerNormEps,
+        config.HiddenDropoutProb, config.AttentionProbsDropoutProb, config.QkvBias);
 }
 
 /// <summary><c>ViltForQuestionAnswering</c>: pooled output → Linear(h, 2h) → LayerNorm → GELU → Linear(2h, labels).</summary>
@@ -444,13 +269,13 @@ public sealed class ViltForQuestionAnswering : Module<ViltInputs, ViltQuestionAn
 /// <summary>ViLT's masked-language-modelling head (<c>mlm_score</c>), so <c>dandelin/vilt-b32-mlm</c> loads whole.</summary>
 public sealed class ViltMLMHead : Module<Tensor, Tensor>
 {
-    private readonly ViltPredictionHeadTransform transform;
+    private readonly BertPredictionHeadTransform transform;
     private readonly Linear decoder;
     private readonly Parameter bias;
 
     public ViltMLMHead(ViltConfig config) : base(nameof(ViltMLMHead))
     {
-        transform = new ViltPredictionHeadTransform(config);
+        transform = new BertPredictionHeadTransform(config.HiddenSize, config.HiddenAct, config.LayerNormEps);
         decoder = Linear(config.HiddenSize, config.VocabSize, hasBias: false);
         bias = Parameter(zeros(config.VocabSize));
         RegisterComponents();
@@ -461,28 +286,6 @@ public sealed class ViltMLMHead : Module<Tensor, Tensor>
         using var transformed = transform.forward(hiddenStates);
         using var decoded = decoder.forward(transformed);
         return decoded.Plus(bias);
-    }
-}
-
-public sealed class ViltPredictionHeadTransform : Module<Tensor, Tensor>
-{
-    private readonly Linear dense;
-    private readonly Module<Tensor, Tensor> transform_act_fn;
-    private readonly LayerNorm LayerNorm;
-
-    public ViltPredictionHeadTransform(ViltConfig config) : base(nameof(ViltPredictionHeadTransform))
-    {
-        dense = Linear(config.HiddenSize, config.HiddenSize);
-        transform_act_fn = Activations.Create(config.HiddenAct);
-        LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor hiddenStates)
-    {
-        using var projected = dense.forward(hiddenStates);
-        using var activated = transform_act_fn.forward(projected);
-        return LayerNorm.forward(activated);
     }
 }
 
