@@ -33,10 +33,10 @@ public sealed record InferenceOptions
     public int? Threads { get; set; }
 
     /// <summary>
-    /// Whether this instance starts jobs and answers their images; without it, it serves the jobs API only and the
-    /// workers elsewhere do the work.
+    /// Whether this instance answers images (runs the engine on image batches); without it, it serves the jobs API and
+    /// keeps the jobs' bookkeeping (its view of the images, starting jobs), and workers elsewhere do the answering.
     /// </summary>
-    public bool RunWorker { get; set; } = true;
+    public bool AnswerImages { get; set; } = true;
 
     /// <summary>Where models from object storage (<c>models/{name}/{version}/</c>) are downloaded to.</summary>
     public string ModelCacheDir { get; set; } = Path.Combine(Path.GetTempPath(), "vqa-inference-models");

@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Hosting;
@@ -29,14 +30,13 @@ public static class InferenceService
         var services = builder.Services;
         services.AddOptions<InferenceOptions>().Bind(configuration.GetSection(InferenceOptions.Section));
         services.AddServiceDatabase<InferenceDbContext>(configuration, Name, options => new InferenceDbContext(options));
-        var runWorker = configuration.GetSection(InferenceOptions.Section).Get<InferenceOptions>()?.RunWorker ?? true;
+        var answerImages = configuration.GetSection(InferenceOptions.Section).Get<InferenceOptions>()?.AnswerImages ?? true;
         builder.AddVqaServiceDefaults(Name, bus =>
         {
-            if (!runWorker)
-                return;
             bus.AddConsumer<QuestionJobSubmittedConsumer, QuestionJobSubmittedConsumerDefinition>();
             bus.AddConsumer<ImageEventsConsumer, ImageEventsConsumerDefinition>();
-            bus.AddConsumer<ImageBatchConsumer, ImageBatchConsumerDefinition>();
+            if (answerImages)
+                bus.AddConsumer<ImageBatchConsumer, ImageBatchConsumerDefinition>();
         });
 
         services.AddSingleton(TimeProvider.System);
@@ -46,7 +46,8 @@ public static class InferenceService
         services.AddSingleton<JobProgress>();
         services.AddSingleton<InferenceMetrics>();
         services.AddScoped<AnswerRecorder>();
-        services.AddScoped<IAnswerRecorder>(provider => provider.GetRequiredService<AnswerRecorder>());
+        // A test registers a recorder of its own first (see ServiceHost.CreateBuilder's configure); it is kept.
+        services.TryAddScoped<IAnswerRecorder>(provider => provider.GetRequiredService<AnswerRecorder>());
         CollectionsClient.Register(services, ServiceAddresses.From(configuration));
         services.AddOpenApi();
 

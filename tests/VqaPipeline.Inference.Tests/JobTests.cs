@@ -6,9 +6,10 @@ using System.Net.Http.Json;
 using System.Reflection;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using VqaPipeline.Data;
 using VqaPipeline.Inference.Tests.Support;
+using VqaPipeline.Hosting;
 using VqaPipeline.Ingestion;
+using VqaPipeline.Ingestion.Data;
 using VqaPipeline.Ml.Checkpoints.Hub;
 using VqaPipeline.Ml.Imaging;
 using Minio;
@@ -128,8 +129,8 @@ public sealed class JobTests(InProcessPipeline pipeline)
             (new { collectionId = Guid.NewGuid(), questions = new[] { "Is it red?" }, model }, "does not exist"),
             (new { collectionId, questions = Array.Empty<string>(), model }, "one or more questions"),
             (new { collectionId, questions = new[] { "Is it red?", "  " }, model }, "question 2 is empty"),
-            (new { collectionId, questions = new[] { "Is it red?" }, model = "/no/such/folder" }, "neither a model folder"),
-            (new { collectionId, questions = new[] { "Is it red?" }, model = "nobody/not-cached-anywhere" }, "Hub model in the local cache"),
+            (new { collectionId, questions = new[] { "Is it red?" }, model = "./no/such/folder" }, "must be an absolute path on the workers' disks"),
+            (new { collectionId, questions = new[] { "Is it red?" }, model = "nobody/not a name" }, "nor a Hub id"),
             (new { collectionId, questions = new[] { "Is it red?" }, model = $"models/absent-{Guid.NewGuid():N}/1" }, "not in object storage"),
             (new { collectionId, questions = new[] { "Is it red?" }, model, topK = 0 }, "topK"),
         };
@@ -144,6 +145,19 @@ public sealed class JobTests(InProcessPipeline pipeline)
         Assert.Equal(HttpStatusCode.NotFound, (await pipeline.Api.PostAsync($"/jobs/{Guid.NewGuid()}/cancel", null)).StatusCode);
         var jobId = await pipeline.SubmitAsync(collectionId, ["Is it red?"], model, 1);
         Assert.Equal(HttpStatusCode.BadRequest, (await pipeline.Api.GetAsync($"/jobs/{jobId}/answers?format=xml")).StatusCode);
+    }
+
+    [StackFact]
+    public async Task A_job_naming_a_folder_no_worker_has_fails_with_the_reason()
+    {
+        var collectionId = await pipeline.NewCollectionAsync("missing-model");
+        await pipeline.IngestAsync(collectionId, TestData.NoiseImages("missing-model", 1, seed: 4000));
+
+        // The API cannot see the workers' disks, so it accepts the path; the worker says what is wrong.
+        var job = await pipeline.WaitForJobAsync(await pipeline.SubmitAsync(collectionId, ["Is it red?"], "/no/such/folder", 1));
+
+        Assert.Equal("failed", job.Status);
+        Assert.Contains("model folder '/no/such/folder' does not exist on this host", job.FailureReason);
     }
 
     [StackFact]

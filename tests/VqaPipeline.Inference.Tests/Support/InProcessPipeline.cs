@@ -1,4 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.Messaging.Inbox;
+using VqaPipeline.StackTesting;
 
 namespace VqaPipeline.Inference.Tests.Support;
 
@@ -7,20 +10,16 @@ public sealed class InProcessPipeline : Pipeline
 {
     public FailOnce Fault { get; } = new();
 
-    public override async Task InitializeAsync()
+    protected override StackOptions Options(StackOptions defaults) => defaults with
     {
-        await base.InitializeAsync();
-        if (LocalStack.Skipped)
-            return;
-        var builder = InProcessServices.NewBuilder(new Dictionary<string, string?>(InferenceQueues)
+        Configure = (service, builder) =>
         {
-            ["VQA_POSTGRES"] = ConnectionString, ["VQA_RABBITMQ_URL"] = BrokerUrl,
-        });
-        builder.AddInference();
-        builder.Services.AddSingleton(Fault);
-        builder.Services.AddScoped<IAnswerRecorder, FailingAnswerRecorder>();
-        await StartAsync(builder.Build().MapInference());
-    }
+            if (service != Services.Inference)
+                return;
+            builder.Services.AddSingleton(Fault);
+            builder.Services.AddScoped<IAnswerRecorder, FailingAnswerRecorder>();
+        },
+    };
 }
 
 /// <summary>Armed by a test, makes the next batch fail once its answers are committed.</summary>
@@ -41,15 +40,21 @@ public sealed class FailOnce
     }
 }
 
-/// <summary>The real recorder, then the injected failure: the redelivered batch finds its work already done.</summary>
-public sealed class FailingAnswerRecorder(AnswerRecorder inner, FailOnce fault) : IAnswerRecorder
+/// <summary>
+/// The real recorder, then the injected failure once the batch's transaction has committed: the message is redelivered
+/// and finds its work already done.
+/// </summary>
+public sealed class FailingAnswerRecorder(AnswerRecorder inner, FailOnce fault, InboxTransaction transaction) : IAnswerRecorder
 {
-    public async Task<IReadOnlyList<(object Message, Guid MessageId)>> RecordAsync(BatchOutcome outcome, CancellationToken cancellationToken)
+    public async Task RecordAsync(BatchOutcome outcome, CancellationToken cancellationToken)
     {
-        var outgoing = await inner.RecordAsync(outcome, cancellationToken);
+        await inner.RecordAsync(outcome, cancellationToken);
         if (outcome.Answered.Count > 0)
-            fault.ThrowIfArmed();
-        return outgoing;
+            transaction.AfterCommit(_ =>
+            {
+                fault.ThrowIfArmed();
+                return Task.CompletedTask;
+            });
     }
 }
 

@@ -1,76 +1,66 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
-using VqaPipeline.Data;
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.Inference.Data;
 using VqaPipeline.Ingestion;
-using VqaPipeline.Preprocessing;
+using VqaPipeline.Ingestion.Data;
+using VqaPipeline.StackTesting;
 
 namespace VqaPipeline.Inference.Tests.Support;
 
 /// <summary>
-/// Ingestion API and preprocessing worker hosted in this process against a database (<c>vqa_test_&lt;guid&gt;</c>) and
-/// a RabbitMQ virtual host of their own, both deleted afterwards, and the local object store.
-/// The inference worker is added by the subclasses: in-process, or as real processes.
+/// Ingestion and preprocessing in this process behind the gateway, on a provisioned database and a RabbitMQ virtual
+/// host of their own (both deleted afterwards) and the local object store. The inference service is added by the
+/// subclasses: in-process, or its API in-process and its workers as real processes.
 /// </summary>
 public abstract class Pipeline : IAsyncLifetime
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
 
-    private readonly ScratchDatabase _database = new();
-    private readonly InProcessServices _services = new(Patience);
-    private RabbitMqVirtualHost? _virtualHost;
+    private ServiceStack? _stack;
 
-    /// <summary>Queue names of this pipeline's inference workers.</summary>
+    protected ServiceStack Stack => _stack ?? throw new InvalidOperationException("the pipeline is not started");
+
+    /// <summary>The queues of the inference workers (the service's own names, in this pipeline's virtual host).</summary>
     public Dictionary<string, string?> InferenceQueues { get; } = new()
     {
-        ["Inference:JobsQueueName"] = $"inference-tests-jobs-{Guid.NewGuid():N}",
-        ["Inference:ImagesQueueName"] = $"inference-tests-images-{Guid.NewGuid():N}",
-        ["Inference:BatchQueueName"] = $"inference-tests-batches-{Guid.NewGuid():N}",
+        ["Inference:JobsQueueName"] = new InferenceOptions().JobsQueueName,
+        ["Inference:ImagesQueueName"] = new InferenceOptions().ImagesQueueName,
+        ["Inference:BatchQueueName"] = new InferenceOptions().BatchQueueName,
     };
 
-    public string ConnectionString => _database.ConnectionString;
-
     /// <summary>The AMQP URL of this pipeline's virtual host: every service and worker process uses it.</summary>
-    public string BrokerUrl => _virtualHost?.Url ?? throw new InvalidOperationException("the pipeline is not started");
+    public string BrokerUrl => Stack.BrokerUrl;
 
-    public HttpClient Api { get; } = new() { Timeout = TimeSpan.FromSeconds(120) };
+    /// <summary>A client of the public API (the gateway).</summary>
+    public HttpClient Api => Stack.Api;
 
-    public VqaDbContext NewContext() => new(VqaDbContext.OptionsFor(ConnectionString));
+    /// <summary>The inference service's schema (jobs, answers, their event log).</summary>
+    public InferenceDbContext NewContext() => Stack.Inference();
 
-    public virtual async Task InitializeAsync()
-    {
-        await _database.InitializeAsync();
-        if (LocalStack.Skipped)
-            return; // every test is skipped: see StackFactAttribute
-        await DatabaseMigrator.MigrateAsync(ConnectionString);
-        _virtualHost = await RabbitMqVirtualHost.CreateAsync("inference");
-        var settings = new Dictionary<string, string?> { ["VQA_POSTGRES"] = ConnectionString, ["VQA_RABBITMQ_URL"] = BrokerUrl };
+    /// <summary>How this pipeline's inference service runs in this process (the test doubles it adds).</summary>
+    protected abstract StackOptions Options(StackOptions defaults);
 
-        // Empty, whatever the environment says: a job naming no model runs the bundled model.
-        var ingestion = new Dictionary<string, string?>(settings) { ["VQA_DEFAULT_MODEL"] = "" };
-        Api.BaseAddress = await StartAsync(IngestionService.Build([], builder => InProcessServices.Configure(builder, ingestion)));
-
-        var preprocessing = InProcessServices.NewBuilder(new Dictionary<string, string?>(settings)
+    public virtual async Task InitializeAsync() =>
+        _stack = await ServiceStack.StartAsync(Options(new StackOptions
         {
-            ["Preprocessing:QueueName"] = $"inference-tests-preprocessing-{Guid.NewGuid():N}",
-        });
-        preprocessing.AddPreprocessing();
-        await StartAsync(preprocessing.Build().MapPreprocessing());
-    }
+            Purpose = "inference",
+            InProcess = [Services.Ingestion, Services.Preprocessing, Services.Inference],
+            // Empty, whatever the environment says: a job naming no model runs the bundled model.
+            ServiceSettings = new Dictionary<string, IReadOnlyDictionary<string, string?>>
+            {
+                [Services.Inference] = new Dictionary<string, string?> { ["VQA_DEFAULT_MODEL"] = "" },
+            },
+            Patience = Patience,
+        }));
 
     public virtual async Task DisposeAsync()
     {
-        await _services.DisposeAsync();
-        Api.Dispose();
-        if (_virtualHost is not null)
-            await _virtualHost.DisposeAsync();
-        await _database.DisposeAsync();
+        if (_stack is not null)
+            await _stack.DisposeAsync();
     }
-
-    /// <summary>Starts a hosted service and waits until its bus and dependencies are ready.</summary>
-    protected Task<Uri> StartAsync(WebApplication app) => _services.StartAsync(app);
 
     public async Task<Guid> NewCollectionAsync(string prefix)
     {
@@ -96,12 +86,13 @@ public abstract class Pipeline : IAsyncLifetime
             var result = (await response.Content.ReadFromJsonAsync<IngestResponse>())!;
             Assert.Empty(result.Refused);
         }
-        return await WaitUntilAsync(async db =>
+        return (await Poll.UntilAsync(async () =>
         {
+            await using var db = Stack.Ingestion();
             var images = await db.Images.AsNoTracking().Where(i => i.CollectionId == collectionId)
                 .OrderBy(i => i.CreatedAt).ThenBy(i => i.Id).ToListAsync();
             return images.All(i => i.Status != ImageStatus.Pending) ? images : null;
-        }, "images still pending");
+        }, images => images is not null, Patience, _ => "images still pending"))!;
     }
 
     /// <summary>Submits a job; a <c>null</c> model leaves it out of the request, so the default model runs.</summary>
@@ -120,11 +111,4 @@ public abstract class Pipeline : IAsyncLifetime
     public Task<JobResponse> WaitForJobAsync(Guid jobId, Func<JobResponse, bool>? until = null) =>
         Poll.UntilAsync(() => GetJobAsync(jobId), until ?? (job => job.Status is "completed" or "failed" or "cancelled"), Patience,
             job => $"job {jobId} still {job.Status} ({job.Done}+{job.Failed} of {job.Total})", TimeSpan.FromMilliseconds(50));
-
-    public async Task<T> WaitUntilAsync<T>(Func<VqaDbContext, Task<T?>> probe, string what) where T : class =>
-        (await Poll.UntilAsync(async () =>
-        {
-            await using var db = NewContext();
-            return await probe(db);
-        }, value => value is not null, Patience, _ => what))!;
 }

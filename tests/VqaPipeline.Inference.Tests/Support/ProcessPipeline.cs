@@ -1,37 +1,34 @@
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.StackTesting;
+
 namespace VqaPipeline.Inference.Tests.Support;
 
-/// <summary>Ingestion and preprocessing in this process; inference workers as real processes the tests start and kill.</summary>
+/// <summary>
+/// Ingestion, preprocessing and the inference service in this process, the latter answering no images itself; the
+/// workers that answer them run as real processes the tests start and kill.
+/// </summary>
 public sealed class ProcessPipeline : Pipeline
 {
-    private readonly List<WorkerProcess> _workers = [];
-
-    public async Task<WorkerProcess> StartWorkerAsync()
+    protected override StackOptions Options(StackOptions defaults) => defaults with
     {
-        var worker = WorkerProcess.Start(WorkerProcess.BuiltServiceDll("VqaPipeline.Inference"),
-            new Dictionary<string, string?>(InferenceQueues)
+        ServiceSettings = new Dictionary<string, IReadOnlyDictionary<string, string?>>(defaults.ServiceSettings)
+        {
+            [Services.Inference] = new Dictionary<string, string?>(defaults.ServiceSettings[Services.Inference])
             {
-                ["VQA_POSTGRES"] = ConnectionString,
-                ["VQA_RABBITMQ_URL"] = BrokerUrl,
-                ["Serilog:MinimumLevel:Override:MassTransit"] = "Warning",
-            });
-        _workers.Add(worker);
-        await worker.WaitUntilReadyAsync(Patience);
-        return worker;
-    }
+                ["Inference:AnswerImages"] = "false",
+            },
+        },
+    };
+
+    public Task<WorkerProcess> StartWorkerAsync() =>
+        Stack.StartProcessAsync(Services.Inference, new Dictionary<string, string?>(InferenceQueues)
+        {
+            ["Inference:AnswerImages"] = "true",
+            ["Serilog:MinimumLevel:Override:MassTransit"] = "Warning",
+        });
 
     /// <summary>Stops every worker an earlier test left on the shared queues, so a test counts only its own.</summary>
-    public async Task StopWorkersAsync()
-    {
-        foreach (var worker in _workers)
-            await worker.DisposeAsync();
-        _workers.Clear();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await StopWorkersAsync();
-        await base.DisposeAsync();
-    }
+    public Task StopWorkersAsync() => Stack.StopProcessesAsync();
 }
 
 [CollectionDefinition(Name)]

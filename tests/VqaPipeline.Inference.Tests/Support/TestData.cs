@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using RabbitMQ.Client;
-using VqaPipeline.Data;
+using VqaPipeline.Inference.Data;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Preprocessing;
 
@@ -42,12 +42,12 @@ public static class TestData
         Enumerable.Range(0, count).Select(i => ($"{prefix}-{i:D4}.png", NoisePng(seed + i)));
 
     /// <summary>Stored answers of a job, in export order.</summary>
-    public static Task<List<JobAnswer>> AnswersAsync(VqaDbContext db, Guid jobId) =>
+    public static Task<List<JobAnswer>> AnswersAsync(InferenceDbContext db, Guid jobId) =>
         db.JobAnswers.AsNoTracking().Where(a => a.JobId == jobId)
             .OrderBy(a => a.ImageId).ThenBy(a => a.QuestionIndex).ThenBy(a => a.Rank).ToListAsync();
 
     /// <summary>Exactly one full answer set: topK answers for every (image, question), nothing else.</summary>
-    public static async Task AssertOneAnswerSetAsync(VqaDbContext db, Guid jobId, IReadOnlyCollection<Guid> imageIds, int questions, int topK)
+    public static async Task AssertOneAnswerSetAsync(InferenceDbContext db, Guid jobId, IReadOnlyCollection<Guid> imageIds, int questions, int topK)
     {
         var answers = await AnswersAsync(db, jobId);
         Assert.Equal(imageIds.Count * questions * topK, answers.Count);
