@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using VqaPipeline.Hosting;
 
 namespace VqaPipeline.Indexing.Tests;
 

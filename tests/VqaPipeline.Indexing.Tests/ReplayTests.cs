@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Reflection;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using VqaPipeline.Data;
+using VqaPipeline.Messaging;
 using VqaPipeline.Indexing.Tests.Support;
 
 namespace VqaPipeline.Indexing.Tests;
@@ -21,7 +21,7 @@ public sealed class ReplayTests(IndexingStack stack)
         await stack.ProduceAsync(Answers.For(collectionId, images.Values, Questions, "tiny@1", seed: 11));
         await stack.ProduceAsync(Answers.For(collectionId, images.Values, Questions, "tiny@2", seed: 12));
         var answerRows = 2 * images.Count * Questions.Length * 3;
-        await stack.WaitUntilAsync(async db => await db.IndexedAnswers.CountAsync(a => a.CollectionId == collectionId) == answerRows,
+        await stack.WaitUntilIndexedAsync(async db => await db.IndexedAnswers.CountAsync(a => a.CollectionId == collectionId) == answerRows,
             "answers not indexed");
         var before = await SnapshotAsync(collectionId);
 
@@ -34,7 +34,7 @@ public sealed class ReplayTests(IndexingStack stack)
                 Assert.Equal(type == "ImageIngested" ? images.Count : 2 * images.Count, replay.Matched);
                 Assert.Equal(replay.Matched, replay.Republished);
                 // Each replayed message is logged once more, by its consumer, under the original's id.
-                await stack.WaitUntilAsync(async _ => await LoggedAsync(type, collectionId) == consumed + replay.Matched,
+                await stack.WaitUntilAsync(async () => await LoggedAsync(type, collectionId) == consumed + replay.Matched,
                     $"replayed {type} not all consumed");
             }
         }
@@ -44,11 +44,11 @@ public sealed class ReplayTests(IndexingStack stack)
         var dryRun = await ReplayAsync(new { type = "AnswersProduced", collection = collectionId.ToString(), dryRun = true });
         Assert.Equal((2 * images.Count, 0), (dryRun.Matched, dryRun.Republished));
 
-        await using (var db = stack.NewDatabase())
+        await using (var db = stack.IndexDatabase())
             await db.Database.ExecuteSqlRawAsync("TRUNCATE indexed_answers, indexed_questions");
         var rebuilt = await ReplayAsync(new { type = "AnswersProduced", collection = collectionId.ToString() });
         Assert.Equal(2 * images.Count, rebuilt.Republished);
-        await stack.WaitUntilAsync(async db => await db.IndexedAnswers.CountAsync(a => a.CollectionId == collectionId) == answerRows,
+        await stack.WaitUntilIndexedAsync(async db => await db.IndexedAnswers.CountAsync(a => a.CollectionId == collectionId) == answerRows,
             "the emptied index was not rebuilt");
         Assert.Equal(before, await SnapshotAsync(collectionId));
     }
@@ -76,7 +76,7 @@ public sealed class ReplayTests(IndexingStack stack)
         var (collectionId, images) = await stack.NewCollectionWithFixtureImagesAsync();
         var from = DateTimeOffset.UtcNow.AddMinutes(-1);
         await stack.ProduceAsync(Answers.For(collectionId, images.Values, Questions, "tiny@1", seed: 13));
-        await stack.WaitUntilAsync(async db => await db.IndexedAnswers.CountAsync(a => a.CollectionId == collectionId) == images.Count * Questions.Length * 3,
+        await stack.WaitUntilIndexedAsync(async db => await db.IndexedAnswers.CountAsync(a => a.CollectionId == collectionId) == images.Count * Questions.Length * 3,
             "answers not indexed");
         var before = await SnapshotAsync(collectionId);
         var consumed = await LoggedAsync("AnswersProduced", collectionId);
@@ -88,7 +88,7 @@ public sealed class ReplayTests(IndexingStack stack)
         Assert.True(run.ExitCode == 0, run.Stderr);
         var printed = JsonDocument.Parse(run.Stdout).RootElement;
         Assert.Equal(images.Count, printed.GetProperty("republished").GetInt32());
-        await stack.WaitUntilAsync(async _ => await LoggedAsync("AnswersProduced", collectionId) == consumed + images.Count,
+        await stack.WaitUntilAsync(async () => await LoggedAsync("AnswersProduced", collectionId) == consumed + images.Count,
             "replayed AnswersProduced not all consumed");
         Assert.Equal(before, await SnapshotAsync(collectionId));
         Assert.Equal(1, refused.ExitCode);
@@ -103,22 +103,27 @@ public sealed class ReplayTests(IndexingStack stack)
         return (await response.Content.ReadFromJsonAsync<ReplayResponse>())!;
     }
 
+    /// <summary>
+    /// How often the consumer the test follows has logged <paramref name="type"/> about the collection: preprocessing for
+    /// <c>ImageIngested</c>, indexing for <c>AnswersProduced</c>.
+    /// </summary>
     private async Task<int> LoggedAsync(string type, Guid collectionId)
     {
-        await using var db = stack.NewDatabase();
-        return await db.EventLog.CountAsync(e => e.MessageType == type && e.CollectionId == collectionId);
+        await using MessagingDbContext db = type == "ImageIngested" ? stack.PreprocessingDatabase() : stack.IndexDatabase();
+        return await db.EventLog.CountAsync(e => e.MessageType == type && e.CollectionId == collectionId && e.Direction == MessageDirection.Consumed);
     }
 
     /// <summary>Every row about the collection, in a fixed order, as text: images, index, questions asked.</summary>
     private async Task<string> SnapshotAsync(Guid collectionId)
     {
-        await using var db = stack.NewDatabase();
-        var images = await db.Images.AsNoTracking().Where(i => i.CollectionId == collectionId).OrderBy(i => i.Id)
+        await using var imagesDb = stack.ImagesDatabase();
+        await using var db = stack.IndexDatabase();
+        var images = await imagesDb.Images.AsNoTracking().Where(i => i.CollectionId == collectionId).OrderBy(i => i.Id)
             .Select(i => new { i.Id, i.Sha256, i.Status, i.Width, i.Height, i.Format, i.PreprocessedObjectKey, i.RejectionReason })
             .ToListAsync();
         var answers = await db.IndexedAnswers.AsNoTracking().Where(a => a.CollectionId == collectionId)
             .OrderBy(a => a.ImageId).ThenBy(a => a.Question).ThenBy(a => a.ModelVersion).ThenBy(a => a.Rank)
-            .Select(a => new { a.ImageId, a.Question, a.QuestionAsked, a.Answer, a.NormalizedAnswer, a.Rank, a.Score, a.ModelVersion, a.JobId, a.ProducedAt })
+            .Select(a => new { a.ImageId, a.FileName, a.ObjectKey, a.Question, a.QuestionAsked, a.Answer, a.NormalizedAnswer, a.Rank, a.Score, a.ModelVersion, a.JobId, a.ProducedAt })
             .ToListAsync();
         var questions = await db.IndexedQuestions.AsNoTracking().Where(q => q.CollectionId == collectionId)
             .OrderBy(q => q.Question).ThenBy(q => q.ModelVersion).ToListAsync();
@@ -131,6 +136,7 @@ public sealed class ReplayTests(IndexingStack stack)
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(vqa);
         foreach (var arg in args) start.ArgumentList.Add(arg);
+        // An operator's tool: the server's own login, which reads every service's event log.
         start.Environment["VQA_POSTGRES"] = stack.ConnectionString;
         start.Environment["VQA_RABBITMQ_URL"] = stack.BrokerUrl;
         using var process = Process.Start(start)!;

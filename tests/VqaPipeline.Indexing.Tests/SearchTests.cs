@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
+using VqaPipeline.Inference.Data;
 using VqaPipeline.Indexing.Tests.Support;
 using VqaPipeline.TestSupport;
 
@@ -96,7 +96,7 @@ public sealed class SearchTests(IndexingStack stack)
         Assert.Equal(new Uri(stack.Ingestion.BaseAddress!, $"/jobs/{jobId}").ToString(), started.GetProperty("statusUrl").GetString());
         Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
         Assert.Equal(jobId, (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetGuid());
-        await using (var db = stack.NewDatabase())
+        await using (var db = stack.JobsDatabase())
         {
             var job = await db.QuestionJobs.SingleAsync(j => j.CollectionId == collectionId);
             Assert.Equal((jobId, 5, Path.GetFullPath(IndexingStack.JobModel)), (job.Id, job.TopK, job.Model));
@@ -118,13 +118,14 @@ public sealed class SearchTests(IndexingStack stack)
         }, IndexingStack.Patience, $"searches still pending for job {jobId}", TimeSpan.FromMilliseconds(20));
         Assert.True(accepted > 0);
         List<JobAnswer> stored;
-        await using (var db = stack.NewDatabase())
+        await using (var db = stack.JobsDatabase())
         {
             Assert.Equal(JobStatus.Completed, (await db.QuestionJobs.SingleAsync(j => j.Id == jobId)).Status);
             stored = await db.JobAnswers.AsNoTracking().Where(a => a.JobId == jobId).ToListAsync();
             Assert.Equal(images.Count * 5, stored.Count);
-            Assert.Equal(stored.Count, await db.IndexedAnswers.CountAsync(a => a.JobId == jobId));
         }
+        await using (var index = stack.IndexDatabase())
+            Assert.Equal(stored.Count, await index.IndexedAnswers.CountAsync(a => a.JobId == jobId));
         // The answers of the ranking: "yes" as first asked, and the answer given most often at rank 1, with a minimum
         // score that drops some of its images.
         var common = stored.Where(a => a.Rank == 1).GroupBy(a => a.Answer).MaxBy(same => same.Count())!;
@@ -142,11 +143,10 @@ public sealed class SearchTests(IndexingStack stack)
                 .Select(r => (r.GetProperty("imageId").GetGuid(), r.GetProperty("score").GetDouble())).ToList();
             Assert.Equal(expected, ranking);
         }
-        await using (var db = stack.NewDatabase())
-        {
-            Assert.False(await db.SearchJobs.AnyAsync(j => j.JobId == jobId));
+        await using (var index = stack.IndexDatabase())
+            Assert.False(await index.SearchJobs.AnyAsync(j => j.JobId == jobId));
+        await using (var db = stack.JobsDatabase())
             Assert.Single(await db.QuestionJobs.Where(j => j.CollectionId == collectionId).ToListAsync());
-        }
     }
 
     [StackFact]
@@ -163,19 +163,18 @@ public sealed class SearchTests(IndexingStack stack)
             jobId = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetGuid();
         }
         Assert.Equal("completed", await stack.WaitForJobAsync(jobId));
-        await stack.WaitUntilAsync(async db => await db.IndexedAnswers.CountAsync(a => a.JobId == jobId) == images.Count * 5,
+        await stack.WaitUntilIndexedAsync(async db => await db.IndexedAnswers.CountAsync(a => a.JobId == jobId) == images.Count * 5,
             $"the answers of job {jobId} are not all indexed");
 
         // One image's answers not in the index yet, as when its AnswersProduced is still queued: the job has ended,
         // but a ranking now would leave that image out.
         var late = images.Values.First();
         List<JobAnswer> lateAnswers;
-        await using (var db = stack.NewDatabase())
-        {
+        await using (var db = stack.JobsDatabase())
             lateAnswers = await db.JobAnswers.AsNoTracking().Where(a => a.JobId == jobId && a.ImageId == late)
                 .OrderBy(a => a.Rank).ToListAsync();
-            await db.IndexedAnswers.Where(a => a.ImageId == late && a.JobId == jobId).ExecuteDeleteAsync();
-        }
+        await using (var index = stack.IndexDatabase())
+            await index.IndexedAnswers.Where(a => a.ImageId == late && a.JobId == jobId).ExecuteDeleteAsync();
         foreach (var _ in Enumerable.Range(0, 2))
         {
             using var pending = await stack.Indexing.GetAsync(SearchUrl(lateAnswers[0].Answer));
@@ -186,14 +185,14 @@ public sealed class SearchTests(IndexingStack stack)
         await stack.ProduceAsync([new AnswersProduced(jobId, collectionId, late, lateAnswers[0].ModelVersion,
             [new QuestionAnswers(question, lateAnswers.Select(a => new Answer(a.Answer, a.Score)).ToList())],
             lateAnswers[0].CreatedAt)]);
-        await stack.WaitUntilAsync(async db => await db.IndexedAnswers.CountAsync(a => a.JobId == jobId) == images.Count * 5,
+        await stack.WaitUntilIndexedAsync(async db => await db.IndexedAnswers.CountAsync(a => a.JobId == jobId) == images.Count * 5,
             $"the late answers of job {jobId} are not indexed");
         // The late image's best answer: the ranking for it must include that image.
         var answer = lateAnswers[0].Answer;
         using var settled = await stack.Indexing.GetAsync(SearchUrl(answer));
         Assert.Equal(HttpStatusCode.OK, settled.StatusCode);
         List<JobAnswer> stored;
-        await using (var db = stack.NewDatabase())
+        await using (var db = stack.JobsDatabase())
             stored = await db.JobAnswers.AsNoTracking().Where(a => a.JobId == jobId).ToListAsync();
         var expected = stored.Where(a => QuestionText.Normalize(a.Answer) == QuestionText.Normalize(answer)).OrderByDescending(a => a.Score)
             .ThenBy(a => a.ImageId).Select(a => a.ImageId).ToList();
@@ -224,7 +223,7 @@ public sealed class SearchTests(IndexingStack stack)
             Assert.Empty(body.GetProperty("results").EnumerateArray());
             Assert.StartsWith(Path.GetFullPath(IndexingStack.JobModel), body.GetProperty("modelVersion").GetString());
         }
-        await using var db = stack.NewDatabase();
+        await using var db = stack.JobsDatabase();
         Assert.Single(await db.QuestionJobs.Where(j => j.CollectionId == collectionId).ToListAsync());
     }
 
@@ -259,7 +258,7 @@ public sealed class SearchTests(IndexingStack stack)
             var secondJob = JobIdOf(await again.Content.ReadFromJsonAsync<JsonElement>());
             Assert.NotEqual(failedJob, secondJob);
             Assert.Equal("failed", await stack.WaitForJobAsync(secondJob));
-            await using var db = stack.NewDatabase();
+            await using var db = stack.JobsDatabase();
             Assert.Equal([failedJob, secondJob], (await db.QuestionJobs.Where(j => j.CollectionId == collectionId)
                 .OrderBy(j => j.CreatedAt).Select(j => j.Id).ToListAsync()));
         }
@@ -295,6 +294,6 @@ public sealed class SearchTests(IndexingStack stack)
     }
 
     private Task WaitForIndexedAsync(Guid collectionId, int rows) =>
-        stack.WaitUntilAsync(async db => await db.IndexedAnswers.CountAsync(a => a.CollectionId == collectionId) == rows,
+        stack.WaitUntilIndexedAsync(async db => await db.IndexedAnswers.CountAsync(a => a.CollectionId == collectionId) == rows,
             $"the index does not hold {rows} answers of {collectionId}");
 }

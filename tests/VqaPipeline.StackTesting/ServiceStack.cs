@@ -118,7 +118,8 @@ public sealed class ServiceStack : IAsyncDisposable
         var settings = new Dictionary<string, string?>
         {
             ["VQA_RABBITMQ_URL"] = BrokerUrl,
-            ["Services:Api"] = AddressOf(GatewayService.Name).ToString(),
+            // The alias, not Services:Api: a VQA_API_URL in the environment (up.sh exports one) would win over the key.
+            ["VQA_API_URL"] = AddressOf(GatewayService.Name).ToString(),
         };
         if (service != GatewayService.Name)
             settings["VQA_POSTGRES"] = _database.ConnectionStringFor(service);

@@ -88,12 +88,17 @@ public sealed class WorkerProcess : IAsyncDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>Kills the process (if it still runs) and lets it go; a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         Kill();
         await _process.WaitForExitAsync();
         _process.Dispose();
     }
+
+    private int _disposed;
 
     private void Append(string? line)
     {

@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using VqaPipeline.Data;
 using VqaPipeline.Ml.Training;
 using VqaPipeline.Training.Tests.Support;
 
@@ -30,7 +29,7 @@ public sealed class WorkerRestartTests(TrainingStackWithoutWorker stack) : IClas
         var runId = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
         var checkpoints = Path.Combine(stack.WorkFolder, "runs", runId.ToString("N"), "output");
 
-        await using var first = StartWorker();
+        await using var first = await stack.StartWorkerProcessAsync();
         int killedAt;
         try
         {
@@ -47,7 +46,7 @@ public sealed class WorkerRestartTests(TrainingStackWithoutWorker stack) : IClas
         }
         Assert.True(killedAt < Steps, $"the run ended (step {killedAt}) before the worker was killed");
 
-        await using var second = StartWorker();
+        await using var second = await stack.StartWorkerProcessAsync();
         try
         {
             var run = await stack.WaitForRunAsync(runId);
@@ -65,11 +64,8 @@ public sealed class WorkerRestartTests(TrainingStackWithoutWorker stack) : IClas
         await using var database = stack.NewContext();
         var versions = await database.ModelVersions.Where(m => m.TrainingRunId == runId).ToListAsync();
         Assert.Equal(("restarted", 1), (Assert.Single(versions).Name, versions[0].Version));
-        Assert.Single(await database.EventLog.Where(e => e.MessageType == "ModelTrained" && e.CollectionId == collectionId).ToListAsync());
+        Assert.Single(await database.EventLog.Where(e => e.MessageType == "ModelTrained").ToListAsync(), e => e.Body.Contains(runId.ToString()));
     }
-
-    /// <summary>The built training service, run as its own process with this stack's settings.</summary>
-    private WorkerProcess StartWorker() => WorkerProcess.Start(typeof(TrainingService).Assembly.Location, stack.TrainingSettings());
 
     /// <summary>The step the engine said it resumed from ("resuming from step N of …"), if it did.</summary>
     private static int? ResumedFromStep(string output)

@@ -1,87 +1,66 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using MassTransit;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using VqaPipeline.Contracts.V1;
-using VqaPipeline.Data;
-using VqaPipeline.Inference;
-using VqaPipeline.Ingestion;
-using VqaPipeline.Preprocessing;
+using VqaPipeline.Indexing.Data;
+using VqaPipeline.Inference.Data;
+using VqaPipeline.Ingestion.Data;
+using VqaPipeline.StackTesting;
 
 namespace VqaPipeline.Indexing.Tests.Support;
 
 /// <summary>
-/// The ingestion API (with its jobs API), the preprocessing worker, the inference worker and the indexing service
-/// hosted in this process on free ports of 127.0.0.1, against the local S3 server, a virtual host of their own on the
-/// local RabbitMQ and a PostgreSQL database of their own (<c>vqa_test_&lt;guid&gt;</c>), both deleted afterwards.
+/// Ingestion, preprocessing, inference and indexing in this process behind the gateway, against the local S3 server,
+/// a virtual host of their own on the local RabbitMQ and a provisioned database of their own, both deleted afterwards.
 /// Question jobs, whether a test or a search starts them, run the tiny fixture model.
 /// </summary>
 public sealed class IndexingStack : IAsyncLifetime
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
-    private readonly ScratchDatabase _database = new();
-    private readonly InProcessServices _services = new(Patience);
-    private RabbitMqVirtualHost? _virtualHost;
+    private ServiceStack? _stack;
 
-    public string ConnectionString => _database.ConnectionString;
+    private ServiceStack Stack => _stack ?? throw new InvalidOperationException("the stack is not started");
+
+    /// <summary>The owner's login on the stack's database (for the processes tests start).</summary>
+    public string ConnectionString => Stack.Database.ConnectionString;
 
     /// <summary>The AMQP URL of this stack's virtual host (for the processes tests start).</summary>
-    public string BrokerUrl => _virtualHost?.Url ?? throw new InvalidOperationException("the stack is not started");
+    public string BrokerUrl => Stack.BrokerUrl;
 
-    /// <summary>The model a job runs when it names none (<c>VQA_DEFAULT_MODEL</c> of the ingestion host).</summary>
+    /// <summary>The model a job runs when it names none (<c>VQA_DEFAULT_MODEL</c> of the inference service).</summary>
     public static string JobModel => Fixtures.PathOf("vilt-tiny");
 
-    /// <summary>A client of the ingestion API.</summary>
-    public HttpClient Ingestion { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
+    /// <summary>A client of the public API (the gateway), where the collections and jobs are.</summary>
+    public HttpClient Ingestion => Stack.Api;
 
-    /// <summary>A client of the indexing API.</summary>
-    public HttpClient Indexing { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
+    /// <summary>A client of the public API (the gateway), where search and replay are.</summary>
+    public HttpClient Indexing => Stack.Api;
 
-    public VqaDbContext NewDatabase() => new(VqaDbContext.OptionsFor(ConnectionString));
+    public IndexingDbContext IndexDatabase() => Stack.Indexing();
 
-    public async Task InitializeAsync()
-    {
-        await _database.InitializeAsync();
-        if (LocalStack.Skipped)
-            return; // every test is skipped: see StackFactAttribute
-        _virtualHost = await RabbitMqVirtualHost.CreateAsync("indexing");
-        var settings = new Dictionary<string, string?>
+    public InferenceDbContext JobsDatabase() => Stack.Inference();
+
+    public IngestionDbContext ImagesDatabase() => Stack.Ingestion();
+
+    public VqaPipeline.Preprocessing.Data.PreprocessingDbContext PreprocessingDatabase() => Stack.Preprocessing();
+
+    public async Task InitializeAsync() =>
+        _stack = await ServiceStack.StartAsync(new StackOptions
         {
-            ["VQA_POSTGRES"] = ConnectionString,
-            ["VQA_RABBITMQ_URL"] = BrokerUrl,
-            ["VQA_DEFAULT_MODEL"] = JobModel,
-            ["Preprocessing:QueueName"] = $"indexing-tests-preprocessing-{Guid.NewGuid():N}",
-            ["Inference:JobsQueueName"] = $"indexing-tests-jobs-{Guid.NewGuid():N}",
-            ["Inference:ImagesQueueName"] = $"indexing-tests-images-{Guid.NewGuid():N}",
-            ["Inference:BatchQueueName"] = $"indexing-tests-batches-{Guid.NewGuid():N}",
-            ["Indexing:QueueName"] = $"indexing-tests-answers-{Guid.NewGuid():N}",
-        };
-        void Configure(WebApplicationBuilder builder) => InProcessServices.Configure(builder, settings);
-
-        Ingestion.BaseAddress = await _services.StartAsync(IngestionService.Build([], Configure));
-        settings["VQA_INGESTION_URL"] = Ingestion.BaseAddress.ToString();
-        Indexing.BaseAddress = await _services.StartAsync(IndexingService.Build([], Configure));
-
-        var preprocessing = InProcessServices.NewBuilder(settings);
-        preprocessing.AddPreprocessing();
-        await _services.StartAsync(preprocessing.Build().MapPreprocessing());
-
-        var inference = InProcessServices.NewBuilder(settings);
-        inference.AddInference();
-        await _services.StartAsync(inference.Build().MapInference());
-    }
+            Purpose = "indexing",
+            InProcess = [Services.Ingestion, Services.Preprocessing, Services.Inference, Services.Indexing],
+            ServiceSettings = new Dictionary<string, IReadOnlyDictionary<string, string?>>
+            {
+                [Services.Inference] = new Dictionary<string, string?> { ["VQA_DEFAULT_MODEL"] = JobModel },
+            },
+            Patience = Patience,
+        });
 
     public async Task DisposeAsync()
     {
-        await _services.DisposeAsync();
-        Ingestion.Dispose();
-        Indexing.Dispose();
-        if (_virtualHost is not null)
-            await _virtualHost.DisposeAsync();
-        await _database.DisposeAsync();
+        if (_stack is not null)
+            await _stack.DisposeAsync();
     }
 
     /// <summary>A new collection with every fixture image uploaded and preprocessed; returns its id and the images by file name.</summary>
@@ -99,20 +78,28 @@ public sealed class IndexingStack : IAsyncLifetime
         var accepted = (await uploaded.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accepted").EnumerateArray()
             .ToDictionary(image => image.GetProperty("fileName").GetString()!, image => image.GetProperty("imageId").GetGuid());
         Assert.Equal(Fixtures.Images().Count, accepted.Count);
-        await WaitUntilAsync(async db => !await db.Images.AnyAsync(i => i.CollectionId == collectionId && i.Status == ImageStatus.Pending),
-            $"images of {collectionId} still pending");
+        await WaitUntilAsync(async () =>
+        {
+            await using var db = ImagesDatabase();
+            return !await db.Images.AnyAsync(i => i.CollectionId == collectionId && i.Status == ImageStatus.Pending);
+        }, $"images of {collectionId} still pending");
         return (collectionId, accepted);
     }
 
     /// <summary>
-    /// Puts answers into the outbox as the inference service does; the ingestion host's outbox dispatcher publishes
-    /// them (this database is the one it serves).
+    /// Puts answers into the inference service's outbox as it does itself (each with its image's file name and
+    /// original), and its dispatcher publishes them.
     /// </summary>
     public async Task ProduceAsync(IEnumerable<AnswersProduced> messages)
     {
-        await using var db = NewDatabase();
-        foreach (var message in messages)
-            db.AddOutgoing(message, message.CollectionId, message.ImageId, message.JobId);
+        var list = messages.ToList();
+        var ids = list.Select(m => m.ImageId).Distinct().ToList();
+        Dictionary<Guid, Image> images;
+        await using (var ingestion = ImagesDatabase())
+            images = await ingestion.Images.AsNoTracking().Where(i => ids.Contains(i.Id)).ToDictionaryAsync(i => i.Id);
+        await using var db = JobsDatabase();
+        foreach (var message in list)
+            db.AddOutgoing(message with { FileName = images[message.ImageId].FileName, ObjectKey = images[message.ImageId].ObjectKey });
         await db.SaveChangesAsync();
     }
 
@@ -121,13 +108,16 @@ public sealed class IndexingStack : IAsyncLifetime
         Poll.UntilAsync(async () => (await Ingestion.GetFromJsonAsync<JsonElement>($"/jobs/{jobId}")).GetProperty("status").GetString()!,
             status => status is "completed" or "failed" or "cancelled", Patience, status => $"job {jobId} still {status}");
 
-    /// <summary>Polls <paramref name="condition"/> on a fresh context until it holds, within <see cref="Patience"/>.</summary>
-    public Task WaitUntilAsync(Func<VqaDbContext, Task<bool>> condition, string what) =>
-        Poll.UntilAsync(async () =>
+    /// <summary>Polls <paramref name="condition"/> until it holds, within <see cref="Patience"/>.</summary>
+    public Task WaitUntilAsync(Func<Task<bool>> condition, string what) => Poll.UntilAsync(condition, Patience, what);
+
+    /// <summary>Polls <paramref name="condition"/> on a fresh index context until it holds.</summary>
+    public Task WaitUntilIndexedAsync(Func<IndexingDbContext, Task<bool>> condition, string what) =>
+        WaitUntilAsync(async () =>
         {
-            await using var db = NewDatabase();
+            await using var db = IndexDatabase();
             return await condition(db);
-        }, Patience, what);
+        }, what);
 }
 
 [CollectionDefinition(Name)]

@@ -1,99 +1,72 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using VqaPipeline.Data;
-using VqaPipeline.Inference;
-using VqaPipeline.Ingestion;
-using VqaPipeline.Preprocessing;
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.Ingestion.Data;
+using VqaPipeline.StackTesting;
 using VqaPipeline.Storage;
-using VqaPipeline.Training;
+using VqaPipeline.Training.Data;
 
 namespace VqaPipeline.Training.Tests.Support;
 
 /// <summary>
-/// Ingestion, preprocessing and (unless <see cref="WithWorkers"/> is false) training and inference hosted in this
-/// process on free ports, against a database (<c>vqa_test_&lt;guid&gt;</c>) and a RabbitMQ virtual host of their own,
-/// both deleted afterwards, and the local object store. Training runs, and inference keeps the models it downloads,
-/// in a work folder of its own.
+/// Ingestion, preprocessing, training and inference in this process behind the gateway, on a provisioned database and
+/// a RabbitMQ virtual host of their own (both deleted afterwards) and the local object store. Unless
+/// <see cref="WithWorkers"/> is false, the training service trains in this process; otherwise it serves its API and a
+/// test runs its worker as a process. Training runs, and inference keeps the models it downloads, in a work folder of
+/// its own.
 /// </summary>
 public class TrainingStack : IAsyncLifetime
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
-    private readonly ScratchDatabase _database = new();
-    private readonly InProcessServices _services = new(Patience);
-    private RabbitMqVirtualHost? _virtualHost;
+    private ServiceStack? _stack;
 
-    public string ConnectionString => _database.ConnectionString;
+    private ServiceStack Stack => _stack ?? throw new InvalidOperationException("the stack is not started");
 
     public string WorkFolder { get; } = Directory.CreateTempSubdirectory("vqa-training-tests-").FullName;
 
-    public string TrainingQueue { get; } = $"training-tests-{Guid.NewGuid():N}";
+    /// <summary>A client of the public API (the gateway).</summary>
+    public HttpClient Api => Stack.Api;
 
-    public HttpClient Api { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
+    public ObjectStore Store => Stack.Store;
 
-    public ObjectStore Store { get; private set; } = null!;
-
-    /// <summary>Whether the training and inference workers run in this process.</summary>
+    /// <summary>Whether the training service trains runs in this process.</summary>
     protected virtual bool WithWorkers => true;
 
-    public VqaDbContext NewContext() => new(VqaDbContext.OptionsFor(ConnectionString));
+    /// <summary>The training service's schema: runs, model versions, its event log.</summary>
+    public TrainingDbContext NewContext() => Stack.Training();
 
-    public async Task InitializeAsync()
-    {
-        await _database.InitializeAsync();
-        if (LocalStack.Skipped)
-            return; // every test is skipped: see StackFactAttribute
-        Store = new ObjectStore(ObjectStoreOptions.FromEnvironment());
-        _virtualHost = await RabbitMqVirtualHost.CreateAsync("training");
-        var settings = new Dictionary<string, string?> { ["VQA_POSTGRES"] = ConnectionString, ["VQA_RABBITMQ_URL"] = _virtualHost.Url };
-
-        Api.BaseAddress = await _services.StartAsync(IngestionService.Build([], builder => InProcessServices.Configure(builder, settings)));
-
-        var preprocessing = InProcessServices.NewBuilder(new Dictionary<string, string?>(settings)
+    public async Task InitializeAsync() =>
+        _stack = await ServiceStack.StartAsync(new StackOptions
         {
-            ["Preprocessing:QueueName"] = $"training-tests-preprocessing-{Guid.NewGuid():N}",
+            Purpose = "training",
+            ServiceSettings = new Dictionary<string, IReadOnlyDictionary<string, string?>>
+            {
+                [Services.Training] = TrainingSettings(runWorker: WithWorkers),
+                [Services.Inference] = new Dictionary<string, string?> { ["Models:CacheDir"] = Path.Combine(WorkFolder, "inference-models") },
+            },
+            Patience = Patience,
         });
-        preprocessing.AddPreprocessing();
-        await _services.StartAsync(preprocessing.Build().MapPreprocessing());
 
-        if (!WithWorkers)
-            return;
-        var training = InProcessServices.NewBuilder(TrainingSettings());
-        training.AddTraining();
-        await _services.StartAsync(training.Build().MapTraining());
-
-        var inference = InProcessServices.NewBuilder(new Dictionary<string, string?>(settings)
-        {
-            ["Inference:JobsQueueName"] = $"training-tests-jobs-{Guid.NewGuid():N}",
-            ["Inference:ImagesQueueName"] = $"training-tests-images-{Guid.NewGuid():N}",
-            ["Inference:BatchQueueName"] = $"training-tests-batches-{Guid.NewGuid():N}",
-            ["Inference:ModelCacheDir"] = Path.Combine(WorkFolder, "inference-models"),
-        });
-        inference.AddInference();
-        await _services.StartAsync(inference.Build().MapInference());
-    }
-
-    /// <summary>The training worker's settings for this stack, as configuration keys.</summary>
-    public Dictionary<string, string?> TrainingSettings() => new()
+    /// <summary>The training service's settings for this stack, as configuration keys.</summary>
+    public Dictionary<string, string?> TrainingSettings(bool runWorker = true) => new()
     {
-        ["VQA_POSTGRES"] = ConnectionString,
-        ["VQA_RABBITMQ_URL"] = _virtualHost?.Url,
-        ["Training:QueueName"] = TrainingQueue,
         ["Training:WorkFolder"] = WorkFolder,
         ["Training:HeartbeatInterval"] = "00:00:00.500",
         ["Training:HeartbeatTimeout"] = "00:00:03",
         ["Training:PollInterval"] = "00:00:00.500",
         ["Training:LogEvery"] = "1",
+        ["Training:RunWorker"] = runWorker ? "true" : "false",
     };
+
+    /// <summary>The built training service as a process of its own, training runs.</summary>
+    public Task<WorkerProcess> StartWorkerProcessAsync() => Stack.StartProcessAsync(Services.Training, TrainingSettings());
 
     public async Task DisposeAsync()
     {
-        await _services.DisposeAsync();
-        Api.Dispose();
-        if (_virtualHost is not null)
-            await _virtualHost.DisposeAsync();
-        await _database.DisposeAsync();
+        if (_stack is not null)
+            await _stack.DisposeAsync();
         Directory.Delete(WorkFolder, recursive: true);
     }
 
@@ -114,7 +87,7 @@ public class TrainingStack : IAsyncLifetime
 
         await Poll.UntilAsync(async () =>
         {
-            await using var db = NewContext();
+            await using var db = Stack.Ingestion();
             return !await db.Images.AnyAsync(i => i.CollectionId == collectionId && i.Status == ImageStatus.Pending);
         }, Patience, $"images of collection {collectionId} still pending");
         return (collectionId, imageIds);
@@ -133,7 +106,7 @@ public class TrainingStack : IAsyncLifetime
             job => $"job {jobId} still {job}");
 }
 
-/// <summary>The stack without in-process workers: tests run the training worker as a separate process.</summary>
+/// <summary>The stack without an in-process training worker: tests run the worker as a separate process.</summary>
 public sealed class TrainingStackWithoutWorker : TrainingStack
 {
     protected override bool WithWorkers => false;
