@@ -179,6 +179,8 @@ start_postgres() {
     -v user="$VQA_POSTGRES_USER" -v password="$VQA_POSTGRES_PASSWORD" -v db="$VQA_POSTGRES_DB" >>"$log" 2>&1 \
     <<'SQL' || fail "could not create the PostgreSQL user and database; see $log"
 CREATE ROLE :"user" LOGIN CREATEDB CREATEROLE PASSWORD :'password';
+-- Dropping a database (the tests' scratch databases) ends the sessions in it, the services' roles' included.
+GRANT pg_signal_backend TO :"user";
 CREATE DATABASE :"db" OWNER :"user";
 SQL
   say "PostgreSQL ready"

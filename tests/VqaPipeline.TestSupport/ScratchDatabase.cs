@@ -28,9 +28,21 @@ public class ScratchDatabase : IAsyncLifetime
     {
         if (ConnectionString.Length == 0)
             return;
-        // Pooled idle connections would hold the database open; FORCE ends any a service still has.
+        // Pooled idle connections would hold the database open; FORCE ends any a service still has. A session still
+        // logging in has no role yet, which PostgreSQL does not let a non-superuser end: the drop is tried again.
         NpgsqlConnection.ClearAllPools();
-        await ExecuteOnServerAsync($"DROP DATABASE IF EXISTS {Name} WITH (FORCE)");
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await ExecuteOnServerAsync($"DROP DATABASE IF EXISTS {Name} WITH (FORCE)");
+                return;
+            }
+            catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.InsufficientPrivilege && attempt < 5)
+            {
+                await Task.Delay(200 * attempt);
+            }
+        }
     }
 
     /// <summary>Runs once the database exists, before any test sees it.</summary>

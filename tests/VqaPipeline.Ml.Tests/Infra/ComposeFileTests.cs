@@ -4,8 +4,8 @@ namespace VqaPipeline.Ml.Tests.Infra;
 
 /// <summary>
 /// docker-compose.yml cannot be started here (no Docker engine), so its shape is checked instead: every server of the
-/// stack, with a health check, its data in a declared named volume, valid depends_on conditions, and the same ports
-/// and credentials as infra/local/settings.sh.
+/// stack, with a health check, its data in a declared named volume, valid depends_on conditions, each service on its
+/// own database role, the gateway in front, and the same ports and credentials as infra/local/settings.sh.
 /// </summary>
 public class ComposeFileTests
 {
@@ -35,9 +35,14 @@ public class ComposeFileTests
     public static TheoryData<string> ApplicationServices => new(
         Services.Children.Where(pair => ((YamlMappingNode)pair.Value).Children.ContainsKey("build")).Select(pair => pair.Key.ToString()));
 
+    /// <summary>The services behind the gateway: each owns a schema.</summary>
+    public static TheoryData<string> OwningServices => new(
+        Services.Children.Where(pair => ((YamlMappingNode)pair.Value).Children.ContainsKey("build") && pair.Key.ToString() != "gateway")
+            .Select(pair => pair.Key.ToString()));
+
     [Theory]
-    [MemberData(nameof(ApplicationServices))]
-    public void EveryServiceBuildsFromItsDockerfileAndWaitsForTheServersItUses(string name)
+    [MemberData(nameof(OwningServices))]
+    public void EveryServiceBuildsFromItsDockerfileAndWaitsForTheServersItUsesAndItsSchema(string name)
     {
         var service = Service(name);
 
@@ -49,7 +54,47 @@ public class ComposeFileTests
         var dependsOn = (YamlMappingNode)service["depends_on"];
         foreach (var server in new[] { "rabbitmq", "postgres", "minio" })
             Assert.Equal("service_healthy", Scalar((YamlMappingNode)dependsOn[server], "condition"));
-        Assert.Equal("service_completed_successfully", Scalar((YamlMappingNode)dependsOn["minio-init"], "condition"));
+        foreach (var step in new[] { "minio-init", "db-provision" })
+            Assert.Equal("service_completed_successfully", Scalar((YamlMappingNode)dependsOn[step], "condition"));
+    }
+
+    [Theory]
+    [MemberData(nameof(OwningServices))]
+    public void EveryServiceLogsInAsItsOwnRoleAndKnowsWhereTheOthersAndThePublicUrlAre(string name)
+    {
+        var environment = (YamlMappingNode)Service(name)["environment"];
+
+        Assert.Contains($"Username=vqa_{name};", Scalar(environment, "VQA_POSTGRES"));
+        Assert.Equal("http://127.0.0.1:5080", Scalar(environment, "VQA_API_URL"));
+        foreach (var owner in new[] { "ingestion", "inference", "training", "indexing" })
+            Assert.Equal($"http://{owner}:8080", Scalar(environment, $"Services__{char.ToUpperInvariant(owner[0])}{owner[1..]}"));
+    }
+
+    [Fact]
+    public void The_gateway_is_the_public_base_url_and_routes_to_every_owner_once_they_are_healthy()
+    {
+        var gateway = Service("gateway");
+
+        Assert.Contains("5080:8080", Ports("gateway"));
+        var environment = (YamlMappingNode)gateway["environment"];
+        var dependsOn = (YamlMappingNode)gateway["depends_on"];
+        foreach (var owner in new[] { "ingestion", "inference", "training", "indexing" })
+        {
+            Assert.Equal($"http://{owner}:8080", Scalar(environment, $"Services__{char.ToUpperInvariant(owner[0])}{owner[1..]}"));
+            Assert.Equal("service_healthy", Scalar((YamlMappingNode)dependsOn[owner], "condition"));
+        }
+        Assert.False(environment.Children.ContainsKey("VQA_POSTGRES"), "the gateway keeps no data");
+    }
+
+    [Fact]
+    public void The_roles_and_schemas_are_provisioned_with_the_script_the_local_stack_runs()
+    {
+        var provision = Service("db-provision");
+
+        Assert.Equal("service_healthy", Scalar((YamlMappingNode)((YamlMappingNode)provision["depends_on"])["postgres"], "condition"));
+        Assert.Contains("./shared/VqaPipeline.Data/Provisioning/provision.sql:/provision.sql:ro", Mounts(provision));
+        Assert.Contains("-f /provision.sql", string.Join(" ", ((YamlSequenceNode)provision["entrypoint"]).Children));
+        Assert.Contains(Defaults["VQA_POSTGRES_SERVICE_PASSWORD"], Scalar((YamlMappingNode)provision["environment"], "VQA_POSTGRES_SERVICE_PASSWORD"));
     }
 
     [Theory]

@@ -1,0 +1,65 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.StackTesting;
+
+namespace VqaPipeline.Pipeline.Tests;
+
+/// <summary>The one front door: every public route reaches its owner through the gateway, and one OpenAPI document covers them.</summary>
+public sealed class GatewayTests : IAsyncLifetime
+{
+    private ServiceStack? _stack;
+
+    private ServiceStack Stack => _stack!;
+
+    public async Task InitializeAsync() =>
+        _stack = await ServiceStack.StartAsync(new StackOptions
+        {
+            Purpose = "gateway", InProcess = [Services.Ingestion, Services.Inference, Services.Training, Services.Indexing],
+        });
+
+    public async Task DisposeAsync()
+    {
+        if (_stack is not null)
+            await _stack.DisposeAsync();
+    }
+
+    [StackFact]
+    public async Task One_openapi_document_at_the_gateway_covers_every_public_route_of_every_owner()
+    {
+        using var document = JsonDocument.Parse(await Stack.Api.GetStringAsync("/openapi/v1.json"));
+
+        var paths = document.RootElement.GetProperty("paths").EnumerateObject().Select(path => path.Name).ToHashSet();
+        Assert.Subset(paths, new HashSet<string>
+        {
+            "/collections", "/collections/{collectionId}", "/collections/{collectionId}/images", "/collections/{collectionId}/images/urls",
+            "/collections/{collectionId}/labels", "/jobs", "/jobs/{jobId}", "/jobs/{jobId}/cancel", "/jobs/{jobId}/answers",
+            "/training-runs", "/training-runs/{runId}", "/models", "/search", "/admin/replay",
+        });
+        Assert.DoesNotContain("Not included now", document.RootElement.GetProperty("info").GetProperty("description").GetString());
+    }
+
+    [StackFact]
+    public async Task Each_route_answers_from_its_owner_through_the_gateway_as_it_does_directly()
+    {
+        using var created = await Stack.Api.PostAsJsonAsync("/collections", new { name = $"gateway-{Guid.NewGuid():N}" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var collectionId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        foreach (var (path, owner) in new[]
+                 {
+                     ($"/collections/{collectionId}", Services.Ingestion), ($"/jobs/{Guid.NewGuid()}", Services.Inference),
+                     ("/models", Services.Training), ($"/search?question=dog&answer=yes&collection={Guid.NewGuid()}", Services.Indexing),
+                 })
+        {
+            using var viaGateway = await Stack.Api.GetAsync(path);
+            using var direct = new HttpClient { BaseAddress = Stack.AddressOf(owner) };
+            using var fromOwner = await direct.GetAsync(path);
+            Assert.Equal(fromOwner.StatusCode, viaGateway.StatusCode);
+            Assert.Equal(await fromOwner.Content.ReadAsStringAsync(), await viaGateway.Content.ReadAsStringAsync());
+        }
+        using var unknown = await Stack.Api.GetAsync("/nowhere");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+}
