@@ -74,7 +74,7 @@ public sealed class ImageBatchConsumer(
             var engineStarted = stopwatch.Elapsed;
             foreach (var (id, reason) in images.Failed)
                 failed[id] = reason;
-            foreach (var (id, answers) in await AnswerImagesAsync(model, job, images.Read, cancellationToken))
+            foreach (var (id, answers) in await JobAnswers.AnswerAsync(model, job.Questions, job.TopK, images.Read, cancellationToken))
                 answered[id] = answers;
             engine += stopwatch.Elapsed - engineStarted;
         }
@@ -87,29 +87,6 @@ public sealed class ImageBatchConsumer(
             "(storage {ReadMs:0} ms, engine {EngineMs:0} ms, database {RecordMs:0} ms)",
             jobId, answered.Count, job.Questions.Count, failed.Count, stopwatch.Elapsed.TotalMilliseconds,
             waitedForStorage.TotalMilliseconds, engine.TotalMilliseconds, (stopwatch.Elapsed - answeredAt).TotalMilliseconds);
-    }
-
-    /// <summary>Every question of the job about every image, in the engine's batches; one forward pass at a time per model.</summary>
-    private static async Task<IEnumerable<(Guid Id, IReadOnlyList<QuestionAnswers> Answers)>> AnswerImagesAsync(
-        LoadedModel model, QuestionJob job, IReadOnlyList<(Guid Id, RgbImage Pixels)> images, CancellationToken cancellationToken)
-    {
-        if (images.Count == 0)
-            return [];
-        var queries = images.SelectMany(image => job.Questions.Select(question => new VqaQuery(image.Pixels, question))).ToArray();
-        IReadOnlyList<VqaResult> results;
-        await model.Gate.WaitAsync(cancellationToken);
-        try
-        {
-            results = model.Engine.Ask(queries, job.TopK);
-        }
-        finally
-        {
-            model.Gate.Release();
-        }
-        return images.Select((image, i) => (image.Id, (IReadOnlyList<QuestionAnswers>)results
-            .Skip(i * job.Questions.Count).Take(job.Questions.Count)
-            .Select((result, q) => new QuestionAnswers(job.Questions[q], result.Answers.Select(a => new Answer(a.Answer, a.Score)).ToArray()))
-            .ToArray()));
     }
 
     /// <summary>

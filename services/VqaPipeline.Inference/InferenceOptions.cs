@@ -29,7 +29,13 @@ public sealed record InferenceOptions
     /// <summary>(image, question) pairs per forward pass of the engine.</summary>
     public int EngineBatchSize { get; set; } = 8;
 
-    /// <summary>libtorch intra-op threads; null keeps libtorch's default (one per core).</summary>
+    /// <summary>
+    /// Where models run: <c>cpu</c>, or <c>cuda</c> (<c>cuda:N</c>) on ONNX Runtime's CUDA provider in the GPU build
+    /// (Dockerfile.gpu); without a GPU the runtime says so once in the log and answers on the CPU.
+    /// </summary>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>Intra-op threads of libtorch and ONNX Runtime; null keeps their default (one per core).</summary>
     public int? Threads { get; set; }
 
     /// <summary>

@@ -41,11 +41,17 @@ public sealed class ModelCatalog(ModelLocator locator, IOptions<InferenceOptions
     private async Task<LoadedModel> LoadAsync(string model, CancellationToken cancellationToken)
     {
         var located = await locator.ResolveAsync(model, cancellationToken);
-        var engineOptions = new VqaEngineOptions { BatchSize = options.Value.EngineBatchSize, Threads = options.Value.Threads };
+        var engineOptions = new VqaEngineOptions
+        {
+            BatchSize = options.Value.EngineBatchSize, Threads = options.Value.Threads, Device = options.Value.Device,
+        };
         var engine = await VqaEngine.FromPretrainedAsync(located.Folder, engineOptions, cancellationToken);
-        logger.LogInformation("Loaded model {Model} as version {Version} from {Folder}", model, located.Version, engine.ModelFolder);
+        logger.LogInformation("Loaded model {Model} as version {Version} from {Folder} on {Runtime}", model, located.Version,
+            engine.ModelFolder, engine.Runtime);
         if (engine.LoadWarning is { } warning)
             logger.LogWarning("Model {Model}: {Warning}", model, warning);
+        if (engine.RuntimeWarning is { } runtimeWarning)
+            logger.LogWarning("Model {Model}: {Warning}", model, runtimeWarning);
         return new LoadedModel(engine, located.Version);
     }
 

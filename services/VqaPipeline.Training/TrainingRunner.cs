@@ -3,7 +3,9 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Ml;
+using VqaPipeline.Ml.Models;
 using VqaPipeline.Ml.Models.Vilt;
+using VqaPipeline.Ml.Onnx;
 using VqaPipeline.Ml.Training;
 using VqaPipeline.Storage;
 using VqaPipeline.Training.Data;
@@ -12,8 +14,8 @@ namespace VqaPipeline.Training;
 
 /// <summary>
 /// Trains one run: brings its data and starting model onto local disk, fine-tunes with the engine (resuming from the
-/// run's newest checkpoint when a previous worker got that far), stores the model folder as the model name's next
-/// version, and reports progress and the outcome on the bus and in the run's row.
+/// run's newest checkpoint when a previous worker got that far), exports it to ONNX beside its weights, stores the
+/// model folder as the model name's next version, and reports progress and the outcome on the bus and in the run's row.
 /// </summary>
 public sealed class TrainingRunner(
     IDbContextFactory<TrainingDbContext> databases, ObjectStore store, ModelLocator models, IOptions<TrainingOptions> options,
@@ -100,7 +102,7 @@ public sealed class TrainingRunner(
             AdamW = new AdamWOptions { LearningRate = settings.LearningRate, WeightDecay = settings.WeightDecay },
             WarmupSteps = settings.WarmupSteps,
             Seed = settings.Seed,
-            DType = settings.DType,
+            DType = DTypeAtSpeed(request),
             SaveEvery = settings.SaveEvery,
             KeepLast = options.Value.KeepCheckpoints,
             LogEvery = options.Value.LogEvery,
@@ -111,6 +113,20 @@ public sealed class TrainingRunner(
         return await Task.Factory.StartNew(
             () => ViltFineTuningRun.Run(fineTuning, line => logger.LogInformation("Training run {RunId}: {Line}", request.RunId, line), cancellationToken),
             cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// The run's dtype, unless it would crawl here (bfloat16 on a CPU that only emulates it): then float32, with a
+    /// warning, so that the run is trained rather than failed (docs/bfloat16.md).
+    /// </summary>
+    private string DTypeAtSpeed(TrainingRequested request)
+    {
+        var asked = request.Settings.DType;
+        if (TorchRuntime.SlowDTypeReason(TorchRuntime.ResolveDType(asked), TorchRuntime.ResolveDevice(options.Value.Device)) is not { } reason)
+            return asked;
+        logger.LogWarning("Training run {RunId} asked for {DType}, which would crawl here ({Reason}): it trains in float32",
+            request.RunId, asked, reason);
+        return "float32";
     }
 
     /// <summary>
@@ -180,6 +196,10 @@ public sealed class TrainingRunner(
             };
             db.ModelVersions.Add(version);
         }
+        // Question jobs naming the version run it on ONNX Runtime (the runtime a GPU is reached through), from the
+        // same weights; the export is deterministic, so a repeated upload writes the same file.
+        var export = OnnxExporter.Export(result.OutputFolder, result.OutputFolder);
+        logger.LogInformation("Training run {RunId}: exported {OnnxModel} ({Bytes} bytes)", request.RunId, export.ModelPath, export.Bytes);
         await store.UploadFolderAsync(result.OutputFolder, version.ObjectPrefix,
             relative => !relative.StartsWith(TrainingCheckpoints.FolderName + "/", StringComparison.Ordinal), cancellationToken);
 

@@ -43,5 +43,19 @@ public static class LegacyMessages
         return events + "\n" + inbox;
     }
 
+    /// <summary>
+    /// SQL that puts a message of <paramref name="messageType"/> into <paramref name="service"/>'s outbox for every row
+    /// of the old table <paramref name="legacyTable"/> that <paramref name="where"/> selects: <paramref name="body"/>
+    /// and <paramref name="collectionId"/> are SQL expressions over that row (the message's JSON, its collection).
+    /// </summary>
+    public static string Publish(string service, string messageType, string legacyTable, string body, string collectionId, string where) =>
+        LegacyLayout.Import(legacyTable,
+            $"""
+             INSERT INTO {service}.event_log (message_id, message_type, body, collection_id, occurred_at, direction)
+             SELECT gen_random_uuid(), {Quote(messageType)}, {body}, {collectionId}, now(), 'published'
+             FROM public.{legacyTable}
+             WHERE {where}
+             """);
+
     private static string Quote(string text) => $"'{text.Replace("'", "''", StringComparison.Ordinal)}'";
 }

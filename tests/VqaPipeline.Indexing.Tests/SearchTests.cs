@@ -269,6 +269,46 @@ public sealed class SearchTests(IndexingStack stack)
     }
 
     [StackFact]
+    public async Task A_job_with_a_generative_model_stores_the_written_answers_as_the_engine_writes_them_and_search_ranks_them()
+    {
+        var (collectionId, images) = await stack.NewCollectionWithFixtureImagesAsync();
+        var model = Fixtures.PathOf("blip-vqa-tiny");
+        const string question = "What is in the picture?";
+
+        using var submitted = await stack.Ingestion.PostAsJsonAsync("/jobs", new { collectionId, questions = new[] { question }, model });
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        Assert.Equal("completed", await stack.WaitForJobAsync(jobId));
+
+        List<JobAnswer> stored;
+        await using (var db = stack.JobsDatabase())
+            stored = await db.JobAnswers.AsNoTracking().Where(a => a.JobId == jobId).ToListAsync();
+        // One written answer per image, as the engine writes it for that image and question.
+        using var engine = VqaPipeline.Ml.Pipelines.VqaEngine.FromPretrained(model);
+        var loader = new VqaPipeline.Ml.Imaging.ImageLoader();
+        foreach (var (fileName, imageId) in images)
+        {
+            var written = engine.Generate(loader.LoadFile(Fixtures.Images().Single(p => Path.GetFileName(p) == fileName)), [question],
+                new VqaPipeline.Ml.Pipelines.GenerationOptions { ScoreYesNo = true }).Single();
+            var first = stored.Single(a => a.ImageId == imageId && a.Rank == 1);
+            Assert.Equal(written.Answer, first.Answer);
+            Assert.True(Math.Abs(written.Score - first.Score) <= 1e-6 * Math.Max(1, written.Score), $"{fileName}: {written.Score} vs {first.Score}");
+        }
+
+        await stack.WaitUntilIndexedAsync(async db => await db.IndexedAnswers.CountAsync(a => a.JobId == jobId) == stored.Count,
+            $"the answers of job {jobId} are not all indexed");
+        var answer = stored.First(a => a.Rank == 1).Answer;
+        using var response = await stack.Indexing.GetAsync(
+            $"/search?question={Uri.EscapeDataString(question)}&answer={Uri.EscapeDataString(answer)}&minScore=0&collection={collectionId}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var ranking = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").EnumerateArray()
+            .Select(r => (r.GetProperty("imageId").GetGuid(), r.GetProperty("score").GetDouble())).ToList();
+        var expected = stored.Where(a => QuestionText.Normalize(a.Answer) == QuestionText.Normalize(answer))
+            .OrderByDescending(a => a.Score).ThenBy(a => a.ImageId).Select(a => (a.ImageId, a.Score)).ToList();
+        Assert.Equal(expected, ranking);
+    }
+
+    [StackFact]
     public async Task Bad_searches_are_refused_with_a_reason()
     {
         var (collectionId, _) = await stack.NewCollectionWithFixtureImagesAsync();

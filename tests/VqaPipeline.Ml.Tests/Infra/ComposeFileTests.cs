@@ -35,9 +35,11 @@ public class ComposeFileTests
     public static TheoryData<string> ApplicationServices => new(
         Services.Children.Where(pair => ((YamlMappingNode)pair.Value).Children.ContainsKey("build")).Select(pair => pair.Key.ToString()));
 
-    /// <summary>The services behind the gateway: each owns a schema.</summary>
+    /// <summary>The services behind the gateway: each owns a schema. Profile variants (inference-gpu) are checked
+    /// against the service they stand in for.</summary>
     public static TheoryData<string> OwningServices => new(
-        Services.Children.Where(pair => ((YamlMappingNode)pair.Value).Children.ContainsKey("build") && pair.Key.ToString() != "gateway")
+        Services.Children.Where(pair => ((YamlMappingNode)pair.Value).Children.ContainsKey("build") && pair.Key.ToString() != "gateway"
+                && !((YamlMappingNode)pair.Value).Children.ContainsKey("profiles"))
             .Select(pair => pair.Key.ToString()));
 
     [Theory]
@@ -106,10 +108,30 @@ public class ComposeFileTests
         // The aspnet runtime image has no curl or wget: the probe is the service's dll with --health-check.
         var test = ((YamlSequenceNode)((YamlMappingNode)service["healthcheck"])["test"]).Children.Select(node => node.ToString()).ToList();
         var dockerfile = File.ReadAllText(Path.Combine(Fixtures.RepositoryRoot, Scalar((YamlMappingNode)service["build"], "dockerfile")!));
-        var dll = System.Text.RegularExpressions.Regex.Match(dockerfile, @"ENTRYPOINT \[""dotnet"", ""([^""]+\.dll)""\]").Groups[1].Value;
+        var entrypoint = System.Text.Json.JsonSerializer.Deserialize<string[]>(
+            System.Text.RegularExpressions.Regex.Match(dockerfile, @"^ENTRYPOINT (\[.*\])\s*$", System.Text.RegularExpressions.RegexOptions.Multiline).Groups[1].Value)!;
         var containerPort = Ports(name).Single().Split(':')[^1];
-        Assert.Equal(["CMD", "dotnet", dll, "--health-check", $"http://127.0.0.1:{containerPort}/health/ready"], test);
+        Assert.Equal(["CMD", .. entrypoint, "--health-check", $"http://127.0.0.1:{containerPort}/health/ready"], test);
         Assert.Contains($"EXPOSE {containerPort}", dockerfile);
+    }
+
+    [Fact]
+    public void The_gpu_profile_runs_inference_with_the_cuda_build_as_the_same_role_and_queue()
+    {
+        var cpu = Service("inference");
+        var gpu = Service("inference-gpu");
+
+        Assert.Equal("gpu", Assert.Single(((YamlSequenceNode)gpu["profiles"]).Children).ToString());
+        var dockerfile = File.ReadAllText(Path.Combine(Fixtures.RepositoryRoot, Scalar((YamlMappingNode)gpu["build"], "dockerfile")!));
+        Assert.Contains("-p:OnnxRuntimeGpu=true", dockerfile);
+        var cpuEnvironment = (YamlMappingNode)cpu["environment"];
+        var gpuEnvironment = (YamlMappingNode)gpu["environment"];
+        foreach (var setting in new[] { "VQA_POSTGRES", "VQA_RABBITMQ_URL", "VQA_S3_ENDPOINT", "VQA_S3_BUCKET", "VQA_API_URL" })
+            Assert.Equal(Scalar(cpuEnvironment, setting), Scalar(gpuEnvironment, setting));
+        Assert.Equal("cuda", Scalar(gpuEnvironment, "Inference__Device"));
+        var device = (YamlMappingNode)Assert.Single(((YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)((YamlMappingNode)gpu["deploy"])["resources"])["reservations"])["devices"]).Children);
+        Assert.Equal("nvidia", Scalar(device, "driver"));
+        Assert.DoesNotContain(Ports("inference").Single().Split(':')[0], Ports("inference-gpu").Single());
     }
 
     [Fact]

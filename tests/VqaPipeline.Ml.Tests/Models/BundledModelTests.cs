@@ -3,6 +3,7 @@ using VqaPipeline.Ml.Tests.Checkpoints;
 using VqaPipeline.Ml.Data;
 using VqaPipeline.Ml.Data.Synthetic;
 using VqaPipeline.Ml.Evaluation;
+using VqaPipeline.Ml.Onnx;
 using VqaPipeline.Ml.Pipelines;
 
 namespace VqaPipeline.Ml.Tests.Models;
@@ -20,6 +21,20 @@ public sealed class BundledModelTests
         Assert.True(new FileInfo(Path.Combine(folder, ModelResolver.SafetensorsFile)).Length < 20_000_000);
         Assert.Null(BundledModels.Find("../models"));
         Assert.Null(BundledModels.Find("no-such-model"));
+    }
+
+    [Fact]
+    public void It_ships_the_onnx_export_of_its_own_weights_and_answers_on_onnx_runtime_by_default()
+    {
+        var folder = BundledModels.Find(BundledModels.Default)!;
+        using var temp = new TemporaryFolder();
+
+        // The export is deterministic: exporting the bundled weights again gives the shipped file byte for byte.
+        var export = OnnxExporter.Export(folder, temp.File("export"));
+
+        Assert.Equal(File.ReadAllBytes(Path.Combine(folder, OnnxExporter.ModelFileName)), File.ReadAllBytes(export.ModelPath));
+        using var engine = VqaEngine.FromPretrained(folder);
+        Assert.StartsWith("onnxruntime", engine.Runtime);
     }
 
     [Fact]

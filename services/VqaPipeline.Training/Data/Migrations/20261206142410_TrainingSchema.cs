@@ -161,13 +161,9 @@ namespace VqaPipeline.Training.Data.Migrations
                 inboxConsumers: new Dictionary<string, string> { ["training.TrainingRequestedConsumer"] = "training-requested" }));
             // A run over a collection's labels read them itself before; now the ingestion service writes them as a dataset
             // when a run is requested. Runs not over yet are requested again, through the outbox, so that they get theirs.
-            migrationBuilder.Sql(LegacyLayout.Import("training_runs",
-                """
-                INSERT INTO training.event_log (message_id, message_type, body, collection_id, occurred_at, direction)
-                SELECT gen_random_uuid(), 'TrainingRequested', request, (request #>> '{dataset,collectionId}')::uuid, now(), 'published'
-                FROM public.training_runs
-                WHERE status IN ('queued', 'running') AND request #>> '{dataset,collectionId}' IS NOT NULL
-                """));
+            migrationBuilder.Sql(LegacyMessages.Publish(Services.Training, nameof(TrainingRequested), "training_runs",
+                body: "request", collectionId: "(request #>> '{dataset,collectionId}')::uuid",
+                where: "status IN ('queued', 'running') AND request #>> '{dataset,collectionId}' IS NOT NULL"));
         }
 
         /// <inheritdoc />
