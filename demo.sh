@@ -26,11 +26,13 @@ esac
 started=$SECONDS
 if [ "$stack" = docker ]; then
   docker compose up -d --build >&2 || { echo "error: docker compose up failed (see above)" >&2; exit 1; }
-  export VQA_INGESTION_URL=http://127.0.0.1:5080 VQA_SEARCH_URL=http://127.0.0.1:5081 VQA_SEQ_URL=http://127.0.0.1:5341
-  all_ready() { # the four HTTP services (training answers no requests the demo makes)
-    local url
-    for url in "$VQA_INGESTION_URL" "$VQA_SEARCH_URL" http://127.0.0.1:5082 http://127.0.0.1:5083; do
-      curl -sf "$url/health/ready" >/dev/null || return 1
+  # One public base URL, the gateway, as with infra/local/up.sh.
+  export VQA_API_URL=http://127.0.0.1:5080 VQA_INGESTION_URL=http://127.0.0.1:5080 VQA_SEARCH_URL=http://127.0.0.1:5080 \
+    VQA_SEQ_URL=http://127.0.0.1:5341
+  all_ready() { # the gateway and each service behind it, on the ports docker-compose.yml publishes
+    local port
+    for port in 5080 5081 5082 5083 5084 5085; do
+      curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null || return 1
     done
   }
   ready=""

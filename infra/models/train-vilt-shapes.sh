@@ -43,5 +43,7 @@ if [ "${INSTALL:-}" = 1 ]; then
   for file in config.json model.safetensors vocab.txt tokenizer_config.json special_tokens_map.json preprocessor_config.json; do
     cp "$work/model/$file" "$target/$file"
   done
+  # The ONNX export beside the weights (deterministic): the services and `vqa ask` run the bundled model on it.
+  vqa export onnx --model "$target" --out "$target"
   echo "installed the model in $target" >&2
 fi

@@ -42,7 +42,7 @@ public sealed class BundledModelTests
     {
         var (score, baseline) = ScoreOnFreshScenes(SyntheticOptions.DefaultFamilies);
 
-        // The goal, which the README's table reports on 5,000 questions: ≥ 90 overall, every family well
+        // The goal, which docs/bundled-model.md reports on 5,000 questions: ≥ 90 overall, every family well
         // above its majority answer. Spatial comparisons included: they were at chance before the model learned positions.
         Assert.True(score.Overall >= 90, $"overall {score.Overall}");
         Assert.Contains("is the", score.PerQuestionType.Keys);
@@ -64,7 +64,7 @@ public sealed class BundledModelTests
 
     private static (VqaScore Score, MajorityBaseline Baseline) ScoreOnFreshScenes(IReadOnlyList<QuestionFamily> families)
     {
-        // The scenes the model was trained on (see the README, "The bundled model"), from an unused seed.
+        // The scenes the model was trained on (docs/bundled-model.md), from an unused seed.
         using var temp = new TemporaryFolder();
         var scenes = temp.File("scenes");
         new SyntheticSceneGenerator(new SyntheticOptions
