@@ -80,7 +80,7 @@ echo "Question job (no model named: the bundled model, shared/models/vilt-shapes
 questions='["How many objects are there?", "Is there a blue object?", "How many triangles are there?", "Where is the red triangle?"]'
 job=$(curl -sf -X POST "$api/jobs" -H 'Content-Type: application/json' \
   -d "{\"collectionId\": \"$collection\", \"questions\": $questions, \"topK\": 1}" | jq -r .id) \
-  || { echo "error: the ingestion API refused the question job" >&2; exit 1; }
+  || { echo "error: the API refused the question job" >&2; exit 1; }
 status=""
 for _ in $(seq 1 240); do
   status=$(curl -sf "$api/jobs/$job")
@@ -133,11 +133,12 @@ done < <(jq -r '.results[]? | [.fileName, .score] | @tsv' <<<"$result")
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 echo
 echo "Look at:"
-echo "  ingestion API        $api/collections/$collection/images"
+echo "  collection images    $api/collections/$collection/images"
 echo "  the job's answers    $api/jobs/$job/answers?format=csv"
 echo "  search API           $search_api/search?$query"
-echo "  OpenAPI documents    $api/openapi/v1.json  $search_api/openapi/v1.json"
-echo "  health and metrics   $api/health/ready  $api/metrics  (preprocessing :5082, inference :5083, training :5084)"
+echo "  OpenAPI document     $api/openapi/v1.json  (every service's routes, merged by the gateway)"
+echo "  health and metrics   $api/health/ready  $api/metrics  (each service on its own port: ingestion :5085, indexing :5081,"
+echo "                       preprocessing :5082, inference :5083, training :5084)"
 if port_open 15672; then echo "  RabbitMQ management  http://127.0.0.1:15672 (guest/guest)"; fi
 if [ -n "${VQA_SEQ_URL:-}" ]; then echo "  Seq (logs)           $VQA_SEQ_URL"; fi
 if [ "$stack" = docker ]; then
