@@ -49,7 +49,12 @@ public class ComposeFileTests
         var service = Service(name);
 
         var build = (YamlMappingNode)service["build"];
-        Assert.True(File.Exists(Path.Combine(Fixtures.RepositoryRoot, Scalar(build, "dockerfile")!)), $"{name}: Dockerfile missing");
+        Assert.Equal("services/Dockerfile", Scalar(build, "dockerfile"));
+        // The one Dockerfile builds the project the SERVICE argument names: this service's own.
+        var project = BuiltProject(name);
+        Assert.Equal(name, project.ToLowerInvariant());
+        Assert.True(File.Exists(Path.Combine(Fixtures.RepositoryRoot, "services", $"VqaPipeline.{project}", $"VqaPipeline.{project}.csproj")),
+            $"{name}: no project VqaPipeline.{project}");
         var environment = (YamlMappingNode)service["environment"];
         foreach (var setting in LocalStack.Variables)
             Assert.True(environment.Children.ContainsKey(setting), $"{name} lacks {setting}");
@@ -110,8 +115,20 @@ public class ComposeFileTests
         var dockerfile = File.ReadAllText(Path.Combine(Fixtures.RepositoryRoot, Scalar((YamlMappingNode)service["build"], "dockerfile")!));
         var entrypoint = System.Text.Json.JsonSerializer.Deserialize<string[]>(
             System.Text.RegularExpressions.Regex.Match(dockerfile, @"^ENTRYPOINT (\[.*\])\s*$", System.Text.RegularExpressions.RegexOptions.Multiline).Groups[1].Value)!;
+        string[] program;
+        if (BuiltProject(name) is { } project)
+        {
+            // The shared Dockerfile's entry point runs the dll its SERVICE argument names.
+            Assert.Contains("VQA_SERVICE=${SERVICE}", dockerfile);
+            Assert.Contains("exec dotnet VqaPipeline.$VQA_SERVICE.dll", string.Join(' ', entrypoint));
+            program = ["dotnet", $"VqaPipeline.{project}.dll"];
+        }
+        else
+        {
+            program = entrypoint;
+        }
         var containerPort = Ports(name).Single().Split(':')[^1];
-        Assert.Equal(["CMD", .. entrypoint, "--health-check", $"http://127.0.0.1:{containerPort}/health/ready"], test);
+        Assert.Equal(["CMD", .. program, "--health-check", $"http://127.0.0.1:{containerPort}/health/ready"], test);
         Assert.Contains($"EXPOSE {containerPort}", dockerfile);
     }
 
@@ -191,6 +208,10 @@ public class ComposeFileTests
         Assert.Equal(Defaults["VQA_S3_ACCESS_KEY"], Scalar(minio, "MINIO_ROOT_USER"));
         Assert.Equal(Defaults["VQA_S3_SECRET_KEY"], Scalar(minio, "MINIO_ROOT_PASSWORD"));
     }
+
+    /// <summary>The project a service's image is built from (its <c>SERVICE</c> build argument), if it names one.</summary>
+    private static string? BuiltProject(string service) =>
+        ((YamlMappingNode)Service(service)["build"]).Children.TryGetValue("args", out var args) ? Scalar((YamlMappingNode)args, "SERVICE") : null;
 
     private static YamlMappingNode LoadCompose()
     {
