@@ -123,7 +123,7 @@ internal sealed class RetrievalSearch(
         await using (var insert = new NpgsqlCommand(
                          """
                          INSERT INTO search_jobs (collection_id, question, model, job_id, status_url, requested_at)
-                         VALUES (@collection, @question, @model, @job, @statusUrl, now())
+                         VALUES (@collection, @question, @model, @job, @statusUrl, clock_timestamp())
                          """, connection, transaction))
         {
             insert.Parameters.AddWithValue("collection", query.CollectionId);

@@ -46,7 +46,7 @@ public sealed class AnswerRecorder(InferenceDbContext db) : IAnswerRecorder
         var newlyAnswered = new List<Guid>();
         await using (var command = JobProgress.Command(db,
             """
-            UPDATE job_images SET state = 'answered', updated_at = now()
+            UPDATE job_images SET state = 'answered', updated_at = clock_timestamp()
             WHERE job_id = @job AND image_id = ANY(@images) AND state = 'queued'
             RETURNING image_id
             """))

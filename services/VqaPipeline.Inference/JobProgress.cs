@@ -29,7 +29,7 @@ public sealed class JobProgress(IOptions<InferenceOptions> options)
             """
             INSERT INTO job_images (job_id, image_id, state, reason, updated_at)
             SELECT @job, i.id, CASE i.status WHEN 'ready' THEN 'queued' ELSE 'failed' END,
-                   CASE i.status WHEN 'ready' THEN NULL ELSE coalesce(i.rejection_reason, 'rejected by preprocessing') END, now()
+                   CASE i.status WHEN 'ready' THEN NULL ELSE coalesce(i.rejection_reason, 'rejected by preprocessing') END, clock_timestamp()
             FROM images i
             WHERE i.collection_id = @collection AND i.status IN ('ready', 'rejected') AND (@image::uuid IS NULL OR i.id = @image)
             ORDER BY i.created_at, i.id
@@ -75,13 +75,14 @@ public sealed class JobProgress(IOptions<InferenceOptions> options)
     /// </summary>
     public static async Task RecountAsync(InferenceDbContext db, Guid jobId, CancellationToken cancellationToken)
     {
+        // clock_timestamp(), not now(): a consume's transaction spans the engine run, and now() is when it began.
         await using (var recount = Command(db,
             """
             UPDATE question_jobs j SET
                 total = greatest(j.expected_images, (SELECT count(*) FROM images i WHERE i.collection_id = j.collection_id)),
                 done = (SELECT count(*) FROM job_images ji WHERE ji.job_id = j.id AND ji.state = 'answered'),
                 failed = (SELECT count(*) FROM job_images ji WHERE ji.job_id = j.id AND ji.state = 'failed'),
-                updated_at = now()
+                updated_at = clock_timestamp()
             WHERE j.id = @job AND j.status IN ('pending', 'running')
             """))
         {
@@ -91,7 +92,7 @@ public sealed class JobProgress(IOptions<InferenceOptions> options)
         bool completed;
         await using (var command = Command(db,
             """
-            UPDATE question_jobs j SET status = 'completed', finished_at = now(), updated_at = now()
+            UPDATE question_jobs j SET status = 'completed', finished_at = clock_timestamp(), updated_at = clock_timestamp()
             WHERE j.id = @job AND j.status = 'running'
               AND (SELECT count(*) FROM images i WHERE i.collection_id = j.collection_id) >= j.expected_images
               AND NOT EXISTS (

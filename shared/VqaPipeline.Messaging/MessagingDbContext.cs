@@ -73,7 +73,7 @@ public abstract class MessagingDbContext(DbContextOptions options) : ServiceDbCo
         var inserted = await Database.ExecuteSqlInterpolatedAsync(
             $"""
              INSERT INTO inbox_messages (consumer, message_id, processed_at)
-             VALUES ({consumer}, {messageId}, now())
+             VALUES ({consumer}, {messageId}, clock_timestamp())
              ON CONFLICT (consumer, message_id) DO NOTHING
              """,
             cancellationToken);

@@ -41,6 +41,12 @@ public sealed class JobTests(InProcessPipeline pipeline)
         await using var db = pipeline.NewContext();
         await TestData.AssertOneAnswerSetAsync(db, jobId, images.Select(i => i.Id).ToArray(), questions.Count, topK);
         var stored = await TestData.AnswersAsync(db, jobId);
+        // The job ends when its last answers are stored, not when the transaction storing them began (which opened
+        // before the engine ran). One host here, so the service's clock and the database's agree.
+        var lastAnswer = await db.JobAnswers.Where(a => a.JobId == jobId).MaxAsync(a => a.CreatedAt);
+        var lastImage = await db.JobImages.Where(i => i.JobId == jobId).MaxAsync(i => i.UpdatedAt);
+        Assert.True(job.FinishedAt >= lastAnswer && lastImage >= lastAnswer,
+            $"finished {job.FinishedAt:O}, last image {lastImage:O}, last answer stored {lastAnswer:O}");
         using var engine = VqaEngine.FromPretrained(TestData.TinyModel);
         var loader = new ImageLoader();
         foreach (var image in images)

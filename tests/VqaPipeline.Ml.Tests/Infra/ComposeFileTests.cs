@@ -51,7 +51,7 @@ public class ComposeFileTests
         var build = (YamlMappingNode)service["build"];
         Assert.Equal("services/Dockerfile", Scalar(build, "dockerfile"));
         // The one Dockerfile builds the project the SERVICE argument names: this service's own.
-        var project = BuiltProject(name);
+        var project = Assert.IsType<string>(BuiltProject(name));
         Assert.Equal(name, project.ToLowerInvariant());
         Assert.True(File.Exists(Path.Combine(Fixtures.RepositoryRoot, "services", $"VqaPipeline.{project}", $"VqaPipeline.{project}.csproj")),
             $"{name}: no project VqaPipeline.{project}");

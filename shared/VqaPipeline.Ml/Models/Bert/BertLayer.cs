@@ -103,7 +103,7 @@ internal static class ActivationFunctions
 
 /// <summary>
 /// Multi-head scaled dot-product attention with query, key and value projections. Self-attention attends to its own
-/// input; cross-attention (<paramref name="keyValueWidth"/> set) to another sequence's states. Padding and causality
+/// input; cross-attention (a <c>keyValueWidth</c> given) to another sequence's states. Padding and causality
 /// arrive as an additive mask.
 /// </summary>
 public sealed class BertSelfAttention : Module
