@@ -4,6 +4,7 @@ return args switch
 {
     ["pipeline", ..] => await PipelineBench.RunAsync(args[1..]),
     ["search", ..] => await SearchBench.RunAsync(args[1..]),
+    ["scale", ..] => await ScaleBench.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -11,5 +12,6 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: VqaPipeline.Benchmarks pipeline FIXTURES_FOLDER [IMAGES (default 20)]");
     Console.Error.WriteLine("       VqaPipeline.Benchmarks search [ROWS (default 1000000)] [QUERIES (default 400)]");
+    Console.Error.WriteLine("       VqaPipeline.Benchmarks scale IMAGES_FOLDER REPORT_FOLDER");
     return 2;
 }
