@@ -57,13 +57,14 @@ public partial class KubernetesManifestTests
             Assert.Equal(readyPath, composeProbe.AbsolutePath);
 
             var ports = Sequence(container, "ports").Select(Map).ToList();
-            Assert.Contains(ports, port => Scalar(port, "containerPort") == composePort.ToString());
+            Assert.True(ports.Any(port => Scalar(port, "containerPort") == composePort.ToString()),
+                $"{kustomization}: {name} does not listen on {composePort}, where compose reaches it");
             foreach (var (probe, path) in new[] { ("readinessProbe", readyPath), ("livenessProbe", livePath), ("startupProbe", livePath) })
             {
                 Assert.True(container.Children.ContainsKey(probe), $"{kustomization}: {name} has no {probe}");
                 var httpGet = Map(Map(container[probe])["httpGet"]);
-                Assert.Equal(path, Scalar(httpGet, "path"));
-                Assert.Equal(composeProbe.Port, ResolvePort(ports, Scalar(httpGet, "port")!));
+                Assert.True(path == Scalar(httpGet, "path"), $"{kustomization}: {name}'s {probe} asks {Scalar(httpGet, "path")}, not {path}");
+                Assert.True(composeProbe.Port == ResolvePort(ports, Scalar(httpGet, "port")!), $"{kustomization}: {name}'s {probe} is not on port {composeProbe.Port}");
             }
         }
     }
@@ -97,7 +98,8 @@ public partial class KubernetesManifestTests
                 }
                 else if (!deploymentOwn.Contains(key))
                 {
-                    Assert.Equal(value.ToString(), environment[key].Value);
+                    Assert.True(value.ToString() == environment[key].Value,
+                        $"{kustomization}: {Name(deployment)} sets {key}={environment[key].Value}, compose {value}");
                 }
             }
         }
@@ -222,8 +224,8 @@ public partial class KubernetesManifestTests
         foreach (var scaled in OfKind(objects, "ScaledObject"))
         {
             var spec = Map(scaled["spec"]);
-            Assert.Equal("0", Scalar(spec, "minReplicaCount"));
-            Assert.True(int.Parse(Scalar(spec, "maxReplicaCount") ?? "0") >= 1, $"{Name(scaled)} has no cap");
+            Assert.True(Scalar(spec, "minReplicaCount") == "0", $"{kustomization}: {Name(scaled)} does not scale to zero");
+            Assert.True(int.Parse(Scalar(spec, "maxReplicaCount") ?? "0") >= 1, $"{kustomization}: {Name(scaled)} has no cap");
             scaledTargets.Add(Scalar(Map(spec["scaleTargetRef"]), "name")!);
         }
         Assert.Contains("preprocessing", scaledTargets);
@@ -232,7 +234,8 @@ public partial class KubernetesManifestTests
         // A Deployment that says how many replicas it wants would undo KEDA's choice on every apply, and one without
         // would run a single replica forever.
         foreach (var deployment in OfKind(objects, "Deployment"))
-            Assert.Equal(scaledTargets.Contains(Name(deployment)), !Map(deployment["spec"]).Children.ContainsKey("replicas"));
+            Assert.True(scaledTargets.Contains(Name(deployment)) != Map(deployment["spec"]).Children.ContainsKey("replicas"),
+                $"{kustomization}: {Name(deployment)} must either say how many replicas it runs or be scaled by KEDA, not both or neither");
     }
 
     [Theory]
@@ -296,7 +299,8 @@ public partial class KubernetesManifestTests
                 foreach (var resource in new[] { "cpu", "memory" })
                     Assert.False(string.IsNullOrEmpty(Scalar(Map(resources[bound]), resource)), $"{Name(deployment)}: no {bound}.{resource}");
             var labels = Labels(Map(Map(Map(deployment["spec"])["template"])["metadata"]));
-            Assert.Single(budgets, budget => MatchLabels(Map(budget["spec"])).All(label => labels.Contains(label)));
+            var covering = budgets.Count(budget => MatchLabels(Map(budget["spec"])).All(label => labels.Contains(label)));
+            Assert.True(covering == 1, $"{kustomization}: {Name(deployment)}'s pods are covered by {covering} disruption budgets");
         }
     }
 
@@ -314,12 +318,15 @@ public partial class KubernetesManifestTests
         foreach (var address in addresses)
         {
             var service = Single(objects, "Service", address.Host);
-            var port = Map(Sequence(Map(service["spec"]), "ports").Select(Map).Single(port => Scalar(port, "port") == address.Port.ToString()));
+            var port = Sequence(Map(service["spec"]), "ports").Select(Map).SingleOrDefault(port => Scalar(port, "port") == address.Port.ToString())
+                ?? throw new Xunit.Sdk.XunitException($"{kustomization}: Service {address.Host} has no port {address.Port}");
             var selector = Labels(Map(service["spec"]), "selector");
             var pods = OfKind(objects, "Deployment")
                 .Where(deployment => selector.All(Labels(Map(Map(Map(deployment["spec"])["template"])["metadata"])).Contains)).ToList();
-            var deployment = Assert.Single(pods);
-            Assert.Equal(address.Host, ComposeServiceOfProject[ProjectRun(deployment)]);
+            Assert.True(pods.Count == 1, $"{kustomization}: Service {address.Host} selects {pods.Count} Deployments' pods");
+            var deployment = pods[0];
+            Assert.True(address.Host == ComposeServiceOfProject[ProjectRun(deployment)],
+                $"{kustomization}: Service {address.Host} sends requests to {Name(deployment)}");
             Assert.Equal(address.Port, ResolvePort(Sequence(Container(deployment), "ports").Select(Map).ToList(), Scalar(port, "targetPort")!));
         }
     }
