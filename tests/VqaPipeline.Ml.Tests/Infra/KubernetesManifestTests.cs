@@ -216,7 +216,7 @@ public partial class KubernetesManifestTests
 
     [Theory]
     [MemberData(nameof(Kustomizations))]
-    public void Scaled_workers_go_to_zero_under_a_cap_and_leave_their_replicas_to_keda(string kustomization)
+    public void Scaled_workers_go_to_zero_under_a_cap_after_their_first_start_and_leave_their_replicas_to_keda(string kustomization)
     {
         var objects = Render(kustomization);
         var scaledTargets = new HashSet<string>();
@@ -226,7 +226,17 @@ public partial class KubernetesManifestTests
             var spec = Map(scaled["spec"]);
             Assert.True(Scalar(spec, "minReplicaCount") == "0", $"{kustomization}: {Name(scaled)} does not scale to zero");
             Assert.True(int.Parse(Scalar(spec, "maxReplicaCount") ?? "0") >= 1, $"{kustomization}: {Name(scaled)} has no cap");
-            scaledTargets.Add(Scalar(Map(spec["scaleTargetRef"]), "name")!);
+            var target = Scalar(Map(spec["scaleTargetRef"]), "name")!;
+            scaledTargets.Add(target);
+            // A queue worker declares its queue when it starts: its first pod must be up before KEDA first scales to
+            // zero, or what is published meanwhile reaches no queue.
+            if (Sequence(spec, "triggers").Select(Map).Any(trigger => Scalar(trigger, "type") == "rabbitmq"))
+            {
+                var startup = Map(Container(Single(objects, "Deployment", target))["startupProbe"]);
+                var longestStart = int.Parse(Scalar(startup, "periodSeconds")!) * int.Parse(Scalar(startup, "failureThreshold")!);
+                Assert.True(int.Parse(Scalar(spec, "initialCooldownPeriod") ?? "0") > longestStart,
+                    $"{kustomization}: {Name(scaled)} may scale to zero before its first pod has started ({longestStart} s) and declared its queue");
+            }
         }
         Assert.Contains("preprocessing", scaledTargets);
         Assert.Contains("inference-worker", scaledTargets);
