@@ -30,7 +30,13 @@ public partial class KubernetesManifestTests
     {
         var objects = Render(kustomization);
 
-        Assert.Equal(6, ComposeServiceOfProject.Count);
+        // The services are the projects that start through the shared service entry point (the CLI does not).
+        var services = Directory.GetDirectories(Path.Combine(Fixtures.RepositoryRoot, "services"))
+            .Where(folder => File.Exists(Path.Combine(folder, "Program.cs"))
+                             && File.ReadAllText(Path.Combine(folder, "Program.cs")).Contains("ServiceEntryPoint.RunAsync"))
+            .Select(folder => Path.GetFileName(folder)["VqaPipeline.".Length..].ToLowerInvariant()).Order().ToList();
+        Assert.Equal(6, services.Count);
+        Assert.Equal(services, ComposeServiceOfProject.Keys.Order());
         foreach (var (project, service) in ComposeServiceOfProject)
         {
             var deployment = Single(objects, "Deployment", service);
