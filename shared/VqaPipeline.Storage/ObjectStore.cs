@@ -27,11 +27,13 @@ public sealed class ObjectStore : IDisposable
 
     private readonly IMinioClient _client;
     private readonly string _bucket;
+    private readonly BucketLister _lister;
 
     /// <summary>A store for <paramref name="options"/>; nothing is contacted until the first call.</summary>
     public ObjectStore(ObjectStoreOptions options)
     {
         _bucket = options.Bucket;
+        _lister = new BucketLister(options);
         _client = new MinioClient()
             .WithEndpoint(options.Endpoint.Host, options.Endpoint.Port)
             .WithCredentials(options.AccessKey, options.SecretKey)
@@ -91,14 +93,21 @@ public sealed class ObjectStore : IDisposable
     /// The whole object at <paramref name="key"/>, read into memory (a ranged GET would fail in Minio SDK 7.0.0 on
     /// a correct 206 response). Throws <see cref="FileNotFoundException"/> when there is no such object.
     /// </summary>
-    public async Task<Stream> GetAsync(string key, CancellationToken cancellationToken = default)
+    public Task<Stream> GetAsync(string key, CancellationToken cancellationToken = default) =>
+        GetAsync(_bucket, key, cancellationToken);
+
+    /// <summary>
+    /// The whole object at <paramref name="key"/> of <paramref name="bucket"/> (any bucket the store's credentials can
+    /// read), read into memory; <see cref="FileNotFoundException"/> when there is no such object.
+    /// </summary>
+    public async Task<Stream> GetAsync(string bucket, string key, CancellationToken cancellationToken = default)
     {
         var buffer = new MemoryStream();
         try
         {
             await _client.GetObjectAsync(
                 new GetObjectArgs()
-                    .WithBucket(_bucket)
+                    .WithBucket(bucket)
                     .WithObject(key)
                     .WithCallbackStream((stream, token) => stream.CopyToAsync(buffer, token)),
                 cancellationToken);
@@ -106,7 +115,7 @@ public sealed class ObjectStore : IDisposable
         catch (ObjectNotFoundException)
         {
             await buffer.DisposeAsync();
-            throw new FileNotFoundException($"object '{key}' does not exist in bucket '{_bucket}'", key);
+            throw new FileNotFoundException($"object '{key}' does not exist in bucket '{bucket}'", key);
         }
         buffer.Position = 0;
         return buffer;
@@ -140,6 +149,20 @@ public sealed class ObjectStore : IDisposable
         return objects.OrderBy(o => o.Key, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>
+    /// One page of at most <paramref name="maxKeys"/> (1–1000) objects of <paramref name="bucket"/> (any bucket the
+    /// store's credentials can list) under <paramref name="prefix"/>, in key order: after
+    /// <paramref name="startAfter"/>, or where <paramref name="continuationToken"/> (the previous page's) says. Throws
+    /// <see cref="BucketUnavailableException"/> when the bucket does not exist or may not be listed.
+    /// </summary>
+    public Task<ObjectListPage> ListPageAsync(
+        string bucket, string prefix, string? startAfter, string? continuationToken, int maxKeys = 1000,
+        CancellationToken cancellationToken = default) =>
+        _lister.ListPageAsync(bucket, prefix, startAfter, continuationToken, maxKeys, cancellationToken);
+
+    /// <summary>Whether <paramref name="bucket"/> follows S3's naming rules (3–63 of a-z 0-9 . -, a letter or digit at each end).</summary>
+    public static bool IsValidBucketName(string? bucket) => BucketLister.IsValidBucketName(bucket);
+
     /// <summary>Removes the object at <paramref name="key"/>; removing a missing object is not an error.</summary>
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default) =>
         _client.RemoveObjectAsync(new RemoveObjectArgs().WithBucket(_bucket).WithObject(key), cancellationToken);
@@ -158,7 +181,11 @@ public sealed class ObjectStore : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _lister.Dispose();
+    }
 
     private static async Task<FileStream> SpoolAsync(Stream content, CancellationToken cancellationToken)
     {

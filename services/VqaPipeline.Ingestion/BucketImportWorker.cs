@@ -1,0 +1,220 @@
+using Microsoft.EntityFrameworkCore;
+using Minio.Exceptions;
+using VqaPipeline.Ingestion.Data;
+using VqaPipeline.Storage;
+
+namespace VqaPipeline.Ingestion;
+
+/// <summary>Settings of bucket imports (configuration section <c>Imports</c>).</summary>
+public sealed record ImportOptions
+{
+    public const string Section = "Imports";
+
+    /// <summary>Keys per listing request (1–1000, S3's largest page).</summary>
+    public int PageSize { get; set; } = 1000;
+
+    /// <summary>
+    /// How often the worker looks for running imports nobody works on (one whose service stopped on another replica);
+    /// a new import on this replica starts at once.
+    /// </summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Wakes the import worker when an import was created; several calls before it wakes count as one.</summary>
+internal sealed class ImportSignal
+{
+    private readonly SemaphoreSlim _pending = new(0, 1);
+
+    public void Notify()
+    {
+        lock (_pending)
+        {
+            if (_pending.CurrentCount == 0)
+                _pending.Release();
+        }
+    }
+
+    public Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _pending.WaitAsync(timeout, cancellationToken);
+}
+
+/// <summary>
+/// Runs bucket imports in the background: lists the bucket page by page in key order and gives each object the
+/// outcome an upload of it would have (through <see cref="ImageIngestor"/>), committing the object's image, its
+/// message and the import's progress together. At start, and at every poll, it takes up the running imports, going on
+/// after the last key handled. A PostgreSQL advisory lock per import keeps two replicas off the same import; the lock
+/// goes with the connection when a replica dies.
+/// </summary>
+internal sealed class BucketImportWorker(
+    IServiceScopeFactory scopes, ImportSignal signal, ImportOptions options, IngestionOptions limits, TimeProvider clock,
+    ILogger<BucketImportWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    await RunRunningImportsAsync(stoppingToken);
+                }
+                catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // The database or the store went away for a moment: the import stays running and is taken up again.
+                    logger.LogError(exception, "Bucket imports stopped on an error; retrying in {Interval}", options.PollInterval);
+                }
+                await signal.WaitAsync(options.PollInterval, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The service stops; running imports go on where they are when it starts again.
+        }
+    }
+
+    private async Task RunRunningImportsAsync(CancellationToken cancellationToken)
+    {
+        List<Guid> running;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            running = await scope.ServiceProvider.GetRequiredService<IngestionDbContext>().Imports.AsNoTracking()
+                .Where(i => i.State == ImportState.Running)
+                .OrderBy(i => i.CreatedAt)
+                .Select(i => i.Id)
+                .ToListAsync(cancellationToken);
+        }
+        foreach (var importId in running)
+            await RunAsync(importId, cancellationToken);
+    }
+
+    private async Task RunAsync(Guid importId, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var database = scope.ServiceProvider.GetRequiredService<IngestionDbContext>();
+        var ingestor = scope.ServiceProvider.GetRequiredService<ImageIngestor>();
+        var store = scope.ServiceProvider.GetRequiredService<ObjectStore>();
+        // Held for the whole run: the lock lives in this connection's session.
+        await database.Database.OpenConnectionAsync(cancellationToken);
+        if (!await LockAsync(database, importId, "pg_try_advisory_lock", cancellationToken))
+            return;
+        try
+        {
+            var import = await database.Imports.AsNoTracking().SingleAsync(i => i.Id == importId, cancellationToken);
+            if (import.State != ImportState.Running)
+                return;
+            logger.LogInformation("Bucket import {ImportId} of s3://{Bucket}/{Prefix} runs after key {LastKey}",
+                importId, import.Bucket, import.Prefix, import.LastKey ?? "(none)");
+            var objects = new ImportedObjects(database, ingestor, store, import, limits, clock);
+            string? continuationToken = null;
+            do
+            {
+                ObjectListPage page;
+                try
+                {
+                    page = await store.ListPageAsync(import.Bucket, import.Prefix, import.LastKey, continuationToken,
+                        options.PageSize, cancellationToken);
+                }
+                catch (BucketUnavailableException unavailable)
+                {
+                    await EndAsync(database, importId, ImportState.Failed, unavailable.Message, cancellationToken);
+                    return;
+                }
+                foreach (var item in page.Objects)
+                    await objects.ImportAsync(item, cancellationToken);
+                continuationToken = page.NextContinuationToken;
+            }
+            while (continuationToken is not null);
+            await EndAsync(database, importId, ImportState.Completed, null, cancellationToken);
+        }
+        finally
+        {
+            await LockAsync(database, importId, "pg_advisory_unlock", CancellationToken.None);
+            await database.Database.CloseConnectionAsync();
+        }
+    }
+
+    private async Task EndAsync(
+        IngestionDbContext database, Guid importId, ImportState state, string? reason, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await database.Imports.Where(i => i.Id == importId).ExecuteUpdateAsync(set => set
+            .SetProperty(i => i.State, state)
+            .SetProperty(i => i.FailureReason, reason)
+            .SetProperty(i => i.UpdatedAt, now), cancellationToken);
+        logger.LogInformation("Bucket import {ImportId} {State}{Reason}", importId, state, reason is null ? "" : $": {reason}");
+    }
+
+    /// <summary>Calls <paramref name="function"/> (try-lock or unlock) on the import's advisory lock key.</summary>
+    private static async Task<bool> LockAsync(
+        IngestionDbContext database, Guid importId, string function, CancellationToken cancellationToken)
+    {
+        await using var command = database.Database.GetDbConnection().CreateCommand();
+        command.CommandText = $"SELECT {function}(hashtext('bucket-import'), hashtext(@id))";
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "id";
+        parameter.Value = importId.ToString();
+        command.Parameters.Add(parameter);
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
+    }
+}
+
+/// <summary>One import's objects, each read, given to the ingestor and counted in one transaction.</summary>
+internal sealed class ImportedObjects(
+    IngestionDbContext database, ImageIngestor ingestor, ObjectStore store, BucketImport import, IngestionOptions limits,
+    TimeProvider clock)
+{
+    // The system's own bucket is read where it is; any other is copied in, since the other services read originals
+    // from the system's bucket only.
+    private readonly bool _inPlace = import.Bucket == store.Bucket;
+
+    public async Task ImportAsync(StoredObject item, CancellationToken cancellationToken)
+    {
+        var report = new IngestReport();
+        await using var content = await ReadAsync(item, report, cancellationToken);
+        await using var transaction = await database.Database.BeginTransactionAsync(cancellationToken);
+        if (content is not null && _inPlace)
+            await ingestor.RegisterStoredAsync(import.CollectionId, item.Key, item.Key, content, report, cancellationToken);
+        else if (content is not null)
+            await ingestor.IngestAsync(import.CollectionId, item.Key, null, content, report, cancellationToken);
+
+        var outcome = report.ToResponse();
+        var now = clock.GetUtcNow();
+        foreach (var refused in outcome.Refused)
+            database.SkippedObjects.Add(new SkippedObject { ImportId = import.Id, Key = item.Key, Reason = refused.Reason, SkippedAt = now });
+        await database.SaveChangesAsync(cancellationToken);
+        database.ChangeTracker.Clear();
+        var (registered, duplicates, skipped) = (outcome.Accepted.Count, outcome.Duplicates.Count, outcome.Refused.Count);
+        await database.Imports.Where(i => i.Id == import.Id).ExecuteUpdateAsync(set => set
+            .SetProperty(i => i.LastKey, item.Key)
+            .SetProperty(i => i.Listed, i => i.Listed + 1)
+            .SetProperty(i => i.Registered, i => i.Registered + registered)
+            .SetProperty(i => i.Duplicates, i => i.Duplicates + duplicates)
+            .SetProperty(i => i.Skipped, i => i.Skipped + skipped)
+            .SetProperty(i => i.UpdatedAt, now), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>The object's bytes, or <c>null</c> with the reason in <paramref name="report"/> when it cannot be imported.</summary>
+    private async Task<Stream?> ReadAsync(StoredObject item, IngestReport report, CancellationToken cancellationToken)
+    {
+        if (item.SizeBytes > limits.MaxImageBytes)
+        {
+            report.Refuse(item.Key, $"larger than the {limits.MaxImageBytes}-byte limit of one image ({item.SizeBytes} bytes)");
+            return null;
+        }
+        try
+        {
+            return await store.GetAsync(import.Bucket, item.Key, cancellationToken);
+        }
+        catch (FileNotFoundException)
+        {
+            report.Refuse(item.Key, "the object was deleted after it was listed");
+        }
+        catch (MinioException refused)
+        {
+            // The store answered and refused this object (access denied to it, say); other objects may still import.
+            report.Refuse(item.Key, $"the object could not be read: {refused.Message}");
+        }
+        return null;
+    }
+}

@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+
+namespace VqaPipeline.Storage;
+
+/// <summary>One page of a bucket listing, in key order.</summary>
+/// <param name="Objects">The objects of this page (folders' marker objects, keys ending in '/', left out).</param>
+/// <param name="NextContinuationToken">The token that lists the next page, or <c>null</c> when this page is the last.</param>
+public sealed record ObjectListPage(IReadOnlyList<StoredObject> Objects, string? NextContinuationToken);
+
+/// <summary>A bucket that cannot be read: it does not exist, or the store's credentials may not list it.</summary>
+public sealed class BucketUnavailableException(string message) : Exception(message);
+
+/// <summary>
+/// S3 <c>ListObjectsV2</c>, one bounded page per request, signed with AWS Signature Version 4. The Minio SDK lists a
+/// whole prefix in one enumeration and exposes neither <c>start-after</c> nor the continuation token, and a listing
+/// that must survive a restart needs both: the token to go on page by page, <c>start-after</c> to resume after the
+/// last key handled.
+/// </summary>
+internal sealed partial class BucketLister(ObjectStoreOptions options) : IDisposable
+{
+    private const string Region = "us-east-1";
+    private const string Service = "s3";
+    private static readonly string EmptyPayloadSha256 = Convert.ToHexStringLower(SHA256.HashData([]));
+    private static readonly XNamespace S3 = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromMinutes(2) };
+
+    /// <summary>Whether <paramref name="bucket"/> follows S3's naming rules (3–63 of a-z 0-9 . -, a letter or digit at each end).</summary>
+    public static bool IsValidBucketName(string? bucket) => bucket is not null && BucketName().IsMatch(bucket);
+
+    public async Task<ObjectListPage> ListPageAsync(
+        string bucket, string prefix, string? startAfter, string? continuationToken, int maxKeys,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxKeys, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxKeys, 1000);
+        if (!IsValidBucketName(bucket))
+            throw new BucketUnavailableException($"'{bucket}' is not a valid bucket name");
+
+        var query = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["list-type"] = "2",
+            ["max-keys"] = maxKeys.ToString(CultureInfo.InvariantCulture),
+            ["prefix"] = prefix,
+        };
+        if (continuationToken is not null)
+            query["continuation-token"] = continuationToken;
+        else if (startAfter is not null)
+            query["start-after"] = startAfter;
+
+        using var request = Signed(HttpMethod.Get, $"/{bucket}", query, DateTimeOffset.UtcNow);
+        using var response = await _http.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+            throw Unavailable(bucket, response.StatusCode, body);
+
+        var result = XDocument.Parse(body).Root!;
+        var objects = result.Elements(S3 + "Contents")
+            .Select(item => new StoredObject(
+                item.Element(S3 + "Key")!.Value,
+                long.Parse(item.Element(S3 + "Size")?.Value ?? "0", CultureInfo.InvariantCulture),
+                null,
+                item.Element(S3 + "LastModified") is { } modified
+                    ? DateTimeOffset.Parse(modified.Value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)
+                    : null))
+            .Where(item => !item.Key.EndsWith('/'))
+            .ToList();
+        var truncated = string.Equals(result.Element(S3 + "IsTruncated")?.Value, "true", StringComparison.OrdinalIgnoreCase);
+        return new ObjectListPage(objects, truncated ? result.Element(S3 + "NextContinuationToken")?.Value : null);
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private static BucketUnavailableException Unavailable(string bucket, HttpStatusCode status, string body)
+    {
+        string? code = null, message = null;
+        try
+        {
+            var error = XDocument.Parse(body).Root;
+            (code, message) = (error?.Element("Code")?.Value, error?.Element("Message")?.Value);
+        }
+        catch (System.Xml.XmlException)
+        {
+            // Not an S3 error document (a proxy's page): the status says enough.
+        }
+        return code switch
+        {
+            "NoSuchBucket" => new BucketUnavailableException($"bucket '{bucket}' does not exist"),
+            "AccessDenied" => new BucketUnavailableException($"access to bucket '{bucket}' is denied to the store's credentials"),
+            _ => new BucketUnavailableException(
+                $"listing bucket '{bucket}' failed: {(int)status} {code ?? status.ToString()}{(message is null ? "" : $": {message}")}"),
+        };
+    }
+
+    /// <summary>A request with Signature Version 4 headers (path-style address, empty payload).</summary>
+    private HttpRequestMessage Signed(HttpMethod method, string path, SortedDictionary<string, string> query, DateTimeOffset now)
+    {
+        var amzDate = now.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var day = amzDate[..8];
+        var canonicalQuery = string.Join('&', query.Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value)}"));
+        var host = options.Endpoint.IsDefaultPort ? options.Endpoint.Host : $"{options.Endpoint.Host}:{options.Endpoint.Port}";
+        const string signedHeaders = "host;x-amz-content-sha256;x-amz-date";
+        var canonicalRequest = string.Join('\n',
+            method.Method, path, canonicalQuery,
+            $"host:{host}", $"x-amz-content-sha256:{EmptyPayloadSha256}", $"x-amz-date:{amzDate}", "",
+            signedHeaders, EmptyPayloadSha256);
+        var scope = $"{day}/{Region}/{Service}/aws4_request";
+        var stringToSign = string.Join('\n',
+            "AWS4-HMAC-SHA256", amzDate, scope, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonicalRequest))));
+        var key = Encoding.UTF8.GetBytes($"AWS4{options.SecretKey}");
+        foreach (var part in new[] { day, Region, Service, "aws4_request" })
+            key = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(part));
+        var signature = Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(stringToSign)));
+
+        var request = new HttpRequestMessage(method, new Uri(options.Endpoint, $"{path}?{canonicalQuery}"));
+        request.Headers.Host = host;
+        request.Headers.Add("x-amz-date", amzDate);
+        request.Headers.Add("x-amz-content-sha256", EmptyPayloadSha256);
+        request.Headers.TryAddWithoutValidation("Authorization",
+            $"AWS4-HMAC-SHA256 Credential={options.AccessKey}/{scope}, SignedHeaders={signedHeaders}, Signature={signature}");
+        return request;
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    private static partial Regex BucketName();
+}
