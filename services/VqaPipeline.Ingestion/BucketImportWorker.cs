@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Minio.Exceptions;
 using VqaPipeline.Ingestion.Data;
@@ -128,7 +129,15 @@ internal sealed class BucketImportWorker(
         }
         finally
         {
-            await LockAsync(database, importId, "pg_advisory_unlock", CancellationToken.None);
+            try
+            {
+                await LockAsync(database, importId, "pg_advisory_unlock", CancellationToken.None);
+            }
+            catch (DbException exception)
+            {
+                // A broken connection took the lock with it.
+                logger.LogDebug(exception, "Unlocking bucket import {ImportId} failed", importId);
+            }
             await database.Database.CloseConnectionAsync();
         }
     }

@@ -47,10 +47,31 @@ public sealed class ObjectStore : IDisposable
     internal IMinioClient Client => _client;
 
     /// <summary>Creates the bucket unless it exists.</summary>
-    public async Task EnsureBucketAsync(CancellationToken cancellationToken = default)
+    public Task EnsureBucketAsync(CancellationToken cancellationToken = default) => EnsureBucketAsync(_bucket, cancellationToken);
+
+    /// <summary>Creates <paramref name="bucket"/> (any bucket, not only this store's) unless it exists.</summary>
+    public async Task EnsureBucketAsync(string bucket, CancellationToken cancellationToken = default)
     {
-        if (!await _client.BucketExistsAsync(new BucketExistsArgs().WithBucket(_bucket), cancellationToken))
-            await _client.MakeBucketAsync(new MakeBucketArgs().WithBucket(_bucket), cancellationToken);
+        if (!await _client.BucketExistsAsync(new BucketExistsArgs().WithBucket(bucket), cancellationToken))
+            await _client.MakeBucketAsync(new MakeBucketArgs().WithBucket(bucket), cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="content"/> (seekable, from its position to its end) at <paramref name="key"/> of
+    /// <paramref name="bucket"/> as it is, replacing what was there: objects put in a bucket directly, as catalogs
+    /// are before a bucket import.
+    /// </summary>
+    public async Task PutAtAsync(
+        string bucket, string key, Stream content, string contentType, CancellationToken cancellationToken = default)
+    {
+        await _client.PutObjectAsync(
+            new PutObjectArgs()
+                .WithBucket(bucket)
+                .WithObject(key)
+                .WithStreamData(content)
+                .WithObjectSize(content.Length - content.Position)
+                .WithContentType(contentType),
+            cancellationToken);
     }
 
     /// <summary>
