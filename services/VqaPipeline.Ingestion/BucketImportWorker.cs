@@ -39,9 +39,9 @@ internal sealed class ImportSignal
 }
 
 /// <summary>
-/// Runs bucket imports in the background: lists the bucket page by page in key order and gives each object the
-/// outcome an upload of it would have (through <see cref="ImageIngestor"/>), committing the object's image, its
-/// message and the import's progress together. At start, and at every poll, it takes up the running imports, going on
+/// Runs bucket imports in the background: lists the bucket page by page in key order (each page after the last key
+/// of the one before) and gives each object the outcome an upload of it would have (through
+/// <see cref="ImageIngestor"/>), committing the object's image, its message and the import's progress together. At start, and at every poll, it takes up the running imports, going on
 /// after the last key handled. A PostgreSQL advisory lock per import keeps two replicas off the same import; the lock
 /// goes with the connection when a replica dies.
 /// </summary>
@@ -106,14 +106,13 @@ internal sealed class BucketImportWorker(
             logger.LogInformation("Bucket import {ImportId} of s3://{Bucket}/{Prefix} runs after key {LastKey}",
                 importId, import.Bucket, import.Prefix, import.LastKey ?? "(none)");
             var objects = new ImportedObjects(database, ingestor, store, import, limits, clock);
-            string? continuationToken = null;
+            var startAfter = import.LastKey;
             do
             {
                 ObjectListPage page;
                 try
                 {
-                    page = await store.ListPageAsync(import.Bucket, import.Prefix, import.LastKey, continuationToken,
-                        options.PageSize, cancellationToken);
+                    page = await store.ListPageAsync(import.Bucket, import.Prefix, startAfter, options.PageSize, cancellationToken);
                 }
                 catch (BucketUnavailableException unavailable)
                 {
@@ -122,9 +121,9 @@ internal sealed class BucketImportWorker(
                 }
                 foreach (var item in page.Objects)
                     await objects.ImportAsync(item, cancellationToken);
-                continuationToken = page.NextContinuationToken;
+                startAfter = page.NextStartAfter;
             }
-            while (continuationToken is not null);
+            while (startAfter is not null);
             await EndAsync(database, importId, ImportState.Completed, null, cancellationToken);
         }
         finally

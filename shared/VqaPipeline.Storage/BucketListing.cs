@@ -9,17 +9,19 @@ namespace VqaPipeline.Storage;
 
 /// <summary>One page of a bucket listing, in key order.</summary>
 /// <param name="Objects">The objects of this page (folders' marker objects, keys ending in '/', left out).</param>
-/// <param name="NextContinuationToken">The token that lists the next page, or <c>null</c> when this page is the last.</param>
-public sealed record ObjectListPage(IReadOnlyList<StoredObject> Objects, string? NextContinuationToken);
+/// <param name="NextStartAfter">The key the next page starts after, or <c>null</c> when this page is the last.</param>
+public sealed record ObjectListPage(IReadOnlyList<StoredObject> Objects, string? NextStartAfter);
 
 /// <summary>A bucket that cannot be read: it does not exist, or the store's credentials may not list it.</summary>
 public sealed class BucketUnavailableException(string message) : Exception(message);
 
 /// <summary>
-/// S3 <c>ListObjectsV2</c>, one bounded page per request, signed with AWS Signature Version 4. The Minio SDK lists a
-/// whole prefix in one enumeration and exposes neither <c>start-after</c> nor the continuation token, and a listing
-/// that must survive a restart needs both: the token to go on page by page, <c>start-after</c> to resume after the
-/// last key handled.
+/// S3 <c>ListObjects</c>, one bounded page per request, each starting after a key (<c>marker</c>), signed with AWS
+/// Signature Version 4. The Minio SDK lists a whole prefix in one enumeration and cannot start after a key, which a
+/// listing that must survive a restart needs. Paging by key rather than by <c>ListObjectsV2</c> continuation token:
+/// a key is the resume point anyway, every S3-compatible store serves it, and the local S3 server (s3rver) cannot
+/// make V2 tokens on Node.js 17 and later (it ciphers them with DES, which OpenSSL 3 no longer offers: every truncated
+/// V2 page is a 500).
 /// </summary>
 internal sealed partial class BucketLister(ObjectStoreOptions options) : IDisposable
 {
@@ -34,8 +36,7 @@ internal sealed partial class BucketLister(ObjectStoreOptions options) : IDispos
     public static bool IsValidBucketName(string? bucket) => bucket is not null && BucketName().IsMatch(bucket);
 
     public async Task<ObjectListPage> ListPageAsync(
-        string bucket, string prefix, string? startAfter, string? continuationToken, int maxKeys,
-        CancellationToken cancellationToken)
+        string bucket, string prefix, string? startAfter, int maxKeys, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxKeys, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxKeys, 1000);
@@ -44,14 +45,11 @@ internal sealed partial class BucketLister(ObjectStoreOptions options) : IDispos
 
         var query = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
-            ["list-type"] = "2",
             ["max-keys"] = maxKeys.ToString(CultureInfo.InvariantCulture),
             ["prefix"] = prefix,
         };
-        if (continuationToken is not null)
-            query["continuation-token"] = continuationToken;
-        else if (startAfter is not null)
-            query["start-after"] = startAfter;
+        if (startAfter is not null)
+            query["marker"] = startAfter;
 
         using var request = Signed(HttpMethod.Get, $"/{bucket}", query, DateTimeOffset.UtcNow);
         using var response = await _http.SendAsync(request, cancellationToken);
@@ -60,7 +58,7 @@ internal sealed partial class BucketLister(ObjectStoreOptions options) : IDispos
             throw Unavailable(bucket, response.StatusCode, body);
 
         var result = XDocument.Parse(body).Root!;
-        var objects = result.Elements(S3 + "Contents")
+        var listed = result.Elements(S3 + "Contents")
             .Select(item => new StoredObject(
                 item.Element(S3 + "Key")!.Value,
                 long.Parse(item.Element(S3 + "Size")?.Value ?? "0", CultureInfo.InvariantCulture),
@@ -68,10 +66,10 @@ internal sealed partial class BucketLister(ObjectStoreOptions options) : IDispos
                 item.Element(S3 + "LastModified") is { } modified
                     ? DateTimeOffset.Parse(modified.Value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)
                     : null))
-            .Where(item => !item.Key.EndsWith('/'))
             .ToList();
         var truncated = string.Equals(result.Element(S3 + "IsTruncated")?.Value, "true", StringComparison.OrdinalIgnoreCase);
-        return new ObjectListPage(objects, truncated ? result.Element(S3 + "NextContinuationToken")?.Value : null);
+        return new ObjectListPage(
+            listed.Where(item => !item.Key.EndsWith('/')).ToList(), truncated && listed.Count > 0 ? listed[^1].Key : null);
     }
 
     public void Dispose() => _http.Dispose();

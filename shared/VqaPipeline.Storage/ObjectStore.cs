@@ -172,14 +172,13 @@ public sealed class ObjectStore : IDisposable
 
     /// <summary>
     /// One page of at most <paramref name="maxKeys"/> (1–1000) objects of <paramref name="bucket"/> (any bucket the
-    /// store's credentials can list) under <paramref name="prefix"/>, in key order: after
-    /// <paramref name="startAfter"/>, or where <paramref name="continuationToken"/> (the previous page's) says. Throws
-    /// <see cref="BucketUnavailableException"/> when the bucket does not exist or may not be listed.
+    /// store's credentials can list) under <paramref name="prefix"/>, in key order, after the key
+    /// <paramref name="startAfter"/> (none: from the first). Throws <see cref="BucketUnavailableException"/> when the
+    /// bucket does not exist or may not be listed.
     /// </summary>
     public Task<ObjectListPage> ListPageAsync(
-        string bucket, string prefix, string? startAfter, string? continuationToken, int maxKeys = 1000,
-        CancellationToken cancellationToken = default) =>
-        _lister.ListPageAsync(bucket, prefix, startAfter, continuationToken, maxKeys, cancellationToken);
+        string bucket, string prefix, string? startAfter, int maxKeys = 1000, CancellationToken cancellationToken = default) =>
+        _lister.ListPageAsync(bucket, prefix, startAfter, maxKeys, cancellationToken);
 
     /// <summary>Whether <paramref name="bucket"/> follows S3's naming rules (3–63 of a-z 0-9 . -, a letter or digit at each end).</summary>
     public static bool IsValidBucketName(string? bucket) => BucketLister.IsValidBucketName(bucket);
