@@ -15,6 +15,12 @@ public sealed record ImportOptions
     public int PageSize { get; set; } = 1000;
 
     /// <summary>
+    /// Objects read from the store ahead of the one being registered (1 reads one at a time): registration is in key
+    /// order, one transaction per object, but reads overlap it. At most this many objects are in memory at once.
+    /// </summary>
+    public int ReadAhead { get; set; } = 8;
+
+    /// <summary>
     /// How often the worker looks for running imports nobody works on (one whose service stopped on another replica);
     /// a new import on this replica starts at once.
     /// </summary>
@@ -119,8 +125,7 @@ internal sealed class BucketImportWorker(
                     await EndAsync(database, importId, ImportState.Failed, unavailable.Message, cancellationToken);
                     return;
                 }
-                foreach (var item in page.Objects)
-                    await objects.ImportAsync(item, cancellationToken);
+                await objects.ImportAsync(page.Objects, Math.Max(1, options.ReadAhead), cancellationToken);
                 startAfter = page.NextStartAfter;
             }
             while (startAfter is not null);
@@ -166,7 +171,7 @@ internal sealed class BucketImportWorker(
     }
 }
 
-/// <summary>One import's objects, each read, given to the ingestor and counted in one transaction.</summary>
+/// <summary>One import's objects, each read (some ahead), then given to the ingestor and counted in one transaction.</summary>
 internal sealed class ImportedObjects(
     IngestionDbContext database, ImageIngestor ingestor, ObjectStore store, BucketImport import, IngestionOptions limits,
     TimeProvider clock)
@@ -175,10 +180,26 @@ internal sealed class ImportedObjects(
     // from the system's bucket only.
     private readonly bool _inPlace = import.Bucket == store.Bucket;
 
-    public async Task ImportAsync(StoredObject item, CancellationToken cancellationToken)
+    /// <summary>Imports <paramref name="items"/> in their order, reading up to <paramref name="readAhead"/> of them ahead.</summary>
+    public async Task ImportAsync(IReadOnlyList<StoredObject> items, int readAhead, CancellationToken cancellationToken)
     {
+        var reads = new Queue<Task<ObjectRead>>();
+        var next = 0;
+        while (next < items.Count || reads.Count > 0)
+        {
+            while (reads.Count < readAhead && next < items.Count)
+                reads.Enqueue(ReadAsync(items[next++], cancellationToken));
+            await ImportAsync(await reads.Dequeue(), cancellationToken);
+        }
+    }
+
+    private async Task ImportAsync(ObjectRead read, CancellationToken cancellationToken)
+    {
+        var item = read.Item;
+        await using var content = read.Content;
         var report = new IngestReport();
-        await using var content = await ReadAsync(item, report, cancellationToken);
+        if (read.Refusal is not null)
+            report.Refuse(item.Key, read.Refusal);
         await using var transaction = await database.Database.BeginTransactionAsync(cancellationToken);
         if (content is not null && _inPlace)
             await ingestor.RegisterStoredAsync(import.CollectionId, item.Key, item.Key, content, report, cancellationToken);
@@ -202,27 +223,25 @@ internal sealed class ImportedObjects(
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>The object's bytes, or <c>null</c> with the reason in <paramref name="report"/> when it cannot be imported.</summary>
-    private async Task<Stream?> ReadAsync(StoredObject item, IngestReport report, CancellationToken cancellationToken)
+    /// <summary>The object's bytes, or why it cannot be imported.</summary>
+    private async Task<ObjectRead> ReadAsync(StoredObject item, CancellationToken cancellationToken)
     {
         if (item.SizeBytes > limits.MaxImageBytes)
-        {
-            report.Refuse(item.Key, $"larger than the {limits.MaxImageBytes}-byte limit of one image ({item.SizeBytes} bytes)");
-            return null;
-        }
+            return new ObjectRead(item, null, $"larger than the {limits.MaxImageBytes}-byte limit of one image ({item.SizeBytes} bytes)");
         try
         {
-            return await store.GetAsync(import.Bucket, item.Key, cancellationToken);
+            return new ObjectRead(item, await store.GetAsync(import.Bucket, item.Key, cancellationToken), null);
         }
         catch (FileNotFoundException)
         {
-            report.Refuse(item.Key, "the object was deleted after it was listed");
+            return new ObjectRead(item, null, "the object was deleted after it was listed");
         }
         catch (MinioException refused)
         {
             // The store answered and refused this object (access denied to it, say); other objects may still import.
-            report.Refuse(item.Key, $"the object could not be read: {refused.Message}");
+            return new ObjectRead(item, null, $"the object could not be read: {refused.Message}");
         }
-        return null;
     }
+
+    private sealed record ObjectRead(StoredObject Item, Stream? Content, string? Refusal);
 }
