@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
-using Minio.Exceptions;
 using VqaPipeline.Ingestion.Data;
 using VqaPipeline.Storage;
 
@@ -230,15 +229,16 @@ internal sealed class ImportedObjects(
             return new ObjectRead(item, null, $"larger than the {limits.MaxImageBytes}-byte limit of one image ({item.SizeBytes} bytes)");
         try
         {
-            return new ObjectRead(item, await store.GetAsync(import.Bucket, item.Key, cancellationToken), null);
+            return new ObjectRead(item, await store.ReadAsync(import.Bucket, item.Key, cancellationToken), null);
         }
         catch (FileNotFoundException)
         {
             return new ObjectRead(item, null, "the object was deleted after it was listed");
         }
-        catch (MinioException refused)
+        catch (ObjectUnreadableException refused)
         {
-            // The store answered and refused this object (access denied to it, say); other objects may still import.
+            // The store refused this object (access denied to it, say); other objects may still import. A server
+            // error is not caught: the import stops and is taken up again at this object.
             return new ObjectRead(item, null, $"the object could not be read: {refused.Message}");
         }
     }

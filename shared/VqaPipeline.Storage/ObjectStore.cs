@@ -27,13 +27,13 @@ public sealed class ObjectStore : IDisposable
 
     private readonly IMinioClient _client;
     private readonly string _bucket;
-    private readonly BucketLister _lister;
+    private readonly SignedS3Requests _signed;
 
     /// <summary>A store for <paramref name="options"/>; nothing is contacted until the first call.</summary>
     public ObjectStore(ObjectStoreOptions options)
     {
         _bucket = options.Bucket;
-        _lister = new BucketLister(options);
+        _signed = new SignedS3Requests(options);
         _client = new MinioClient()
             .WithEndpoint(options.Endpoint.Host, options.Endpoint.Port)
             .WithCredentials(options.AccessKey, options.SecretKey)
@@ -114,21 +114,14 @@ public sealed class ObjectStore : IDisposable
     /// The whole object at <paramref name="key"/>, read into memory (a ranged GET would fail in Minio SDK 7.0.0 on
     /// a correct 206 response). Throws <see cref="FileNotFoundException"/> when there is no such object.
     /// </summary>
-    public Task<Stream> GetAsync(string key, CancellationToken cancellationToken = default) =>
-        GetAsync(_bucket, key, cancellationToken);
-
-    /// <summary>
-    /// The whole object at <paramref name="key"/> of <paramref name="bucket"/> (any bucket the store's credentials can
-    /// read), read into memory; <see cref="FileNotFoundException"/> when there is no such object.
-    /// </summary>
-    public async Task<Stream> GetAsync(string bucket, string key, CancellationToken cancellationToken = default)
+    public async Task<Stream> GetAsync(string key, CancellationToken cancellationToken = default)
     {
         var buffer = new MemoryStream();
         try
         {
             await _client.GetObjectAsync(
                 new GetObjectArgs()
-                    .WithBucket(bucket)
+                    .WithBucket(_bucket)
                     .WithObject(key)
                     .WithCallbackStream((stream, token) => stream.CopyToAsync(buffer, token)),
                 cancellationToken);
@@ -136,7 +129,7 @@ public sealed class ObjectStore : IDisposable
         catch (ObjectNotFoundException)
         {
             await buffer.DisposeAsync();
-            throw new FileNotFoundException($"object '{key}' does not exist in bucket '{bucket}'", key);
+            throw new FileNotFoundException($"object '{key}' does not exist in bucket '{_bucket}'", key);
         }
         buffer.Position = 0;
         return buffer;
@@ -178,10 +171,19 @@ public sealed class ObjectStore : IDisposable
     /// </summary>
     public Task<ObjectListPage> ListPageAsync(
         string bucket, string prefix, string? startAfter, int maxKeys = 1000, CancellationToken cancellationToken = default) =>
-        _lister.ListPageAsync(bucket, prefix, startAfter, maxKeys, cancellationToken);
+        _signed.ListPageAsync(bucket, prefix, startAfter, maxKeys, cancellationToken);
+
+    /// <summary>
+    /// The whole object at <paramref name="key"/> of <paramref name="bucket"/> (any bucket the store's credentials can
+    /// read), read into memory in one request: <see cref="FileNotFoundException"/> when there is no such object,
+    /// <see cref="ObjectUnreadableException"/> when the store refuses it, <see cref="HttpRequestException"/> on a
+    /// server error.
+    /// </summary>
+    public Task<Stream> ReadAsync(string bucket, string key, CancellationToken cancellationToken = default) =>
+        _signed.GetObjectAsync(bucket, key, cancellationToken);
 
     /// <summary>Whether <paramref name="bucket"/> follows S3's naming rules (3–63 of a-z 0-9 . -, a letter or digit at each end).</summary>
-    public static bool IsValidBucketName(string? bucket) => BucketLister.IsValidBucketName(bucket);
+    public static bool IsValidBucketName(string? bucket) => SignedS3Requests.IsValidBucketName(bucket);
 
     /// <summary>Removes the object at <paramref name="key"/>; removing a missing object is not an error.</summary>
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default) =>
@@ -204,7 +206,7 @@ public sealed class ObjectStore : IDisposable
     public void Dispose()
     {
         _client.Dispose();
-        _lister.Dispose();
+        _signed.Dispose();
     }
 
     private static async Task<FileStream> SpoolAsync(Stream content, CancellationToken cancellationToken)

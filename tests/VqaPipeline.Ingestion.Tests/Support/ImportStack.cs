@@ -68,7 +68,7 @@ public sealed class ImportStack : IAsyncLifetime
 
     /// <summary>Puts the objects in <paramref name="bucket"/> as they are, several at once.</summary>
     public Task PutAsync(string bucket, IEnumerable<(string Key, byte[] Bytes)> objects) =>
-        Parallel.ForEachAsync(objects, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (item, token) =>
+        Parallel.ForEachAsync(objects, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (item, token) =>
         {
             await using var content = new MemoryStream(item.Bytes);
             await Store.PutAtAsync(bucket, item.Key, content, "application/octet-stream", token);

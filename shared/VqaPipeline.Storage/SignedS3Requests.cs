@@ -15,15 +15,19 @@ public sealed record ObjectListPage(IReadOnlyList<StoredObject> Objects, string?
 /// <summary>A bucket that cannot be read: it does not exist, or the store's credentials may not list it.</summary>
 public sealed class BucketUnavailableException(string message) : Exception(message);
 
+/// <summary>An object the store refuses to give (access denied to it, say): the store answered, and will answer the same.</summary>
+public sealed class ObjectUnreadableException(string message) : Exception(message);
+
 /// <summary>
-/// S3 <c>ListObjects</c>, one bounded page per request, each starting after a key (<c>marker</c>), signed with AWS
-/// Signature Version 4. The Minio SDK lists a whole prefix in one enumeration and cannot start after a key, which a
+/// The S3 requests the Minio SDK does not make as bucket imports need them, signed with AWS Signature Version 4 on the
+/// store's credentials, against any bucket. Listing: <c>ListObjects</c>, one bounded page per request, each starting
+/// after a key (<c>marker</c>). The Minio SDK lists a whole prefix in one enumeration and cannot start after a key, which a
 /// listing that must survive a restart needs. Paging by key rather than by <c>ListObjectsV2</c> continuation token:
 /// a key is the resume point anyway, every S3-compatible store serves it, and the local S3 server (s3rver) cannot
 /// make V2 tokens on Node.js 17 and later (it ciphers them with DES, which OpenSSL 3 no longer offers: every truncated
 /// V2 page is a 500).
 /// </summary>
-internal sealed partial class BucketLister(ObjectStoreOptions options) : IDisposable
+internal sealed partial class SignedS3Requests(ObjectStoreOptions options) : IDisposable
 {
     private const string Region = "us-east-1";
     private const string Service = "s3";
@@ -72,20 +76,52 @@ internal sealed partial class BucketLister(ObjectStoreOptions options) : IDispos
             listed.Where(item => !item.Key.EndsWith('/')).ToList(), truncated && listed.Count > 0 ? listed[^1].Key : null);
     }
 
+    /// <summary>
+    /// The whole object, read into memory, in one GET (the Minio SDK asks whether the bucket exists before every
+    /// read, and the local S3 server answers that by listing the whole bucket). A missing object is a
+    /// <see cref="FileNotFoundException"/>, any other refusal an <see cref="ObjectUnreadableException"/>; a server
+    /// error (5xx) is an <see cref="HttpRequestException"/>, worth trying again.
+    /// </summary>
+    public async Task<Stream> GetObjectAsync(string bucket, string key, CancellationToken cancellationToken)
+    {
+        var path = $"/{bucket}/{string.Join('/', key.Split('/').Select(Uri.EscapeDataString))}";
+        using var request = Signed(HttpMethod.Get, path, new SortedDictionary<string, string>(), DateTimeOffset.UtcNow);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (response.IsSuccessStatusCode)
+        {
+            var buffer = new MemoryStream();
+            await response.Content.CopyToAsync(buffer, cancellationToken);
+            buffer.Position = 0;
+            return buffer;
+        }
+        var (code, message) = ErrorOf(await response.Content.ReadAsStringAsync(cancellationToken));
+        var failure = $"{(int)response.StatusCode} {code ?? response.StatusCode.ToString()}{(message is null ? "" : $": {message}")}";
+        if ((int)response.StatusCode >= 500)
+            throw new HttpRequestException($"reading '{key}' of bucket '{bucket}' failed: {failure}", null, response.StatusCode);
+        if (code == "NoSuchKey" || (code is null && response.StatusCode == HttpStatusCode.NotFound))
+            throw new FileNotFoundException($"object '{key}' does not exist in bucket '{bucket}'", key);
+        throw new ObjectUnreadableException(failure);
+    }
+
     public void Dispose() => _http.Dispose();
 
-    private static BucketUnavailableException Unavailable(string bucket, HttpStatusCode status, string body)
+    private static (string? Code, string? Message) ErrorOf(string body)
     {
-        string? code = null, message = null;
         try
         {
             var error = XDocument.Parse(body).Root;
-            (code, message) = (error?.Element("Code")?.Value, error?.Element("Message")?.Value);
+            return (error?.Element("Code")?.Value, error?.Element("Message")?.Value);
         }
         catch (System.Xml.XmlException)
         {
-            // Not an S3 error document (a proxy's page): the status says enough.
+            // Not an S3 error document (a proxy's page, or nothing): the status says enough.
+            return (null, null);
         }
+    }
+
+    private static BucketUnavailableException Unavailable(string bucket, HttpStatusCode status, string body)
+    {
+        var (code, message) = ErrorOf(body);
         return code switch
         {
             "NoSuchBucket" => new BucketUnavailableException($"bucket '{bucket}' does not exist"),
@@ -115,7 +151,7 @@ internal sealed partial class BucketLister(ObjectStoreOptions options) : IDispos
             key = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(part));
         var signature = Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(stringToSign)));
 
-        var request = new HttpRequestMessage(method, new Uri(options.Endpoint, $"{path}?{canonicalQuery}"));
+        var request = new HttpRequestMessage(method, new Uri(options.Endpoint, canonicalQuery.Length == 0 ? path : $"{path}?{canonicalQuery}"));
         request.Headers.Host = host;
         request.Headers.Add("x-amz-date", amzDate);
         request.Headers.Add("x-amz-content-sha256", EmptyPayloadSha256);
