@@ -167,7 +167,8 @@ public sealed class ObjectStore : IDisposable
     /// One page of at most <paramref name="maxKeys"/> (1–1000) objects of <paramref name="bucket"/> (any bucket the
     /// store's credentials can list) under <paramref name="prefix"/>, in key order, after the key
     /// <paramref name="startAfter"/> (none: from the first). Throws <see cref="BucketUnavailableException"/> when the
-    /// bucket does not exist or may not be listed.
+    /// bucket does not exist or may not be listed, <see cref="HttpRequestException"/> on a server error (worth trying
+    /// again).
     /// </summary>
     public Task<ObjectListPage> ListPageAsync(
         string bucket, string prefix, string? startAfter, int maxKeys = 1000, CancellationToken cancellationToken = default) =>

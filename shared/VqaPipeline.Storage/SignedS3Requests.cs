@@ -58,6 +58,8 @@ internal sealed partial class SignedS3Requests(ObjectStoreOptions options) : IDi
         using var request = Signed(HttpMethod.Get, $"/{bucket}", query, DateTimeOffset.UtcNow);
         using var response = await _http.SendAsync(request, cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if ((int)response.StatusCode >= 500)
+            throw new HttpRequestException($"listing bucket '{bucket}' failed: {Failure(response.StatusCode, ErrorOf(body))}", null, response.StatusCode);
         if (!response.IsSuccessStatusCode)
             throw Unavailable(bucket, response.StatusCode, body);
 
@@ -95,7 +97,7 @@ internal sealed partial class SignedS3Requests(ObjectStoreOptions options) : IDi
             return buffer;
         }
         var (code, message) = ErrorOf(await response.Content.ReadAsStringAsync(cancellationToken));
-        var failure = $"{(int)response.StatusCode} {code ?? response.StatusCode.ToString()}{(message is null ? "" : $": {message}")}";
+        var failure = Failure(response.StatusCode, (code, message));
         if ((int)response.StatusCode >= 500)
             throw new HttpRequestException($"reading '{key}' of bucket '{bucket}' failed: {failure}", null, response.StatusCode);
         if (code == "NoSuchKey" || (code is null && response.StatusCode == HttpStatusCode.NotFound))
@@ -119,15 +121,17 @@ internal sealed partial class SignedS3Requests(ObjectStoreOptions options) : IDi
         }
     }
 
+    private static string Failure(HttpStatusCode status, (string? Code, string? Message) error) =>
+        $"{(int)status} {error.Code ?? status.ToString()}{(error.Message is null ? "" : $": {error.Message}")}";
+
     private static BucketUnavailableException Unavailable(string bucket, HttpStatusCode status, string body)
     {
-        var (code, message) = ErrorOf(body);
-        return code switch
+        var error = ErrorOf(body);
+        return error.Code switch
         {
             "NoSuchBucket" => new BucketUnavailableException($"bucket '{bucket}' does not exist"),
             "AccessDenied" => new BucketUnavailableException($"access to bucket '{bucket}' is denied to the store's credentials"),
-            _ => new BucketUnavailableException(
-                $"listing bucket '{bucket}' failed: {(int)status} {code ?? status.ToString()}{(message is null ? "" : $": {message}")}"),
+            _ => new BucketUnavailableException($"listing bucket '{bucket}' failed: {Failure(status, error)}"),
         };
     }
 
