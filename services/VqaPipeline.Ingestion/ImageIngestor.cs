@@ -10,9 +10,10 @@ using VqaPipeline.Storage;
 namespace VqaPipeline.Ingestion;
 
 /// <summary>
-/// Stores one original (content-addressed, so once), records it as pending in its collection and puts
-/// <see cref="ImageIngested"/> in the outbox in the same commit, so the message goes out if and only if the row exists. The unique (collection, sha256) index, not a prior lookup, decides duplicates, so two
-/// uploads of the same bytes racing each other still yield one row.
+/// Stores one original (content-addressed, so once) or takes one already in the system's bucket where it is (a bucket
+/// import), records it as pending in its collection and puts <see cref="ImageIngested"/> in the outbox in the same
+/// commit, so the message goes out if and only if the row exists. The unique (collection, sha256) index, not a prior
+/// lookup, decides duplicates, so two uploads of the same bytes racing each other still yield one row.
 /// </summary>
 internal sealed class ImageIngestor(
     IngestionDbContext database, ObjectStore store, TimeProvider clock, ILogger<ImageIngestor> logger)
