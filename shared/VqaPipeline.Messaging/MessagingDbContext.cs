@@ -47,13 +47,14 @@ public abstract class MessagingDbContext(DbContextOptions options) : ServiceDbCo
             entry.Property(e => e.Body).HasColumnType("jsonb");
             entry.Property(e => e.Destination).HasMaxLength(255);
             entry.Property(e => e.TraceParent).HasMaxLength(64);
+            entry.Property(e => e.LastError).HasMaxLength(EventLogEntry.LastErrorLength);
             entry.Property(e => e.Direction).HasMaxLength(16).HasConversion(LowerCaseEnum.Converter<MessageDirection>());
             entry.HasIndex(e => new { e.MessageType, e.OccurredAt });
             entry.HasIndex(e => e.MessageId);
             // The outbox: what the dispatcher scans, kept small by the filter however long the log grows.
             entry.HasIndex(e => e.Id)
                 .HasDatabaseName("ix_event_log_outbox")
-                .HasFilter("direction = 'published' AND dispatched_at IS NULL");
+                .HasFilter("direction = 'published' AND dispatched_at IS NULL AND parked_at IS NULL");
         });
         modelBuilder.Entity<InboxMessage>(inbox =>
         {

@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using VqaPipeline.Messaging.Inbox;
 using VqaPipeline.Messaging.Outbox;
 using VqaPipeline.Messaging.Replay;
@@ -37,6 +38,8 @@ public static class MessagingServices
     {
         services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section);
         services.AddSingleton<OutboxSignal>();
+        services.AddMetrics();
+        services.TryAddSingleton<OutboxMetrics>();
         services.ConfigureDbContext<TContext>((provider, db) => db.AddInterceptors(provider.GetRequiredService<OutboxSignal>().Interceptor));
         services.AddHostedService<OutboxDispatcher<TContext>>();
         return services;
