@@ -75,13 +75,17 @@ public sealed class EventLogEntry
     /// </summary>
     public int PublishAttempts { get; set; }
 
-    /// <summary>Why the latest of <see cref="PublishAttempts"/> failed; <c>null</c> while none has.</summary>
+    /// <summary>
+    /// Why the latest of <see cref="PublishAttempts"/> failed, or, for a consumed entry, why its consumer parked it;
+    /// <c>null</c> while nothing failed.
+    /// </summary>
     public string? LastError { get; set; }
 
     /// <summary>
-    /// When the outbox gave up on this entry after <see cref="Outbox.OutboxOptions.MaxAttempts"/> failed attempts (the
-    /// reason is <see cref="LastError"/>); the dispatcher skips a parked entry so the entries after it go out.
-    /// <c>null</c> for every entry that is sent or still waiting.
+    /// When the outbox gave up on this published entry after <see cref="Outbox.OutboxOptions.MaxAttempts"/> failed
+    /// attempts, the dispatcher skipping it so the entries after it go out; or when a consumer parked this consumed
+    /// entry, handling the rest of its batch without it (<see cref="MessagingDbContext.ParkConsumed"/>). The reason is
+    /// <see cref="LastError"/>; <c>null</c> for every entry sent, waiting or handled.
     /// </summary>
     public DateTimeOffset? ParkedAt { get; set; }
 

@@ -27,6 +27,7 @@ public static class MessagingServices
     {
         services.AddScoped<MessagingDbContext>(provider => provider.GetRequiredService<TContext>());
         services.AddScoped<InboxTransaction>();
+        AddMessagingMetrics(services);
         return services;
     }
 
@@ -38,11 +39,16 @@ public static class MessagingServices
     {
         services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section);
         services.AddSingleton<OutboxSignal>();
-        services.AddMetrics();
-        services.TryAddSingleton<OutboxMetrics>();
+        AddMessagingMetrics(services);
         services.ConfigureDbContext<TContext>((provider, db) => db.AddInterceptors(provider.GetRequiredService<OutboxSignal>().Interceptor));
         services.AddHostedService<OutboxDispatcher<TContext>>();
         return services;
+    }
+
+    private static void AddMessagingMetrics(IServiceCollection services)
+    {
+        services.AddMetrics();
+        services.TryAddSingleton<MessagingMetrics>();
     }
 
     /// <summary>The replay responder of <paramref name="service"/>, on its own queue.</summary>

@@ -19,7 +19,7 @@ public sealed class OutboxDispatcher<TContext>(
     IServiceScopeFactory scopes,
     IBus bus,
     OutboxSignal signal,
-    OutboxMetrics metrics,
+    MessagingMetrics metrics,
     IOptions<OutboxOptions> options,
     ILogger<OutboxDispatcher<TContext>> logger) : BackgroundService where TContext : MessagingDbContext
 {
@@ -152,7 +152,7 @@ public sealed class OutboxDispatcher<TContext>(
             return;
         }
         entry.ParkedAt = DateTimeOffset.UtcNow;
-        metrics.Parked(entry.MessageType);
+        metrics.OutboxParked(entry.MessageType);
         logger.LogError("Outbox parked {MessageType} {MessageId} (event log entry {EntryId}) after {Attempts} failed attempts; the messages after it go on: {Reason}",
             entry.MessageType, entry.MessageId, entry.Id, entry.PublishAttempts, reason);
     }
