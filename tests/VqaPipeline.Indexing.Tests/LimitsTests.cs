@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Indexing.Tests.Support;
 using VqaPipeline.Messaging;
+using VqaPipeline.TestSupport;
 
 namespace VqaPipeline.Indexing.Tests;
 
@@ -55,5 +56,43 @@ public sealed class LimitsTests(IndexingStack stack)
         }
         Assert.Equal(good.Count, await index.EventLog.CountAsync(e => e.Direction == MessageDirection.Consumed
                                                                       && e.JobId == good[0].JobId && e.ParkedAt == null));
+    }
+    [StackFact]
+    public async Task Questions_and_models_past_what_the_index_holds_are_refused_with_a_reason_and_other_searches_still_complete()
+    {
+        var (collectionId, _) = await stack.NewCollectionWithFixtureImagesAsync();
+        var longPath = "/" + new string('m', 599);
+        foreach (var (body, reason) in new (object, string)[]
+                 {
+                     (new { collectionId, questions = new[] { "Is it red?", Contractions } }, "question 2: the question is 1199 bytes once normalized (UTF-8), more than 1000"),
+                     (new { collectionId, questions = new[] { Cjk } }, "question 1: the question is 3000 bytes once normalized (UTF-8), more than 1000"),
+                     (new { collectionId, questions = new[] { "Is it red?" }, model = longPath }, "the model is 600 bytes (UTF-8), more than 400"),
+                 })
+        {
+            using var response = await stack.Ingestion.PostAsJsonAsync("/jobs", body);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains(reason, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        }
+        foreach (var (query, reason) in new[]
+                 {
+                     ($"question={Uri.EscapeDataString(Contractions)}&answer=yes", "the question is 1199 bytes once normalized"),
+                     ($"question={Uri.EscapeDataString(Cjk)}&answer=yes", "the question is 3000 bytes once normalized"),
+                     ($"question=is+it+red&answer=yes&modelVersion={Uri.EscapeDataString(longPath)}", "the model version is 600 bytes (UTF-8), more than 500"),
+                 })
+        {
+            using var response = await stack.Indexing.GetAsync($"/search?{query}&collection={collectionId}");
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains(reason, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        }
+
+        var url = $"/search?question={Uri.EscapeDataString("Is there a boat?")}&answer=yes&collection={collectionId}";
+        await Poll.UntilAsync(async () =>
+        {
+            using var response = await stack.Indexing.GetAsync(url);
+            Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Accepted, $"the search answered {response.StatusCode}");
+            return response.StatusCode == HttpStatusCode.OK;
+        }, IndexingStack.Patience, "the search of an ordinary question still pending", TimeSpan.FromMilliseconds(100));
+        await using var jobs = stack.JobsDatabase();
+        Assert.Equal(["Is there a boat?"], (await jobs.QuestionJobs.SingleAsync(j => j.CollectionId == collectionId)).Questions);
     }
 }
