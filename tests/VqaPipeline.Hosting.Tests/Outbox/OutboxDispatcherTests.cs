@@ -183,7 +183,7 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
             Assert.Equal(0, _received.Count(parked.MessageId));
         }
         using var metrics = await service.GetAsync(ServiceDefaults.MetricsPath);
-        Assert.Contains("vqa_outbox_parked", await metrics.Content.ReadAsStringAsync());
+        Assert.Matches("""vqa_outbox_parked_total\{[^}]*message_type="ImageRejected"\} 2""", await metrics.Content.ReadAsStringAsync());
 
         var later = await CommitOutgoingAsync(db, 3);
         await WaitUntilAsync(() => later.All(w => _received.Count(w.MessageId) == 1), "rows committed after the parking received");
