@@ -32,7 +32,8 @@ public sealed record TrainingRunRequest(
     int? WarmupSteps,
     long? Seed,
     string? DType,
-    int? SaveEvery);
+    int? SaveEvery,
+    int? MaxMemoryMb = null);
 
 /// <summary>What <c>POST /training-runs</c> answers.</summary>
 public sealed record TrainingRunAccepted(Guid Id, string StatusUrl);
@@ -40,7 +41,7 @@ public sealed record TrainingRunAccepted(Guid Id, string StatusUrl);
 /// <summary>A training run as <c>GET /training-runs/{id}</c> shows it.</summary>
 public sealed record TrainingRunResponse(
     Guid Id, string ModelName, string Status, int Step, int TotalSteps, double? Loss, double? ExamplesPerSecond,
-    string? Model, string? Error, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    string? Model, string? Error, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, int Attempts);
 
 /// <summary>A stored model version as <c>GET /models</c> lists it.</summary>
 public sealed record ModelVersionResponse(
@@ -82,7 +83,7 @@ internal static partial class TrainingRunEndpoints
             new TrainingSettings(
                 request.Epochs ?? 20, request.MaxSteps, request.BatchSize ?? 4, request.GradientAccumulation ?? 1,
                 request.LearningRate ?? 5e-5, request.WeightDecay ?? 0.01, request.WarmupSteps ?? 0, request.Seed ?? 0,
-                request.DType ?? "float32", request.SaveEvery ?? 100),
+                request.DType ?? "float32", request.SaveEvery ?? 100, request.MaxMemoryMb),
             now);
         database.TrainingRuns.Add(new TrainingRun
         {
@@ -141,6 +142,7 @@ internal static partial class TrainingRunEndpoints
                 (_, _, _, _, _, _, { } warmup, _, _) when warmup < 0 => "'warmupSteps' must not be negative",
                 (_, _, _, _, _, _, _, { } every, _) when every < 1 => "'saveEvery' must be at least 1",
                 (_, _, _, _, _, _, _, _, { } dtype) when dtype is not ("float32" or "bfloat16") => "'dtype' must be float32 or bfloat16",
+                _ when request.MaxMemoryMb is < 1 => "'maxMemoryMb' must be at least 1",
                 _ => null,
             };
     }
@@ -153,7 +155,7 @@ internal static partial class TrainingRunEndpoints
             return TypedResults.NotFound(new ErrorResponse($"training run {runId} does not exist"));
         return TypedResults.Ok(new TrainingRunResponse(
             run.Id, run.ModelName, run.Status.ToString().ToLowerInvariant(), run.Step, run.TotalSteps, run.Loss,
-            run.ExamplesPerSecond, run.ModelReference, run.Error, run.CreatedAt, run.UpdatedAt));
+            run.ExamplesPerSecond, run.ModelReference, run.Error, run.CreatedAt, run.UpdatedAt, run.Attempts));
     }
 
     private static async Task<List<ModelVersionResponse>> ListModelsAsync(TrainingDbContext database, CancellationToken cancellationToken) =>

@@ -34,9 +34,14 @@ public sealed class TrainingRunner(
     public async Task WaitForWorkAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
         await _wake.WaitAsync(timeout, cancellationToken);
 
-    /// <summary>Runs <paramref name="runId"/>, claimed by this worker, to its end (or until the host stops).</summary>
-    public async Task RunAsync(Guid runId, CancellationToken stoppingToken)
+    /// <summary>
+    /// Runs <paramref name="claim"/>'s attempt at its run to its end, until the host stops, or until the attempt ends
+    /// early: over its memory bound, or with an error other than a bad request (those end the attempt; the run is
+    /// queued again until it has used its attempts).
+    /// </summary>
+    public async Task RunAsync(ClaimedRun claim, CancellationToken stoppingToken)
     {
+        var runId = claim.Id;
         TrainingRequested request;
         string datasetPrefix;
         await using (var db = await databases.CreateDbContextAsync(stoppingToken))
@@ -46,38 +51,51 @@ public sealed class TrainingRunner(
             datasetPrefix = run.DatasetPrefix ?? throw new InvalidOperationException($"training run {runId} was taken before its dataset was there");
         }
 
-        using var lostClaim = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var progress = new ProgressBox();
-        var heartbeat = HeartbeatAsync(runId, progress, lostClaim);
+        var heartbeat = HeartbeatAsync(runId, progress, attempt);
+        var memory = MemoryWatch.BoundBytes(request.Settings.MaxMemoryMb, options.Value.MaxMemoryMb) is { } bound
+            ? new MemoryWatch(bound, options.Value.MemorySampleInterval)
+            : null;
+        var watching = memory?.WatchAsync(attempt) ?? Task.CompletedTask;
+        async Task EndWatchesAsync()
+        {
+            await attempt.CancelAsync();
+            await Task.WhenAll(heartbeat, watching);
+        }
+
         try
         {
-            logger.LogInformation("Training run {RunId}: model {ModelName}", runId, request.ModelName);
-            var result = await TrainAsync(request, datasetPrefix, progress, lostClaim.Token);
-            await lostClaim.CancelAsync();
-            await heartbeat;
+            logger.LogInformation("Training run {RunId}: model {ModelName}, attempt {Attempt}", runId, request.ModelName, claim.Attempt);
+            var result = await TrainAsync(request, datasetPrefix, progress, attempt.Token);
+            await EndWatchesAsync();
             await StoreModelAsync(request, result, stoppingToken);
         }
-        catch (OperationCanceledException) when (lostClaim.IsCancellationRequested)
+        catch (OperationCanceledException) when (attempt.IsCancellationRequested)
         {
-            await lostClaim.CancelAsync();
-            await heartbeat;
-            if (stoppingToken.IsCancellationRequested)
+            await EndWatchesAsync();
+            if (memory?.Exceeded is { } overBound)
+            {
+                logger.LogWarning("Training run {RunId}: attempt {Attempt} stopped: {Reason}", runId, claim.Attempt, overBound);
+                await EndAttemptAsync(claim, overBound, retry: true);
+            }
+            else if (stoppingToken.IsCancellationRequested)
                 await ReleaseAsync(runId); // back in the queue: the next worker resumes from the last checkpoint
             else
                 logger.LogWarning("Training run {RunId} was taken over by another worker; stopped here", runId);
         }
         catch (Exception exception)
         {
-            await lostClaim.CancelAsync();
-            await heartbeat;
-            var reason = exception is VqaPipelineException or InvalidDataException
-                ? exception.Message
-                : $"{exception.GetType().Name}: {exception.Message}";
-            if (exception is not VqaPipelineException)
-                logger.LogError(exception, "Training run {RunId} failed", runId);
-            else
+            await EndWatchesAsync();
+            // A bad request or bad data fails the same way every time; anything else (out of memory, a disk, the
+            // network) may not, so the run gets its other attempts.
+            var permanent = exception is VqaPipelineException or InvalidDataException;
+            var reason = permanent ? exception.Message : $"{exception.GetType().Name}: {exception.Message}";
+            if (permanent)
                 logger.LogWarning("Training run {RunId} failed: {Reason}", runId, reason);
-            await FailAsync(runId, reason, stoppingToken);
+            else
+                logger.LogError(exception, "Training run {RunId}: attempt {Attempt} failed", runId, claim.Attempt);
+            await EndAttemptAsync(claim, reason, retry: !permanent);
         }
     }
 
@@ -216,16 +234,32 @@ public sealed class TrainingRunner(
         logger.LogInformation("Training run {RunId} stored {Model}", request.RunId, version.Reference);
     }
 
-    private async Task FailAsync(Guid runId, string reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ends an attempt that did not finish: the run is queued again with the reason while it has attempts left and
+    /// <paramref name="retry"/> allows, and fails with it (and <see cref="TrainingFailed"/>) otherwise.
+    /// </summary>
+    private async Task EndAttemptAsync(ClaimedRun claim, string reason, bool retry)
     {
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var run = await db.TrainingRuns.SingleAsync(r => r.Id == runId, cancellationToken);
+        await using var db = await databases.CreateDbContextAsync();
         var now = clock.GetUtcNow();
+        if (retry && claim.Attempt < options.Value.MaxAttempts)
+        {
+            await db.Database.ExecuteSqlInterpolatedAsync(
+                $"""
+                 UPDATE training_runs SET status = 'queued', worker = NULL, error = {reason}, updated_at = {now}
+                 WHERE id = {claim.Id} AND worker = {TrainingWorker.Identity} AND status = 'running'
+                 """);
+            Wake();
+            return;
+        }
+
+        var failure = retry ? $"gave up after {claim.Attempt} attempts: {reason}" : reason;
+        var run = await db.TrainingRuns.SingleAsync(r => r.Id == claim.Id);
         run.Status = TrainingRunStatus.Failed;
-        run.Error = reason;
+        run.Error = failure;
         run.Worker = null;
         run.UpdatedAt = now;
-        await PublishAfterCommitAsync(db, new TrainingFailed(runId, reason), cancellationToken);
+        await PublishAfterCommitAsync(db, new TrainingFailed(claim.Id, failure), CancellationToken.None);
     }
 
     private async Task ReleaseAsync(Guid runId)

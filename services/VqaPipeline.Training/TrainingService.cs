@@ -73,6 +73,22 @@ public sealed record TrainingOptions
     /// <summary>A running run whose worker has been silent this long is taken over by another worker.</summary>
     public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How many times a run is taken (by this or another worker) before it fails: an attempt ends when training throws
+    /// something other than a bad request or bad data, when the worker goes over the memory bound, or when the worker
+    /// stops saying it is alive (killed for memory, lost its machine).
+    /// </summary>
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>
+    /// The most resident memory (MB) this worker process may hold while it trains a run; a run may ask for less
+    /// (<c>maxMemoryMb</c>). An attempt that goes over is stopped at its next step. None when null.
+    /// </summary>
+    public int? MaxMemoryMb { get; set; }
+
+    /// <summary>How often a training worker reads its resident memory while a run has a memory bound.</summary>
+    public TimeSpan MemorySampleInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Training steps between progress reports.</summary>
     public int LogEvery { get; set; } = 10;
 

@@ -178,14 +178,5 @@ public sealed class TrainingRunTests(TrainingStack stack) : IClassFixture<Traini
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
-    private async Task<Guid> StartAsync(object body)
-    {
-        using var response = await stack.Api.PostAsJsonAsync("/training-runs", body);
-        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
-        var accepted = await response.Content.ReadFromJsonAsync<JsonElement>();
-        var id = accepted.GetProperty("id").GetGuid();
-        Assert.Equal($"/training-runs/{id}", accepted.GetProperty("statusUrl").GetString());
-        Assert.Equal($"/training-runs/{id}", response.Headers.Location?.OriginalString);
-        return id;
-    }
+    private Task<Guid> StartAsync(object body) => stack.StartRunAsync(body);
 }

@@ -52,13 +52,19 @@ public sealed class TrainingRun
     /// <summary>The worker training it (host name and process id), while it runs.</summary>
     public string? Worker { get; set; }
 
+    /// <summary>
+    /// How many times a worker took the run. Each claim counts one; a run that reaches <c>Training:MaxAttempts</c> without
+    /// finishing fails with its last attempt's error.
+    /// </summary>
+    public int Attempts { get; set; }
+
     /// <summary>When the worker last reported: a running run whose worker went silent is taken over.</summary>
     public DateTimeOffset? HeartbeatAt { get; set; }
 
     /// <summary>The trained model (<c>models/{name}/{version}</c>), once completed.</summary>
     public string? ModelReference { get; set; }
 
-    /// <summary>Why the run failed.</summary>
+    /// <summary>Why the run failed; while it is queued again, why its last attempt ended.</summary>
     public string? Error { get; set; }
 
     /// <summary>When it was requested.</summary>

@@ -93,10 +93,31 @@ public class TrainingStack : IAsyncLifetime
         return (collectionId, imageIds);
     }
 
-    /// <summary>Polls <c>GET /training-runs/{id}</c> until the run is completed or failed.</summary>
+    /// <summary>A new collection of <paramref name="images"/> fixture images, each labelled with its own answer to one question.</summary>
+    public async Task<Guid> NewLabelledCollectionAsync(int images)
+    {
+        var (collectionId, imageIds) = await NewCollectionAsync(Fixtures.Images().Take(images));
+        (await Api.PostAsJsonAsync($"/collections/{collectionId}/labels", imageIds.Select((imageId, index) =>
+            new { imageId, question = "Which one?", answers = new[] { $"image{index}" } }))).EnsureSuccessStatusCode();
+        return collectionId;
+    }
+
+    /// <summary><c>POST /training-runs</c>, which must accept <paramref name="body"/>; the new run's id.</summary>
+    public async Task<Guid> StartRunAsync(object body)
+    {
+        using var response = await Api.PostAsJsonAsync("/training-runs", body);
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        var accepted = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var id = accepted.GetProperty("id").GetGuid();
+        Assert.Equal($"/training-runs/{id}", accepted.GetProperty("statusUrl").GetString());
+        Assert.Equal($"/training-runs/{id}", response.Headers.Location?.OriginalString);
+        return id;
+    }
+
+    /// <summary>Polls <c>GET /training-runs/{id}</c> until the run is completed, failed or cancelled.</summary>
     public Task<JsonElement> WaitForRunAsync(Guid runId, TimeSpan? patience = null) =>
         Poll.UntilAsync(() => Api.GetFromJsonAsync<JsonElement>($"/training-runs/{runId}"),
-            run => run.GetProperty("status").GetString() is "completed" or "failed", patience ?? Patience,
+            run => run.GetProperty("status").GetString() is "completed" or "failed" or "cancelled", patience ?? Patience,
             run => $"training run {runId} still {run}", TimeSpan.FromMilliseconds(200));
 
     /// <summary>Polls <c>GET /jobs/{id}</c> until the job is completed, failed or cancelled.</summary>
