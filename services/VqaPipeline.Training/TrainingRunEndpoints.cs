@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Hosting;
 using VqaPipeline.Storage;
@@ -60,12 +61,13 @@ internal static partial class TrainingRunEndpoints
 
     private static async Task<IResult> StartAsync(
         TrainingRunRequest request, TrainingDbContext database, ObjectStore store, ModelLocator models,
-        CollectionsClient collections, TimeProvider clock, CancellationToken cancellationToken)
+        CollectionsClient collections, IOptions<TrainingOptions> training, IOptions<TrainingRunLimits> limits, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         string? reason;
         try
         {
-            reason = await InvalidAsync(request, store, models, collections, cancellationToken);
+            reason = await InvalidAsync(request, store, models, collections, limits.Value, training.Value.MaxMemoryMb, cancellationToken);
         }
         catch (ServiceUnavailableException exception)
         {
@@ -81,7 +83,7 @@ internal static partial class TrainingRunEndpoints
             new TrainingDataset(request.Dataset!.CollectionId, request.Dataset.ObjectPrefix?.Trim('/')),
             new TrainingStart(request.BaseModel, request.FromConfig?.ToJsonString(), request.Tokenizer),
             new TrainingSettings(
-                request.Epochs ?? 20, request.MaxSteps, request.BatchSize ?? 4, request.GradientAccumulation ?? 1,
+                request.Epochs ?? TrainingRunDefaults.Epochs, request.MaxSteps, request.BatchSize ?? TrainingRunDefaults.BatchSize, request.GradientAccumulation ?? 1,
                 request.LearningRate ?? 5e-5, request.WeightDecay ?? 0.01, request.WarmupSteps ?? 0, request.Seed ?? 0,
                 request.DType ?? "float32", request.SaveEvery ?? 100, request.MaxMemoryMb),
             now);
@@ -101,8 +103,9 @@ internal static partial class TrainingRunEndpoints
     }
 
     private static async Task<string?> InvalidAsync(TrainingRunRequest request, ObjectStore store, ModelLocator models,
-        CollectionsClient collections, CancellationToken cancellationToken)
+        CollectionsClient collections, TrainingRunLimits limits, int? workerMaxMemoryMb, CancellationToken cancellationToken)
     {
+        long? labels = null;
         if (request.ModelName is not { } name || !ModelNamePattern().IsMatch(name))
             return "'modelName' must be 1-100 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit";
         if (request.Dataset is not { } dataset || (dataset.CollectionId is null) == string.IsNullOrWhiteSpace(dataset.ObjectPrefix))
@@ -114,6 +117,7 @@ internal static partial class TrainingRunEndpoints
                 return $"collection {collectionId} does not exist";
             if (collection.Labels == 0)
                 return $"collection {collectionId} has no labels to train on (POST /collections/{collectionId}/labels first)";
+            labels = collection.Labels;
         }
         else if ((await store.ListAsync(dataset.ObjectPrefix!.Trim('/') + "/", cancellationToken)).Count == 0)
         {
@@ -130,20 +134,12 @@ internal static partial class TrainingRunEndpoints
                 return unknown;
         }
 
-        return (request.Epochs, request.MaxSteps, request.BatchSize, request.GradientAccumulation, request.LearningRate,
-                request.WeightDecay, request.WarmupSteps, request.SaveEvery, request.DType) switch
+        return (request.LearningRate, request.WeightDecay, request.DType) switch
             {
-                ({ } epochs, _, _, _, _, _, _, _, _) when epochs < 1 => "'epochs' must be at least 1",
-                (_, { } steps, _, _, _, _, _, _, _) when steps < 1 => "'maxSteps' must be at least 1",
-                (_, _, { } batch, _, _, _, _, _, _) when batch is < 1 or > 4096 => "'batchSize' must be 1 to 4096",
-                (_, _, _, { } accumulation, _, _, _, _, _) when accumulation < 1 => "'gradientAccumulation' must be at least 1",
-                (_, _, _, _, { } lr, _, _, _, _) when !(lr > 0) || double.IsInfinity(lr) => "'learningRate' must be positive",
-                (_, _, _, _, _, { } decay, _, _, _) when !(decay >= 0) || double.IsInfinity(decay) => "'weightDecay' must not be negative",
-                (_, _, _, _, _, _, { } warmup, _, _) when warmup < 0 => "'warmupSteps' must not be negative",
-                (_, _, _, _, _, _, _, { } every, _) when every < 1 => "'saveEvery' must be at least 1",
-                (_, _, _, _, _, _, _, _, { } dtype) when dtype is not ("float32" or "bfloat16") => "'dtype' must be float32 or bfloat16",
-                _ when request.MaxMemoryMb is < 1 => "'maxMemoryMb' must be at least 1",
-                _ => null,
+                ({ } lr, _, _) when !(lr > 0) || double.IsInfinity(lr) => "'learningRate' must be positive",
+                (_, { } decay, _) when !(decay >= 0) || double.IsInfinity(decay) => "'weightDecay' must not be negative",
+                (_, _, { } dtype) when dtype is not ("float32" or "bfloat16") => "'dtype' must be float32 or bfloat16",
+                _ => limits.Check(request, labels, workerMaxMemoryMb),
             };
     }
 

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Ml;
+using VqaPipeline.Ml.Data;
 using VqaPipeline.Ml.Models;
 using VqaPipeline.Ml.Models.Vilt;
 using VqaPipeline.Ml.Onnx;
@@ -19,7 +20,7 @@ namespace VqaPipeline.Training;
 /// </summary>
 public sealed class TrainingRunner(
     IDbContextFactory<TrainingDbContext> databases, ObjectStore store, ModelLocator models, IOptions<TrainingOptions> options,
-    TimeProvider clock, ILogger<TrainingRunner> logger)
+    IOptions<TrainingRunLimits> limits, TimeProvider clock, ILogger<TrainingRunner> logger)
 {
     private const string CompleteMarker = ".complete";
     private readonly SemaphoreSlim _wake = new(0);
@@ -104,9 +105,10 @@ public sealed class TrainingRunner(
     {
         var workFolder = Path.Combine(options.Value.WorkFolder, "runs", request.RunId.ToString("N"));
         var data = await PrepareDataAsync(datasetPrefix, Path.Combine(workFolder, "data"), cancellationToken);
+        var settings = request.Settings;
+        CheckTrainingExamples(settings, data);
         var model = await StartingPointAsync(request.Start, workFolder, cancellationToken);
         var output = Path.Combine(workFolder, "output");
-        var settings = request.Settings;
         var fineTuning = new FineTuningOptions
         {
             DataFolder = data,
@@ -131,6 +133,21 @@ public sealed class TrainingRunner(
         return await Task.Factory.StartNew(
             () => ViltFineTuningRun.Run(fineTuning, line => logger.LogInformation("Training run {RunId}: {Line}", request.RunId, line), cancellationToken),
             cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// The API bounds epochs × examples for a collection, whose labels it can count; a stored dataset is counted here,
+    /// once it is on disk, so that a run of too many epochs over a large dataset fails at once instead of for days.
+    /// </summary>
+    private void CheckTrainingExamples(TrainingSettings settings, string dataFolder)
+    {
+        if (settings.MaxSteps is not null)
+            return;
+        var questions = VqaDataset.Open(dataFolder).Read().LongCount();
+        var examples = settings.Epochs * questions;
+        if (examples > limits.Value.MaxTrainingExamples)
+            throw new TrainingRunException(
+                $"'epochs' × the dataset's {questions} questions is {examples} examples, over the limit of {limits.Value.MaxTrainingExamples}");
     }
 
     /// <summary>

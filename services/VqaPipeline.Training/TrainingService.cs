@@ -26,6 +26,7 @@ public static class TrainingService
         var configuration = builder.Configuration;
         var services = builder.Services;
         services.AddOptions<TrainingOptions>().Bind(configuration.GetSection(TrainingOptions.Section));
+        services.AddOptions<TrainingRunLimits>().Bind(configuration.GetSection(TrainingRunLimits.Section));
         var options = configuration.GetSection(TrainingOptions.Section).Get<TrainingOptions>() ?? new TrainingOptions();
         services.AddServiceDatabase<TrainingDbContext>(configuration, Name, create => new TrainingDbContext(create));
         builder.AddVqaServiceDefaults(Name, bus =>

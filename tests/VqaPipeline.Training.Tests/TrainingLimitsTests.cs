@@ -67,4 +67,54 @@ public sealed class TrainingLimitsTests(TrainingStack stack) : IClassFixture<Tra
             e => e.Body.Contains(runId.ToString()));
         Assert.Contains("the worker stopped heartbeating", failure.Body);
     }
+
+    [StackFact]
+    public async Task Sizes_over_the_limits_are_refused_with_a_reason_each()
+    {
+        var collectionId = await stack.NewLabelledCollectionAsync(2);
+        object Run(object settings) => Merge(new { modelName = "too-big", dataset = new { collectionId }, baseModel = BaseModel }, settings);
+        object FromConfig(object config) =>
+            new { modelName = "too-big", dataset = new { collectionId }, fromConfig = config, tokenizer = BaseModel, maxSteps = 1 };
+        var cases = new (object Body, string Reason)[]
+        {
+            (Run(new { epochs = 0 }), "'epochs' must be 1 to 1000"),
+            (Run(new { epochs = 1_001 }), "'epochs' must be 1 to 1000"),
+            (Run(new { maxSteps = 1_000_001 }), "'maxSteps' must be 1 to 1000000"),
+            (Run(new { batchSize = 513 }), "'batchSize' must be 1 to 512"),
+            (Run(new { gradientAccumulation = 1_025 }), "'gradientAccumulation' must be 1 to 1024"),
+            (Run(new { warmupSteps = 1_000_001 }), "'warmupSteps' must be 0 to 1000000"),
+            (Run(new { saveEvery = 0 }), "'saveEvery' must be 1 to 1000000"),
+            (Run(new { maxMemoryMb = 0 }), "'maxMemoryMb' must be at least 1"),
+            (Run(new { epochs = 501 }),
+                $"'epochs' × the collection's 2 labels is 1002 examples, over the limit of {TrainingStack.MaxTrainingExamples}"),
+            (Run(new { maxSteps = 100, batchSize = 5, gradientAccumulation = 3 }),
+                $"'maxSteps' × 'batchSize' × 'gradientAccumulation' is 1500 examples, over the limit of {TrainingStack.MaxTrainingExamples}"),
+            (FromConfig(new { hidden_size = 100_000 }), "'fromConfig.hidden_size' must be 1 to 8192"),
+            (FromConfig(new { num_hidden_layers = 0 }), "'fromConfig.num_hidden_layers' must be 1 to 96"),
+            (FromConfig(new { image_size = 384, patch_size = 500 }), "'fromConfig.patch_size' must be 1 to 384"),
+            (FromConfig(new { hidden_size = 30, num_attention_heads = 4 }), "'fromConfig.hidden_size' must be a multiple of 'num_attention_heads'"),
+            (FromConfig(new { hidden_size = 8_192, num_attention_heads = 64, num_hidden_layers = 96, intermediate_size = 32_768 }),
+                "'fromConfig' describes a model of about"),
+            (FromConfig(new { hidden_size = "wide" }), "'fromConfig' is not a ViLT configuration"),
+            (FromConfig(new { padding = new string('x', 70_000) }), "'fromConfig' is "),
+        };
+        foreach (var (body, reason) in cases)
+        {
+            using var response = await stack.Api.PostAsJsonAsync("/training-runs", body);
+            var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString();
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest && error!.StartsWith(reason, StringComparison.Ordinal),
+                $"{JsonSerializer.Serialize(body)[..Math.Min(200, JsonSerializer.Serialize(body).Length)]}: {(int)response.StatusCode} {error}");
+        }
+        await using var db = stack.NewContext();
+        Assert.False(await db.TrainingRuns.AnyAsync(r => r.ModelName == "too-big"));
+    }
+
+    /// <summary><paramref name="body"/> with <paramref name="settings"/>' properties added, as one JSON object.</summary>
+    private static JsonElement Merge(object body, object settings)
+    {
+        var merged = JsonSerializer.SerializeToNode(body, JsonSerializerOptions.Web)!.AsObject();
+        foreach (var (name, value) in JsonSerializer.SerializeToNode(settings, JsonSerializerOptions.Web)!.AsObject().ToList())
+            merged[name] = value?.DeepClone();
+        return JsonSerializer.SerializeToElement(merged);
+    }
 }

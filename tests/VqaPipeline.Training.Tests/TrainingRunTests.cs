@@ -164,7 +164,7 @@ public sealed class TrainingRunTests(TrainingStack stack) : IClassFixture<Traini
                 "model folder './no/such/folder' must be an absolute path on the workers' disks"),
             (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, fromConfig = new { hidden_size = 8 } },
                 "'fromConfig' needs 'tokenizer'"),
-            (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, baseModel = BaseModel, batchSize = 0 }, "'batchSize' must be 1 to 4096"),
+            (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, baseModel = BaseModel, batchSize = 0 }, "'batchSize' must be 1 to 512"),
             (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, baseModel = BaseModel, learningRate = -1 }, "'learningRate' must be positive"),
             (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, baseModel = BaseModel, dtype = "float16" }, "'dtype' must be float32 or bfloat16"),
         };

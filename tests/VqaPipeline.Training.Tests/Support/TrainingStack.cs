@@ -58,7 +58,11 @@ public class TrainingStack : IAsyncLifetime
         ["Training:PollInterval"] = "00:00:00.500",
         ["Training:LogEvery"] = "1",
         ["Training:RunWorker"] = runWorker ? "true" : "false",
+        ["Training:Limits:MaxTrainingExamples"] = MaxTrainingExamples.ToString(),
     };
+
+    /// <summary>Low enough that a test can go over it with a few labels, high enough for every run the tests train.</summary>
+    public const int MaxTrainingExamples = 1_000;
 
     /// <summary>The built training service as a process of its own, training runs.</summary>
     public Task<WorkerProcess> StartWorkerProcessAsync() => Stack.StartProcessAsync(Services.Training, TrainingSettings());
