@@ -56,6 +56,7 @@ internal static partial class TrainingRunEndpoints
         var runs = app.MapGroup("/training-runs").WithTags("training");
         runs.MapPost("/", StartAsync);
         runs.MapGet("/{runId:guid}", GetAsync);
+        runs.MapPost("/{runId:guid}/cancel", CancelAsync);
         app.MapGet("/models", ListModelsAsync).WithTags("models");
     }
 
@@ -149,10 +150,38 @@ internal static partial class TrainingRunEndpoints
         var run = await database.TrainingRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
         if (run is null)
             return TypedResults.NotFound(new ErrorResponse($"training run {runId} does not exist"));
-        return TypedResults.Ok(new TrainingRunResponse(
-            run.Id, run.ModelName, run.Status.ToString().ToLowerInvariant(), run.Step, run.TotalSteps, run.Loss,
-            run.ExamplesPerSecond, run.ModelReference, run.Error, run.CreatedAt, run.UpdatedAt, run.Attempts));
+        return TypedResults.Ok(ResponseOf(run));
     }
+
+    /// <summary>
+    /// Cancels a queued or running run at once. Raising the fencing token fences out the worker training it: its next
+    /// heartbeat finds the run gone and stops training at the next step, and it stores no model.
+    /// </summary>
+    private static async Task<Results<Ok<TrainingRunResponse>, NotFound<ErrorResponse>, Conflict<ErrorResponse>>> CancelAsync(
+        Guid runId, TrainingDbContext database, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var cancelled = await database.TrainingRuns
+            .Where(r => r.Id == runId && (r.Status == TrainingRunStatus.Queued || r.Status == TrainingRunStatus.Running))
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(r => r.Status, TrainingRunStatus.Cancelled)
+                .SetProperty(r => r.ClaimToken, r => r.ClaimToken + 1)
+                .SetProperty(r => r.Worker, (string?)null)
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken);
+        var run = await database.TrainingRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        if (run is null)
+            return TypedResults.NotFound(new ErrorResponse($"training run {runId} does not exist"));
+        if (cancelled == 0)
+            return TypedResults.Conflict(new ErrorResponse($"training run {runId} has ended ({StatusName(run.Status)}); only a queued or running run can be cancelled"));
+        return TypedResults.Ok(ResponseOf(run));
+    }
+
+    private static string StatusName(TrainingRunStatus status) => status.ToString().ToLowerInvariant();
+
+    private static TrainingRunResponse ResponseOf(TrainingRun run) =>
+        new(
+            run.Id, run.ModelName, StatusName(run.Status), run.Step, run.TotalSteps, run.Loss,
+            run.ExamplesPerSecond, run.ModelReference, run.Error, run.CreatedAt, run.UpdatedAt, run.Attempts);
 
     private static async Task<List<ModelVersionResponse>> ListModelsAsync(TrainingDbContext database, CancellationToken cancellationToken) =>
         (await database.ModelVersions.AsNoTracking().OrderBy(m => m.Name).ThenBy(m => m.Version).ToListAsync(cancellationToken))

@@ -54,7 +54,7 @@ public sealed class TrainingRunner(
 
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var progress = new ProgressBox();
-        var heartbeat = HeartbeatAsync(runId, progress, attempt);
+        var heartbeat = HeartbeatAsync(claim, progress, attempt);
         var memory = MemoryWatch.BoundBytes(request.Settings.MaxMemoryMb, options.Value.MaxMemoryMb) is { } bound
             ? new MemoryWatch(bound, options.Value.MemorySampleInterval)
             : null;
@@ -70,7 +70,7 @@ public sealed class TrainingRunner(
             logger.LogInformation("Training run {RunId}: model {ModelName}, attempt {Attempt}", runId, request.ModelName, claim.Attempt);
             var result = await TrainAsync(request, datasetPrefix, progress, attempt.Token);
             await EndWatchesAsync();
-            await StoreModelAsync(request, result, stoppingToken);
+            await StoreModelAsync(claim, request, result, stoppingToken);
         }
         catch (OperationCanceledException) when (attempt.IsCancellationRequested)
         {
@@ -81,9 +81,9 @@ public sealed class TrainingRunner(
                 await EndAttemptAsync(claim, overBound, retry: true);
             }
             else if (stoppingToken.IsCancellationRequested)
-                await ReleaseAsync(runId); // back in the queue: the next worker resumes from the last checkpoint
+                await ReleaseAsync(claim); // back in the queue: the next worker resumes from the last checkpoint
             else
-                logger.LogWarning("Training run {RunId} was taken over by another worker; stopped here", runId);
+                logger.LogWarning("Training run {RunId} is no longer this worker's (cancelled, or taken over after a silence); stopped here", runId);
         }
         catch (Exception exception)
         {
@@ -210,10 +210,22 @@ public sealed class TrainingRunner(
     /// committed with the run's completion, so two runs of one name never take the same number, and a worker dying
     /// half-way repeats the upload under the same number rather than leaving a row without files.
     /// </summary>
-    private async Task StoreModelAsync(TrainingRequested request, FineTuningResult result, CancellationToken cancellationToken)
+    private async Task StoreModelAsync(ClaimedRun claim, TrainingRequested request, FineTuningResult result, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        // The fence: the run is still this claim's, and its row stays locked until the commit, so no other worker can
+        // take it, nor the API cancel it, between this check and the completion.
+        var stillOurs = await db.Database.SqlQuery<Guid>(
+            $"""
+             SELECT id AS "Value" FROM training_runs
+             WHERE id = {claim.Id} AND claim_token = {claim.Token} AND status = 'running' FOR UPDATE
+             """).ToListAsync(cancellationToken);
+        if (stillOurs.Count == 0)
+        {
+            logger.LogWarning("Training run {RunId} is no longer this worker's (cancelled, or taken over after a silence); its model is not stored", claim.Id);
+            return;
+        }
         await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtext({"model-version:" + request.ModelName}))", cancellationToken);
         var version = await db.ModelVersions.SingleOrDefaultAsync(m => m.TrainingRunId == request.RunId, cancellationToken);
         if (version is null)
@@ -264,34 +276,43 @@ public sealed class TrainingRunner(
             await db.Database.ExecuteSqlInterpolatedAsync(
                 $"""
                  UPDATE training_runs SET status = 'queued', worker = NULL, error = {reason}, updated_at = {now}
-                 WHERE id = {claim.Id} AND worker = {TrainingWorker.Identity} AND status = 'running'
+                 WHERE id = {claim.Id} AND claim_token = {claim.Token} AND status = 'running'
                  """);
             Wake();
             return;
         }
 
         var failure = retry ? $"gave up after {claim.Attempt} attempts: {reason}" : reason;
-        var run = await db.TrainingRuns.SingleAsync(r => r.Id == claim.Id);
-        run.Status = TrainingRunStatus.Failed;
-        run.Error = failure;
-        run.Worker = null;
-        run.UpdatedAt = now;
-        await PublishAfterCommitAsync(db, new TrainingFailed(claim.Id, failure), CancellationToken.None);
+        await using var transaction = await db.Database.BeginTransactionAsync();
+        var failed = await db.TrainingRuns
+            .Where(r => r.Id == claim.Id && r.ClaimToken == claim.Token && r.Status == TrainingRunStatus.Running)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(r => r.Status, TrainingRunStatus.Failed)
+                .SetProperty(r => r.Error, failure)
+                .SetProperty(r => r.Worker, (string?)null)
+                .SetProperty(r => r.UpdatedAt, now));
+        if (failed == 1)
+            await PublishAfterCommitAsync(db, new TrainingFailed(claim.Id, failure), CancellationToken.None, transaction);
     }
 
-    private async Task ReleaseAsync(Guid runId)
+    /// <summary>Puts the run back in the queue without counting the attempt: the host stopped, the run did nothing wrong.</summary>
+    private async Task ReleaseAsync(ClaimedRun claim)
     {
         await using var db = await databases.CreateDbContextAsync();
         await db.Database.ExecuteSqlInterpolatedAsync(
-            $"UPDATE training_runs SET status = 'queued', worker = NULL, updated_at = {clock.GetUtcNow()} WHERE id = {runId} AND worker = {TrainingWorker.Identity} AND status = 'running'");
+            $"""
+             UPDATE training_runs SET status = 'queued', worker = NULL, attempts = attempts - 1, updated_at = {clock.GetUtcNow()}
+             WHERE id = {claim.Id} AND claim_token = {claim.Token} AND status = 'running'
+             """);
     }
 
     /// <summary>
     /// Says the worker is alive and records the latest progress, until <paramref name="claim"/> is cancelled. When the
     /// run is no longer this worker's (another took it over after a long silence), training is cancelled.
     /// </summary>
-    private async Task HeartbeatAsync(Guid runId, ProgressBox progress, CancellationTokenSource claim)
+    private async Task HeartbeatAsync(ClaimedRun run, ProgressBox progress, CancellationTokenSource claim)
     {
+        var runId = run.Id;
         var reported = 0;
         using var timer = new PeriodicTimer(options.Value.HeartbeatInterval);
         try
@@ -305,12 +326,12 @@ public sealed class TrainingRunner(
                     var now = clock.GetUtcNow();
                     var updated = latest is null
                         ? await db.Database.ExecuteSqlInterpolatedAsync(
-                            $"UPDATE training_runs SET heartbeat_at = {now} WHERE id = {runId} AND worker = {TrainingWorker.Identity}", claim.Token)
+                            $"UPDATE training_runs SET heartbeat_at = {now} WHERE id = {runId} AND claim_token = {run.Token} AND status = 'running'", claim.Token)
                         : await db.Database.ExecuteSqlInterpolatedAsync(
                             $"""
                              UPDATE training_runs SET heartbeat_at = {now}, updated_at = {now}, step = {latest.Step},
                                  total_steps = {latest.TotalSteps}, loss = {(double)latest.Loss}, examples_per_second = {latest.ExamplesPerSecond}
-                             WHERE id = {runId} AND worker = {TrainingWorker.Identity}
+                             WHERE id = {runId} AND claim_token = {run.Token} AND status = 'running'
                              """, claim.Token);
                     if (updated == 0)
                     {

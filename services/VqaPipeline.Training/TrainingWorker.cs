@@ -55,7 +55,7 @@ public sealed class TrainingWorker(
         {
             var abandoned = await db.Database.SqlQuery<AbandonedRun>(
                 $"""
-                 UPDATE training_runs SET status = 'failed', worker = NULL, updated_at = {now},
+                 UPDATE training_runs SET status = 'failed', worker = NULL, updated_at = {now}, claim_token = claim_token + 1,
                      error = 'gave up after ' || attempts || ' attempts: ' || {StalledReason}
                  WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < {stale}) AND attempts >= {maxAttempts}
                  RETURNING id AS "Id", error AS "Reason"
@@ -72,14 +72,14 @@ public sealed class TrainingWorker(
         var claimed = await db.Database.SqlQuery<ClaimedRun>(
             $"""
              UPDATE training_runs SET status = 'running', worker = {Identity}, heartbeat_at = {now}, updated_at = {now},
-                 attempts = attempts + 1,
+                 attempts = attempts + 1, claim_token = claim_token + 1,
                  error = CASE WHEN status = 'running' THEN {StalledReason} ELSE error END
              WHERE id = (SELECT id FROM training_runs
                          WHERE ((status = 'queued' AND dataset_prefix IS NOT NULL)
                                 OR (status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < {stale})))
                            AND attempts < {maxAttempts}
                          ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-             RETURNING id AS "Id", attempts AS "Attempt"
+             RETURNING id AS "Id", attempts AS "Attempt", claim_token AS "Token"
              """).ToListAsync(cancellationToken);
         return claimed.Count == 0 ? null : claimed[0];
     }
@@ -90,5 +90,8 @@ public sealed class TrainingWorker(
     private sealed record AbandonedRun(Guid Id, string Reason);
 }
 
-/// <summary>A run this worker took: its id and which attempt this is (1 for the first).</summary>
-public sealed record ClaimedRun(Guid Id, int Attempt);
+/// <summary>
+/// A run this worker took: its id, which attempt this is (1 for the first), and the fencing token of this claim. Every
+/// write of the run is conditional on the token, so a worker whose run was taken over or cancelled writes nothing.
+/// </summary>
+public sealed record ClaimedRun(Guid Id, int Attempt, long Token);

@@ -109,6 +109,51 @@ public sealed class TrainingLimitsTests(TrainingStack stack) : IClassFixture<Tra
         Assert.False(await db.TrainingRuns.AnyAsync(r => r.ModelName == "too-big"));
     }
 
+    [StackFact]
+    public async Task A_cancelled_run_ends_cancelled_at_once_if_queued_and_at_its_next_step_if_running_and_stores_no_model()
+    {
+        var collectionId = await stack.NewLabelledCollectionAsync(2);
+        const int longRun = TrainingStack.MaxTrainingExamples / 2;
+        var running = await stack.StartRunAsync(new { modelName = "cancelled-running", dataset = new { collectionId }, baseModel = BaseModel, maxSteps = longRun, batchSize = 2 });
+        await Poll.UntilAsync(() => stack.Api.GetFromJsonAsync<JsonElement>($"/training-runs/{running}"),
+            run => run.GetProperty("step").GetInt32() >= 1, TrainingStack.Patience, run => $"the run never started: {run}");
+        var queued = await stack.StartRunAsync(new { modelName = "cancelled-queued", dataset = new { collectionId }, baseModel = BaseModel, maxSteps = 2, batchSize = 2 });
+
+        using (var cancelQueued = await stack.Api.PostAsync($"/training-runs/{queued}/cancel", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, cancelQueued.StatusCode);
+            Assert.Equal("cancelled", (await cancelQueued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        }
+        using (var cancelRunning = await stack.Api.PostAsync($"/training-runs/{running}/cancel", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, cancelRunning.StatusCode);
+            Assert.Equal("cancelled", (await cancelRunning.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        }
+
+        // The only worker is free again only once it stopped training the cancelled run: a run after it completes.
+        var after = await stack.StartRunAsync(new { modelName = "after-cancel", dataset = new { collectionId }, baseModel = BaseModel, maxSteps = 2, batchSize = 2 });
+        Assert.Equal("completed", (await stack.WaitForRunAsync(after)).GetProperty("status").GetString());
+        var cancelled = await stack.Api.GetFromJsonAsync<JsonElement>($"/training-runs/{running}");
+        Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
+        Assert.True(cancelled.GetProperty("step").GetInt32() < longRun, $"the cancelled run trained to its end: {cancelled}");
+        Assert.Equal("cancelled", (await stack.Api.GetFromJsonAsync<JsonElement>($"/training-runs/{queued}")).GetProperty("status").GetString());
+        await using (var db = stack.NewContext())
+        {
+            Assert.False(await db.ModelVersions.AnyAsync(m => m.TrainingRunId == running || m.TrainingRunId == queued));
+            Assert.DoesNotContain(await db.EventLog.Where(e => e.MessageType == nameof(ModelTrained)).ToListAsync(),
+                e => e.Body.Contains(running.ToString()) || e.Body.Contains(queued.ToString()));
+        }
+
+        using var again = await stack.Api.PostAsync($"/training-runs/{running}/cancel", null);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal($"training run {running} has ended (cancelled); only a queued or running run can be cancelled",
+            (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        using var completedRun = await stack.Api.PostAsync($"/training-runs/{after}/cancel", null);
+        Assert.Equal(HttpStatusCode.Conflict, completedRun.StatusCode);
+        using var unknown = await stack.Api.PostAsync($"/training-runs/{Guid.NewGuid()}/cancel", null);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
     /// <summary><paramref name="body"/> with <paramref name="settings"/>' properties added, as one JSON object.</summary>
     private static JsonElement Merge(object body, object settings)
     {

@@ -14,6 +14,9 @@ public enum TrainingRunStatus
 
     /// <summary>It cannot finish; <see cref="TrainingRun.Error"/> says why.</summary>
     Failed,
+
+    /// <summary>Cancelled by a client (<c>POST /training-runs/{id}/cancel</c>); no model is stored.</summary>
+    Cancelled,
 }
 
 /// <summary>One request to train a model, and how far it got.</summary>
@@ -57,6 +60,12 @@ public sealed class TrainingRun
     /// finishing fails with its last attempt's error.
     /// </summary>
     public int Attempts { get; set; }
+
+    /// <summary>
+    /// The fencing token: raised by every claim, by cancelling and by giving up. A worker writes the run (progress,
+    /// heartbeat, its end, the model version) only while the token is still the one its claim got.
+    /// </summary>
+    public long ClaimToken { get; set; }
 
     /// <summary>When the worker last reported: a running run whose worker went silent is taken over.</summary>
     public DateTimeOffset? HeartbeatAt { get; set; }
