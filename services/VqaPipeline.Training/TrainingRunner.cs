@@ -69,8 +69,9 @@ public sealed class TrainingRunner(
         {
             logger.LogInformation("Training run {RunId}: model {ModelName}, attempt {Attempt}", runId, request.ModelName, claim.Attempt);
             var result = await TrainAsync(request, datasetPrefix, progress, attempt.Token);
+            // The heartbeat goes on through the upload: a run whose model is being stored is not taken over.
+            await StoreModelAsync(claim, request, result, attempt.Token);
             await EndWatchesAsync();
-            await StoreModelAsync(claim, request, result, stoppingToken);
         }
         catch (OperationCanceledException) when (attempt.IsCancellationRequested)
         {
@@ -206,52 +207,50 @@ public sealed class TrainingRunner(
     }
 
     /// <summary>
-    /// Stores the trained folder as the name's next version. The version is chosen under a per-name advisory lock and
-    /// committed with the run's completion, so two runs of one name never take the same number, and a worker dying
-    /// half-way repeats the upload under the same number rather than leaving a row without files.
+    /// Stores the trained folder as the name's next version, while the heartbeat goes on (an upload of a large model
+    /// outlasts the heartbeat timeout). The number is reserved on the run first, under a per-name advisory lock, so two
+    /// runs of one name never take the same number and a worker taking the run over uploads under the same one. The
+    /// upload is retried; the version row, the run's completion and <see cref="ModelTrained"/> are committed together,
+    /// once, by the claim that still holds the run.
     /// </summary>
     private async Task StoreModelAsync(ClaimedRun claim, TrainingRequested request, FineTuningResult result, CancellationToken cancellationToken)
     {
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        // The fence: the run is still this claim's, and its row stays locked until the commit, so no other worker can
-        // take it, nor the API cancel it, between this check and the completion.
-        var stillOurs = await db.Database.SqlQuery<Guid>(
-            $"""
-             SELECT id AS "Value" FROM training_runs
-             WHERE id = {claim.Id} AND claim_token = {claim.Token} AND status = 'running' FOR UPDATE
-             """).ToListAsync(cancellationToken);
-        if (stillOurs.Count == 0)
+        if (await ReserveVersionAsync(claim, request.ModelName, cancellationToken) is not { } number)
         {
-            logger.LogWarning("Training run {RunId} is no longer this worker's (cancelled, or taken over after a silence); its model is not stored", claim.Id);
+            LogLost(claim.Id);
             return;
         }
-        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtext({"model-version:" + request.ModelName}))", cancellationToken);
-        var version = await db.ModelVersions.SingleOrDefaultAsync(m => m.TrainingRunId == request.RunId, cancellationToken);
-        if (version is null)
-        {
-            var latest = await db.ModelVersions.Where(m => m.Name == request.ModelName).MaxAsync(m => (int?)m.Version, cancellationToken) ?? 0;
-            version = new ModelVersion
-            {
-                Id = Guid.NewGuid(),
-                Name = request.ModelName,
-                Version = latest + 1,
-                ObjectPrefix = StoredModel.Of(request.ModelName, latest + 1).Prefix,
-                TrainingRunId = request.RunId,
-                TrainingExamples = result.TrainingExamples,
-                CreatedAt = clock.GetUtcNow(),
-            };
-            db.ModelVersions.Add(version);
-        }
+        var prefix = StoredModel.Of(request.ModelName, number).Prefix;
         // Question jobs naming the version run it on ONNX Runtime (the runtime a GPU is reached through), from the
         // same weights; the export is deterministic, so a repeated upload writes the same file.
         var export = OnnxExporter.Export(result.OutputFolder, result.OutputFolder);
         logger.LogInformation("Training run {RunId}: exported {OnnxModel} ({Bytes} bytes)", request.RunId, export.ModelPath, export.Bytes);
-        await store.UploadFolderAsync(result.OutputFolder, version.ObjectPrefix,
-            relative => !relative.StartsWith(TrainingCheckpoints.FolderName + "/", StringComparison.Ordinal), cancellationToken);
+        // config.json last: a model is found in storage by it, so nothing finds a half-uploaded version.
+        await UploadWithRetriesAsync(request.RunId, result.OutputFolder, prefix,
+            relative => !relative.StartsWith(TrainingCheckpoints.FolderName + "/", StringComparison.Ordinal) && relative != "config.json", cancellationToken);
+        await UploadWithRetriesAsync(request.RunId, result.OutputFolder, prefix, relative => relative == "config.json", cancellationToken);
 
+        // Not cancellable: once the commit is sent, the run is completed whatever this worker hears next.
+        await using var db = await databases.CreateDbContextAsync(CancellationToken.None);
+        await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
+        if (!await StillHeldAsync(db, claim, CancellationToken.None))
+        {
+            LogLost(claim.Id);
+            return;
+        }
         var now = clock.GetUtcNow();
-        var run = await db.TrainingRuns.SingleAsync(r => r.Id == request.RunId, cancellationToken);
+        var version = new ModelVersion
+        {
+            Id = Guid.NewGuid(),
+            Name = request.ModelName,
+            Version = number,
+            ObjectPrefix = prefix,
+            TrainingRunId = request.RunId,
+            TrainingExamples = result.TrainingExamples,
+            CreatedAt = now,
+        };
+        db.ModelVersions.Add(version);
+        var run = await db.TrainingRuns.SingleAsync(r => r.Id == request.RunId, CancellationToken.None);
         run.Status = TrainingRunStatus.Completed;
         run.ModelReference = version.Reference;
         run.Step = result.GlobalStep;
@@ -259,8 +258,67 @@ public sealed class TrainingRunner(
         run.Worker = null;
         run.UpdatedAt = now;
         var trained = new ModelTrained(request.RunId, request.ModelName, version.Version, version.Reference, result.TrainingExamples, now);
-        await PublishAfterCommitAsync(db, trained, cancellationToken, transaction);
+        await PublishAfterCommitAsync(db, trained, CancellationToken.None, transaction);
         logger.LogInformation("Training run {RunId} stored {Model}", request.RunId, version.Reference);
+    }
+
+    /// <summary>
+    /// The version number the run stores its model under: the one an earlier claim of the run reserved, or the name's
+    /// next (after its stored versions and those reserved by runs still running). Null when the claim lost the run.
+    /// </summary>
+    private async Task<int?> ReserveVersionAsync(ClaimedRun claim, string modelName, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtext({"model-version:" + modelName}))", cancellationToken);
+        if (!await StillHeldAsync(db, claim, cancellationToken))
+            return null;
+        var reserved = await db.TrainingRuns.Where(r => r.Id == claim.Id).Select(r => r.ReservedVersion).SingleAsync(cancellationToken);
+        if (reserved is { } earlier)
+            return earlier;
+        var stored = await db.ModelVersions.Where(m => m.Name == modelName).MaxAsync(m => (int?)m.Version, cancellationToken) ?? 0;
+        var reservedByOthers = await db.TrainingRuns
+            .Where(r => r.ModelName == modelName && r.Status == TrainingRunStatus.Running && r.Id != claim.Id)
+            .MaxAsync(r => r.ReservedVersion, cancellationToken) ?? 0;
+        var next = Math.Max(stored, reservedByOthers) + 1;
+        await db.TrainingRuns.Where(r => r.Id == claim.Id).ExecuteUpdateAsync(set => set.SetProperty(r => r.ReservedVersion, next), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return next;
+    }
+
+    /// <summary>The fence: locks the run's row for the transaction if it is still this claim's and running.</summary>
+    private static async Task<bool> StillHeldAsync(TrainingDbContext db, ClaimedRun claim, CancellationToken cancellationToken) =>
+        (await db.Database.SqlQuery<Guid>(
+            $"""
+             SELECT id AS "Value" FROM training_runs
+             WHERE id = {claim.Id} AND claim_token = {claim.Token} AND status = 'running' FOR UPDATE
+             """).ToListAsync(cancellationToken)).Count == 1;
+
+    private void LogLost(Guid runId) =>
+        logger.LogWarning("Training run {RunId} is no longer this worker's (cancelled, or taken over after a silence); its model is not stored", runId);
+
+    /// <summary>
+    /// Uploads the files <paramref name="include"/> picks, again after a failure (an object store restarting, a
+    /// network fault) up to <see cref="TrainingOptions.UploadAttempts"/> times, waiting longer each time; the upload
+    /// overwrites whatever a failed try left.
+    /// </summary>
+    private async Task UploadWithRetriesAsync(Guid runId, string folder, string prefix, Func<string, bool> include, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await store.UploadFolderAsync(folder, prefix, include, cancellationToken);
+                return;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException && attempt < options.Value.UploadAttempts)
+            {
+                var delay = options.Value.UploadRetryDelay * attempt;
+                logger.LogWarning(exception, "Training run {RunId}: upload to {Prefix} failed (try {Attempt} of {Attempts}); again in {Delay}",
+                    runId, prefix, attempt, options.Value.UploadAttempts, delay);
+                await Task.Delay(delay, cancellationToken);
+            }
+        }
     }
 
     /// <summary>

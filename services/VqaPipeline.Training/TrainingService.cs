@@ -90,6 +90,12 @@ public sealed record TrainingOptions
     /// <summary>How often a training worker reads its resident memory while a run has a memory bound.</summary>
     public TimeSpan MemorySampleInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How many times a trained model's upload is tried before the attempt fails.</summary>
+    public int UploadAttempts { get; set; } = 3;
+
+    /// <summary>The wait before the second try of an upload; each further try waits this much longer.</summary>
+    public TimeSpan UploadRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Training steps between progress reports.</summary>
     public int LogEvery { get; set; } = 10;
 

@@ -57,7 +57,9 @@ public sealed class TrainingWorker(
                 $"""
                  UPDATE training_runs SET status = 'failed', worker = NULL, updated_at = {now}, claim_token = claim_token + 1,
                      error = 'gave up after ' || attempts || ' attempts: ' || {StalledReason}
-                 WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < {stale}) AND attempts >= {maxAttempts}
+                 WHERE id IN (SELECT id FROM training_runs
+                              WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < {stale}) AND attempts >= {maxAttempts}
+                              FOR UPDATE SKIP LOCKED)
                  RETURNING id AS "Id", error AS "Reason"
                  """).ToListAsync(cancellationToken);
             foreach (var run in abandoned)

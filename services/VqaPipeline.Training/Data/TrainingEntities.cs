@@ -70,6 +70,12 @@ public sealed class TrainingRun
     /// <summary>When the worker last reported: a running run whose worker went silent is taken over.</summary>
     public DateTimeOffset? HeartbeatAt { get; set; }
 
+    /// <summary>
+    /// The version number the run stores its model under, reserved before the upload (outside the completion's
+    /// transaction) so that a worker taking the run over uploads under the same number.
+    /// </summary>
+    public int? ReservedVersion { get; set; }
+
     /// <summary>The trained model (<c>models/{name}/{version}</c>), once completed.</summary>
     public string? ModelReference { get; set; }
 

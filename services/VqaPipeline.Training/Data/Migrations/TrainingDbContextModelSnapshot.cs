@@ -225,6 +225,10 @@ namespace VqaPipeline.Training.Data.Migrations
                         .HasColumnType("jsonb")
                         .HasColumnName("request");
 
+                    b.Property<int?>("ReservedVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("reserved_version");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
