@@ -256,6 +256,7 @@ public sealed class TrainingRunner(
         run.Step = result.GlobalStep;
         run.TotalSteps = result.TotalSteps;
         run.Worker = null;
+        run.Error = null; // an earlier attempt's reason, now moot
         run.UpdatedAt = now;
         var trained = new ModelTrained(request.RunId, request.ModelName, version.Version, version.Reference, result.TrainingExamples, now);
         await PublishAfterCommitAsync(db, trained, CancellationToken.None, transaction);

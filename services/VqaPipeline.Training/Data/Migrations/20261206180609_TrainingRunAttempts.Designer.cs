@@ -12,8 +12,8 @@ using VqaPipeline.Training.Data;
 namespace VqaPipeline.Training.Data.Migrations
 {
     [DbContext(typeof(TrainingDbContext))]
-    [Migration("20261206174548_TrainingRunClaimToken")]
-    partial class TrainingRunClaimToken
+    [Migration("20261206180609_TrainingRunAttempts")]
+    partial class TrainingRunAttempts
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -227,6 +227,10 @@ namespace VqaPipeline.Training.Data.Migrations
                         .IsRequired()
                         .HasColumnType("jsonb")
                         .HasColumnName("request");
+
+                    b.Property<int?>("ReservedVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("reserved_version");
 
                     b.Property<string>("Status")
                         .IsRequired()

@@ -17,6 +17,21 @@ namespace VqaPipeline.Training.Data.Migrations
                 type: "integer",
                 nullable: false,
                 defaultValue: 0);
+
+            migrationBuilder.AddColumn<long>(
+                name: "claim_token",
+                schema: "training",
+                table: "training_runs",
+                type: "bigint",
+                nullable: false,
+                defaultValue: 0L);
+
+            migrationBuilder.AddColumn<int>(
+                name: "reserved_version",
+                schema: "training",
+                table: "training_runs",
+                type: "integer",
+                nullable: true);
         }
 
         /// <inheritdoc />
@@ -24,6 +39,16 @@ namespace VqaPipeline.Training.Data.Migrations
         {
             migrationBuilder.DropColumn(
                 name: "attempts",
+                schema: "training",
+                table: "training_runs");
+
+            migrationBuilder.DropColumn(
+                name: "claim_token",
+                schema: "training",
+                table: "training_runs");
+
+            migrationBuilder.DropColumn(
+                name: "reserved_version",
                 schema: "training",
                 table: "training_runs");
         }
