@@ -43,11 +43,14 @@ public class TrainingStack : IAsyncLifetime
             Purpose = "training",
             ServiceSettings = new Dictionary<string, IReadOnlyDictionary<string, string?>>
             {
-                [Services.Training] = TrainingSettings(runWorker: WithWorkers),
+                [Services.Training] = TrainingServiceSettings(),
                 [Services.Inference] = new Dictionary<string, string?> { ["Models:CacheDir"] = Path.Combine(WorkFolder, "inference-models") },
             },
             Patience = Patience,
         });
+
+    /// <summary>The in-process training service's settings.</summary>
+    protected virtual Dictionary<string, string?> TrainingServiceSettings() => TrainingSettings(runWorker: WithWorkers);
 
     /// <summary>The training service's settings for this stack, as configuration keys.</summary>
     public Dictionary<string, string?> TrainingSettings(bool runWorker = true) => new()
@@ -135,4 +138,31 @@ public class TrainingStack : IAsyncLifetime
 public sealed class TrainingStackWithoutWorker : TrainingStack
 {
     protected override bool WithWorkers => false;
+}
+
+/// <summary>The stack with the training service's object store behind a <see cref="FaultyStorageProxy"/>.</summary>
+public sealed class TrainingStackWithFaultyStorage : TrainingStack, IAsyncLifetime
+{
+    /// <summary>The relay in front of the object store of <c>VQA_S3_ENDPOINT</c> (nothing listens there when the stack is skipped).</summary>
+    public FaultyStorageProxy Proxy { get; } =
+        new(new Uri(Environment.GetEnvironmentVariable("VQA_S3_ENDPOINT") is { Length: > 0 } endpoint ? endpoint : "http://127.0.0.1:9"));
+
+    /// <summary>Short, so that an upload held back for less than the store's idle timeout outlasts it.</summary>
+    public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(1.5);
+
+    public new async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Proxy.DisposeAsync();
+    }
+
+    protected override Dictionary<string, string?> TrainingServiceSettings()
+    {
+        var settings = TrainingSettings();
+        // The alias, not Storage:Endpoint: a VQA_S3_ENDPOINT in the environment would win over the key.
+        settings["VQA_S3_ENDPOINT"] = Proxy.Endpoint.ToString();
+        settings["Training:UploadRetryDelay"] = "00:00:00.200";
+        settings["Training:HeartbeatTimeout"] = HeartbeatTimeout.ToString();
+        return settings;
+    }
 }
