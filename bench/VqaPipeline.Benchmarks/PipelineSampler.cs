@@ -76,12 +76,12 @@ internal sealed class PipelineSampler(string server, string brokerUrl, IReadOnly
         await using var ingestion = IngestionDbContext.Open(server);
         await using var inference = InferenceDbContext.Open(server);
         await using var indexing = IndexingDbContext.Open(server);
-        while (!cancellationToken.IsCancellationRequested)
+        while (true)
         {
             var seconds = clock.Elapsed.TotalSeconds;
             var depths = new List<long>();
             foreach (var queue in queues)
-                depths.Add(await DepthAsync(connection, queue, cancellationToken));
+                depths.Add(await DepthAsync(connection, queue, CancellationToken.None));
             var images = ingestion.Images.AsNoTracking().Where(i => i.CollectionId == collection);
             var registered = await images.CountAsync(CancellationToken.None);
             var final = await images.CountAsync(i => i.Status != ImageStatus.Pending, CancellationToken.None);
@@ -93,13 +93,15 @@ internal sealed class PipelineSampler(string server, string brokerUrl, IReadOnly
             }
             lock (_samples)
                 _samples.Add(new PipelineSample(seconds, depths, registered, final, answered, indexed));
+            if (cancellationToken.IsCancellationRequested)
+                break;
             try
             {
                 await Task.Delay(Interval, cancellationToken);
             }
             catch (OperationCanceledException)
             {
-                break;
+                // One last sample: the state the run ended in.
             }
         }
     }

@@ -5,8 +5,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using Minio;
-using Minio.DataModel.Args;
 using VqaPipeline.Inference.Data;
 using VqaPipeline.Indexing.Data;
 using VqaPipeline.Ingestion.Data;
@@ -118,21 +116,18 @@ internal static class ScaleBench
     private static bool IsImageFile(string path) =>
         Path.GetExtension(path).ToLowerInvariant() is ".jpg" or ".jpeg" or ".png" or ".webp" or ".gif" or ".bmp";
 
-    /// <summary>Puts every file under <paramref name="prefix"/> by its own name, eight at a time; returns the distinct contents.</summary>
+    /// <summary>Puts every file under <paramref name="prefix"/> by its own name, four at a time; returns the distinct contents.</summary>
     private static async Task<int> PutAllAsync(ObjectStoreOptions options, IReadOnlyList<string> files, string prefix)
     {
-        using var client = new MinioClient().WithEndpoint(options.Endpoint.Host, options.Endpoint.Port)
-            .WithCredentials(options.AccessKey, options.SecretKey).WithSSL(options.Endpoint.Scheme == Uri.UriSchemeHttps).Build();
-        if (!await client.BucketExistsAsync(new BucketExistsArgs().WithBucket(options.Bucket)))
-            await client.MakeBucketAsync(new MakeBucketArgs().WithBucket(options.Bucket));
+        using var store = new ObjectStore(options);
+        await store.EnsureBucketAsync();
         var hashes = new HashSet<string>();
-        await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (path, cancellationToken) =>
+        await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (path, cancellationToken) =>
         {
             var bytes = await File.ReadAllBytesAsync(path, cancellationToken);
             lock (hashes) hashes.Add(Convert.ToHexString(SHA256.HashData(bytes)));
             using var content = new MemoryStream(bytes);
-            await client.PutObjectAsync(new PutObjectArgs().WithBucket(options.Bucket).WithObject(prefix + Path.GetFileName(path))
-                .WithStreamData(content).WithObjectSize(bytes.Length).WithContentType("application/octet-stream"), cancellationToken);
+            await store.PutAtAsync(options.Bucket, prefix + Path.GetFileName(path), content, "application/octet-stream", cancellationToken);
         });
         return hashes.Count;
     }
@@ -157,10 +152,11 @@ internal static class ScaleBench
         while (true)
         {
             var progress = await api.GetFromJsonAsync<JsonElement>($"/collections/{collection}/imports/{import}");
-            switch (progress.GetProperty("status").GetString())
+            switch (progress.GetProperty("state").GetString())
             {
                 case "completed":
-                    return progress.ToString();
+                    return $"listed {progress.GetProperty("listed")}, registered {progress.GetProperty("registered")}, " +
+                           $"duplicates {progress.GetProperty("duplicates")}, skipped {progress.GetProperty("skipped")}";
                 case "failed":
                     throw new InvalidOperationException($"import {import} failed: {progress}");
             }

@@ -19,6 +19,19 @@ internal static class TimelineChart
         new(0x94, 0x67, 0xbd), new(0x8c, 0x56, 0x4b), new(0xe3, 0x77, 0xc2), new(0x7f, 0x7f, 0x7f),
     ];
 
+    /// <summary>
+    /// A system font read from its file: SkiaSharp's Linux build without fontconfig has no default typeface with glyphs,
+    /// so text drawn with <see cref="SKTypeface.Default"/> comes out empty.
+    /// </summary>
+    private static readonly Lazy<SKTypeface> Typeface = new(() =>
+    {
+        var fonts = Directory.Exists("/usr/share/fonts")
+            ? Directory.EnumerateFiles("/usr/share/fonts", "*.ttf", SearchOption.AllDirectories)
+                .OrderBy(path => Path.GetFileName(path) == "DejaVuSans.ttf" ? 0 : 1).ThenBy(path => path, StringComparer.Ordinal)
+            : Enumerable.Empty<string>();
+        return fonts.Select(SKTypeface.FromFile).FirstOrDefault(typeface => typeface is not null) ?? SKTypeface.Default;
+    });
+
     public static void Draw(IReadOnlyList<PipelineSample> samples, IReadOnlyList<string> queues, int images, string path)
     {
         using var surface = SKSurface.Create(new SKImageInfo(Width, Top + 2 * PanelHeight + Gap + Bottom));
@@ -53,11 +66,20 @@ internal static class TimelineChart
         return answersPerImage > 0 ? sample.AnswersIndexed / answersPerImage : 0;
     }
 
+    /// <summary>The smallest of 5, 10, 20, 50, 100, … at or above <paramref name="value"/>, so five ticks fall on whole numbers.</summary>
+    private static double NiceCeiling(double value)
+    {
+        var ceiling = 5.0;
+        while (ceiling < value)
+            ceiling *= ceiling.ToString(CultureInfo.InvariantCulture)[0] == '2' ? 2.5 : 2;
+        return ceiling;
+    }
+
     private static void DrawPanel(SKCanvas canvas, int top, string title, double duration, IReadOnlyList<(string Name, List<(double X, double Y)> Points)> series)
     {
         var plotWidth = Width - Left - Right;
-        var maxY = Math.Max(1, series.SelectMany(s => s.Points).Select(p => p.Y).DefaultIfEmpty(1).Max());
-        using var font = new SKFont(SKTypeface.Default, 14);
+        var maxY = NiceCeiling(series.SelectMany(s => s.Points).Select(p => p.Y).DefaultIfEmpty(1).Max());
+        using var font = new SKFont(Typeface.Value, 14);
         using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true };
         using var grid = new SKPaint { Color = new SKColor(0xdd, 0xdd, 0xdd), StrokeWidth = 1 };
         using var axis = new SKPaint { Color = SKColors.Black, StrokeWidth = 1.5f };

@@ -26,6 +26,7 @@ public static class VqaCommandLine
                      TokenizeCommand.Create(console), PreprocessCommand.Create(console), BenchCommand.Create(console),
                      ScoreCommand.Create(console), EvalCommand.Create(console), DataCommand.Create(console),
                      FinetuneCommand.Create(console), ReplayCommand.Create(console), ExportCommand.Create(console),
+                     ImportCommand.Create(console),
                  })
             root.Subcommands.Add(command);
 

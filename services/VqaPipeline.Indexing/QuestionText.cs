@@ -1,12 +1,9 @@
-using VqaPipeline.Ml.Evaluation;
+using VqaPipeline.Hosting;
 
 namespace VqaPipeline.Indexing;
 
-/// <summary>
-/// Questions and answers as the index compares them: normalized as the official VQA evaluation normalizes answers
-/// (case, punctuation, articles, number words, contractions), so "Is there a dog" and "is there a dog?" are one question.
-/// </summary>
+/// <summary>Questions and answers as the index compares them: see <see cref="TextLimits.NormalizeQuestion"/>.</summary>
 internal static class QuestionText
 {
-    public static string Normalize(string text) => VqaAnswerNormalizer.Normalize(text);
+    public static string Normalize(string text) => TextLimits.NormalizeQuestion(text);
 }

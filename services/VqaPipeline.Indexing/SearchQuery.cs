@@ -1,3 +1,4 @@
+using VqaPipeline.Hosting;
 using System.Globalization;
 
 namespace VqaPipeline.Indexing;
@@ -9,7 +10,6 @@ internal sealed record SearchQuery(
 {
     public const int DefaultLimit = 50;
     public const int MaxLimit = 1000;
-    public const int MaxQuestionLength = 1000;
 
     /// <summary>The query of <paramref name="parameters"/>, or the one-line reason it is not valid.</summary>
     public static (SearchQuery? Query, string? Error) Parse(IQueryCollection parameters)
@@ -19,8 +19,8 @@ internal sealed record SearchQuery(
         var question = Single("question")?.Trim();
         if (string.IsNullOrEmpty(question))
             return Invalid("give the question to search for: question=…");
-        if (question.Length > MaxQuestionLength)
-            return Invalid($"the question has {question.Length} characters, more than {MaxQuestionLength}");
+        if (TextLimits.QuestionProblem(question) is { } tooLong)
+            return Invalid(tooLong);
         var normalizedQuestion = QuestionText.Normalize(question);
         if (normalizedQuestion.Length == 0)
             return Invalid($"the question '{question}' is empty once normalized (punctuation and articles only)");
@@ -50,6 +50,8 @@ internal sealed record SearchQuery(
             return Invalid($"limit '{limitText}' is not a whole number from 1 to {MaxLimit}");
 
         var modelVersion = Single("modelVersion") is { Length: > 0 } version ? version.Trim() : null;
+        if (modelVersion is not null && TextLimits.ModelVersionProblem(modelVersion) is { } versionTooLong)
+            return Invalid(versionTooLong);
         return (new SearchQuery(question, normalizedQuestion, answer, normalizedAnswer, minScore, collectionId, limit, modelVersion), null);
     }
 

@@ -21,7 +21,6 @@ internal static class JobEndpoints
     public const int DefaultTopK = 5;
     public const int MaxTopK = 100;
     public const int MaxQuestions = 100;
-    public const int MaxQuestionLength = 1000;
 
     public static void MapJobEndpoints(this IEndpointRouteBuilder app)
     {
@@ -46,6 +45,8 @@ internal static class JobEndpoints
         var named = !string.IsNullOrWhiteSpace(request.Model) ? request.Model.Trim()
             : configuration[DefaultModelSetting] is { Length: > 0 } configured ? configured.Trim()
             : BundledModels.Default;
+        if (TextLimits.ModelProblem(named) is { } modelTooLong)
+            return BadRequest(modelTooLong);
         var (model, modelProblem) = await models.CheckAsync(named, cancellationToken);
         if (model is null)
             return BadRequest(modelProblem!);
@@ -153,8 +154,9 @@ internal static class JobEndpoints
         {
             if (string.IsNullOrWhiteSpace(questions[i]))
                 return $"question {i + 1} is empty: ask something about the images";
-            if (questions[i]!.Length > MaxQuestionLength)
-                return $"question {i + 1} is longer than {MaxQuestionLength} characters";
+            // The limit the index holds its questions to, so a job never produces answers that cannot be indexed.
+            if (TextLimits.QuestionProblem(questions[i]!) is { } tooLong)
+                return $"question {i + 1}: {tooLong}";
         }
         return null;
     }

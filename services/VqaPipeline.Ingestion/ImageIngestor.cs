@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
@@ -9,9 +10,10 @@ using VqaPipeline.Storage;
 namespace VqaPipeline.Ingestion;
 
 /// <summary>
-/// Stores one original (content-addressed, so once), records it as pending in its collection and puts
-/// <see cref="ImageIngested"/> in the outbox in the same commit, so the message goes out if and only if the row exists. The unique (collection, sha256) index, not a prior lookup, decides duplicates, so two
-/// uploads of the same bytes racing each other still yield one row.
+/// Stores one original (content-addressed, so once) or takes one already in the system's bucket where it is (a bucket
+/// import), records it as pending in its collection and puts <see cref="ImageIngested"/> in the outbox in the same
+/// commit, so the message goes out if and only if the row exists. The unique (collection, sha256) index, not a prior
+/// lookup, decides duplicates, so two uploads of the same bytes racing each other still yield one row.
 /// </summary>
 internal sealed class ImageIngestor(
     IngestionDbContext database, ObjectStore store, TimeProvider clock, ILogger<ImageIngestor> logger)
@@ -19,9 +21,23 @@ internal sealed class ImageIngestor(
     private const string UniqueViolation = "23505";
 
     /// <summary>Ingests <paramref name="content"/> (seekable, positioned at its start) into the report.</summary>
-    public async Task IngestAsync(
+    public Task IngestAsync(
         Guid collectionId, string fileName, string? declaredContentType, Stream content, IngestReport report,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        IngestAsync(collectionId, fileName, declaredContentType, content, storedKey: null, report, cancellationToken);
+
+    /// <summary>
+    /// Ingests the object already at <paramref name="storedKey"/> in the system's bucket, whose bytes are
+    /// <paramref name="content"/>, without copying it: the image's original is that object.
+    /// </summary>
+    public Task RegisterStoredAsync(
+        Guid collectionId, string fileName, string storedKey, Stream content, IngestReport report,
+        CancellationToken cancellationToken) =>
+        IngestAsync(collectionId, fileName, null, content, storedKey, report, cancellationToken);
+
+    private async Task IngestAsync(
+        Guid collectionId, string fileName, string? declaredContentType, Stream content, string? storedKey,
+        IngestReport report, CancellationToken cancellationToken)
     {
         var sniffed = ImageSignature.MediaTypeOf(await ImageSignature.PeekAsync(content, cancellationToken));
         if (sniffed is null)
@@ -33,7 +49,9 @@ internal sealed class ImageIngestor(
         var contentType = declaredContentType is { Length: > 0 } declared && declared.StartsWith("image/", StringComparison.OrdinalIgnoreCase)
             ? declared
             : sniffed;
-        var stored = await store.PutAsync(content, contentType, ObjectStore.OriginalsPrefix, cancellationToken);
+        var stored = storedKey is null
+            ? await store.PutAsync(content, contentType, ObjectStore.OriginalsPrefix, cancellationToken)
+            : await DescribeAsync(content, storedKey, cancellationToken);
         var now = clock.GetUtcNow();
         var image = new Image
         {
@@ -73,5 +91,12 @@ internal sealed class ImageIngestor(
         logger.LogInformation("Ingested {FileName} as {ImageId} ({Sha256}) into {CollectionId}",
             fileName, image.Id, stored.Sha256, collectionId);
         report.Accept(new IngestedImage(image.Id, fileName, stored.Sha256));
+    }
+
+    private static async Task<PutResult> DescribeAsync(Stream content, string key, CancellationToken cancellationToken)
+    {
+        var start = content.Position;
+        var sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(content, cancellationToken));
+        return new PutResult(key, sha256, content.Position - start, AlreadyStored: true);
     }
 }

@@ -10,8 +10,8 @@ using VqaPipeline.Ingestion.Data;
 namespace VqaPipeline.Ingestion;
 
 /// <summary>
-/// Builds the ingestion service: the API of collections, images and labels over its own schema and object storage;
-/// it records what preprocessing makes of each image, and writes a collection's labels as a dataset for training.
+/// Builds the ingestion service: the API of collections, images, labels and bucket imports over its own schema and
+/// object storage; it records what preprocessing makes of each image, and writes a collection's labels as a dataset for training.
 /// </summary>
 public static class IngestionService
 {
@@ -46,6 +46,9 @@ public static class IngestionService
         services.AddScoped<ImageIngestor>();
         services.AddSingleton<ArchiveExpander>();
         services.AddScoped<TrainingDatasetWriter>();
+        services.AddSingleton(configuration.GetSection(ImportOptions.Section).Get<ImportOptions>() ?? new ImportOptions());
+        services.AddSingleton<ImportSignal>();
+        services.AddHostedService<BucketImportWorker>();
         services.AddHttpClient<UrlDownloader>(UrlDownloader.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() =>
                 OutboundAddressGuard.CreateHandler(limits.DownloadTimeout, limits.AllowPrivateNetworkUrls));
@@ -58,6 +61,7 @@ public static class IngestionService
         app.MapOpenApi();
         app.MapIngestionEndpoints();
         app.MapLabelEndpoints();
+        app.MapImportEndpoints();
         return app;
     }
 }

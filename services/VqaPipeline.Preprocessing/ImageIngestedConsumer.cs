@@ -19,6 +19,7 @@ public sealed class ImageIngestedConsumer(
     PreprocessingDbContext db,
     ObjectStore store,
     ImageLoader loader,
+    PixelBudget pixelBudget,
     PreprocessingMetrics metrics,
     TimeProvider clock,
     ILogger<ImageIngestedConsumer> logger) : IConsumer<ImageIngested>
@@ -75,20 +76,28 @@ public sealed class ImageIngestedConsumer(
             return new Rejected($"{ImageLoadFailure.NotFound}: original '{message.ObjectKey}' is not in object storage.");
         }
 
-        RgbImage decoded;
-        try
+        // The decoded pixels and their PNG are the worker's big allocations: held only within the budget's share.
+        int width, height;
+        byte[] encoded;
+        var pixels = ModelReadyImage.PixelsOf(original);
+        using (await pixelBudget.AcquireAsync(pixels > loader.Options.MaxPixels ? 0 : pixels, cancellationToken))
         {
-            decoded = loader.LoadBytes(original);
-        }
-        catch (ImageLoadException e)
-        {
-            // The engine names in-memory data "<bytes>": the file name is what a person recognises.
-            return new Rejected($"{e.Reason}: {e.Message.Replace(e.ImageSource, $"'{message.FileName}'", StringComparison.Ordinal)}");
+            RgbImage decoded;
+            try
+            {
+                decoded = loader.LoadBytes(original);
+            }
+            catch (ImageLoadException e)
+            {
+                // The engine names in-memory data "<bytes>": the file name is what a person recognises.
+                return new Rejected($"{e.Reason}: {e.Message.Replace(e.ImageSource, $"'{message.FileName}'", StringComparison.Ordinal)}");
+            }
+            (width, height, encoded) = (decoded.Width, decoded.Height, ModelReadyImage.EncodePng(decoded));
         }
 
-        await using var png = new MemoryStream(ModelReadyImage.EncodePng(decoded));
+        await using var png = new MemoryStream(encoded);
         var stored = await store.PutAsync(png, ModelReadyImage.ContentType, ModelReadyImage.Prefix, cancellationToken);
-        return new Accepted(decoded.Width, decoded.Height, ModelReadyImage.FormatOf(original), stored.Key);
+        return new Accepted(width, height, ModelReadyImage.FormatOf(original), stored.Key);
     }
 
     private abstract record Outcome

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using SkiaSharp;
 using VqaPipeline.Ml.Imaging;
 
@@ -15,31 +14,42 @@ public static class ModelReadyImage
     /// <summary>Storage prefix of preprocessed images, next to <c>originals/</c>.</summary>
     public const string Prefix = "preprocessed";
 
-    public static byte[] EncodePng(RgbImage image)
+    /// <summary>
+    /// The image as an opaque 8-bit PNG. The RGBA pixels handed to the encoder live in a native bitmap, freed when the
+    /// PNG is made, so a large image's 4 bytes a pixel do not wait on the managed heap for a full collection.
+    /// </summary>
+    public static unsafe byte[] EncodePng(RgbImage image)
     {
         var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
-        var rgba = new byte[info.BytesSize];
-        var rgb = image.Pixels;
-        for (int source = 0, target = 0; source < rgb.Length; source += 3, target += 4)
+        using var bitmap = new SKBitmap(info);
+        var rgba = (byte*)bitmap.GetPixels();
+        if (rgba is null)
+            throw new InvalidOperationException($"SkiaSharp could not allocate a {image.Width}x{image.Height} bitmap");
+        fixed (byte* rgb = image.Pixels)
         {
-            rgba[target] = rgb[source];
-            rgba[target + 1] = rgb[source + 1];
-            rgba[target + 2] = rgb[source + 2];
-            rgba[target + 3] = byte.MaxValue;
+            var pixels = (long)image.Width * image.Height;
+            for (long pixel = 0; pixel < pixels; pixel++)
+            {
+                rgba[4 * pixel] = rgb[3 * pixel];
+                rgba[4 * pixel + 1] = rgb[3 * pixel + 1];
+                rgba[4 * pixel + 2] = rgb[3 * pixel + 2];
+                rgba[4 * pixel + 3] = byte.MaxValue;
+            }
         }
+        using var encoded = bitmap.Encode(SKEncodedImageFormat.Png, 100)
+            ?? throw new InvalidOperationException($"SkiaSharp could not PNG-encode a {image.Width}x{image.Height} image");
+        return encoded.ToArray();
+    }
 
-        var handle = GCHandle.Alloc(rgba, GCHandleType.Pinned);
-        try
-        {
-            using var pixmap = new SKPixmap(info, handle.AddrOfPinnedObject(), info.RowBytes);
-            using var encoded = pixmap.Encode(SKEncodedImageFormat.Png, 100)
-                ?? throw new InvalidOperationException($"SkiaSharp could not PNG-encode a {image.Width}x{image.Height} image");
-            return encoded.ToArray();
-        }
-        finally
-        {
-            handle.Free();
-        }
+    /// <summary>
+    /// Width × height from the header of encoded bytes, without decoding them; 0 when no decoder recognises them (the
+    /// engine's loader then rejects them with its reason).
+    /// </summary>
+    public static long PixelsOf(byte[] encoded)
+    {
+        using var data = SKData.CreateCopy(encoded);
+        using var codec = SKCodec.Create(data);
+        return codec is null ? 0 : (long)codec.Info.Width * codec.Info.Height;
     }
 
     /// <summary>The container format of bytes the engine has decoded (<c>jpeg</c>, <c>png</c>, <c>webp</c>, <c>gif</c>, <c>bmp</c>).</summary>

@@ -28,6 +28,7 @@ public static class PreprocessingService
 
         services.AddSingleton(provider =>
             new ImageLoader(new ImageLoadOptions { MaxPixels = provider.GetRequiredService<IOptions<PreprocessingOptions>>().Value.MaxPixels }));
+        services.AddSingleton(provider => new PixelBudget(provider.GetRequiredService<IOptions<PreprocessingOptions>>().Value.PixelBudget));
         services.AddSingleton<PreprocessingMetrics>();
         services.AddSingleton(TimeProvider.System);
 
@@ -48,6 +49,14 @@ public sealed record PreprocessingOptions
 
     /// <summary>Largest width * height accepted (decompression bombs); Pillow's limit by default.</summary>
     public long MaxPixels { get; set; } = new ImageLoadOptions().MaxPixels;
+
+    /// <summary>
+    /// Pixels this process decodes at once (see <see cref="VqaPipeline.Preprocessing.PixelBudget"/>). A decoded pixel
+    /// costs 7 to 8 bytes until its model-ready PNG is written (the decoder's RGBA beside the RGB image, then the RGB
+    /// image beside the RGBA handed to the encoder), so the default of 100 megapixels holds the worker's image memory
+    /// under 1 GB: one image of the largest size allowed, or eight 12-megapixel photos, at a time.
+    /// </summary>
+    public long PixelBudget { get; set; } = 100_000_000;
 }
 
 /// <summary>The consumer's queue and how many messages it handles at once: as many as the broker prefetches.</summary>

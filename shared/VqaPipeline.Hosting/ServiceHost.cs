@@ -17,6 +17,13 @@ public static class ServiceHost
     public const int IngestionPort = 5085;
 
     /// <summary>
+    /// The longest request line (method, path and query) every host takes: twice Kestrel's 8 KiB, so that a search
+    /// whose question is too long for the index (up to 1,000 characters, each up to 9 bytes percent-encoded) reaches
+    /// the check that says so with a 400, rather than a bare 414.
+    /// </summary>
+    public const int MaxRequestLineBytes = 16 * 1024;
+
+    /// <summary>
     /// A builder for a service that listens on 127.0.0.1:<paramref name="defaultPort"/> unless <c>urls</c> (or
     /// <c>ASPNETCORE_URLS</c>) says otherwise: where a service listens is its own setting, never the public URL's.
     /// <paramref name="configure"/> runs before the service reads its settings (tests add theirs and their listening
@@ -28,6 +35,7 @@ public static class ServiceHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
             builder.WebHost.UseUrls($"http://127.0.0.1:{defaultPort}");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestLineSize = MaxRequestLineBytes);
         configure?.Invoke(builder);
         VqaEnvironment.Apply(builder.Configuration);
         return builder;

@@ -21,6 +21,9 @@ public enum MessageDirection
 /// </summary>
 public sealed class EventLogEntry
 {
+    /// <summary>The longest <see cref="LastError"/> kept, in characters.</summary>
+    public const int LastErrorLength = 2000;
+
     /// <summary>The entry's id, in insertion order.</summary>
     public long Id { get; set; }
 
@@ -65,6 +68,26 @@ public sealed class EventLogEntry
     /// from service to service through the outbox.
     /// </summary>
     public string? TraceParent { get; set; }
+
+    /// <summary>
+    /// How many times the outbox failed to publish this entry for a reason of its own (a body that no longer reads as
+    /// its type, a destination the bus refuses); a broker that is down counts against no entry.
+    /// </summary>
+    public int PublishAttempts { get; set; }
+
+    /// <summary>
+    /// Why the latest of <see cref="PublishAttempts"/> failed, or, for a consumed entry, why its consumer parked it;
+    /// <c>null</c> while nothing failed.
+    /// </summary>
+    public string? LastError { get; set; }
+
+    /// <summary>
+    /// When the outbox gave up on this published entry after <see cref="Outbox.OutboxOptions.MaxAttempts"/> failed
+    /// attempts, the dispatcher skipping it so the entries after it go out; or when a consumer parked this consumed
+    /// entry, handling the rest of its batch without it (<see cref="MessagingDbContext.ParkConsumed"/>). The reason is
+    /// <see cref="LastError"/>; <c>null</c> for every entry sent, waiting or handled.
+    /// </summary>
+    public DateTimeOffset? ParkedAt { get; set; }
 
     /// <summary>An entry for <paramref name="message"/>, serialised with System.Text.Json's web defaults.</summary>
     public static EventLogEntry Of(Guid messageId, object message, DateTimeOffset occurredAt, MessageDirection direction)

@@ -1,4 +1,6 @@
+using MassTransit;
 using Microsoft.EntityFrameworkCore;
+using VqaPipeline.Messaging.Replay;
 using VqaPipeline.Data;
 
 namespace VqaPipeline.Messaging;
@@ -33,6 +35,24 @@ public abstract class MessagingDbContext(DbContextOptions options) : ServiceDbCo
         return entry.MessageId;
     }
 
+    /// <summary>
+    /// Parks <paramref name="message"/>, one message of a batch its consumer cannot handle, so the consumer can handle
+    /// the rest: its consumed event log entry (added by the inbox filter in this transaction) is marked parked with
+    /// <paramref name="reason"/> and commits with the rest of the batch. <c>false</c> when this transaction logged no
+    /// entry for it (a redelivery of a message handled before), which leaves nothing to mark.
+    /// </summary>
+    public bool ParkConsumed(ConsumeContext message, string reason)
+    {
+        var messageId = message.LoggedMessageId();
+        var entry = ChangeTracker.Entries<EventLogEntry>().Select(tracked => tracked.Entity)
+            .FirstOrDefault(e => e.Direction == MessageDirection.Consumed && e.MessageId == messageId);
+        if (entry is null)
+            return false;
+        entry.ParkedAt = DateTimeOffset.UtcNow;
+        entry.LastError = reason.Length <= EventLogEntry.LastErrorLength ? reason : reason[..EventLogEntry.LastErrorLength];
+        return true;
+    }
+
     /// <summary>The service's own tables; the messaging tables are added beside them.</summary>
     protected abstract void ConfigureTables(ModelBuilder modelBuilder);
 
@@ -47,13 +67,14 @@ public abstract class MessagingDbContext(DbContextOptions options) : ServiceDbCo
             entry.Property(e => e.Body).HasColumnType("jsonb");
             entry.Property(e => e.Destination).HasMaxLength(255);
             entry.Property(e => e.TraceParent).HasMaxLength(64);
+            entry.Property(e => e.LastError).HasMaxLength(EventLogEntry.LastErrorLength);
             entry.Property(e => e.Direction).HasMaxLength(16).HasConversion(LowerCaseEnum.Converter<MessageDirection>());
             entry.HasIndex(e => new { e.MessageType, e.OccurredAt });
             entry.HasIndex(e => e.MessageId);
             // The outbox: what the dispatcher scans, kept small by the filter however long the log grows.
             entry.HasIndex(e => e.Id)
                 .HasDatabaseName("ix_event_log_outbox")
-                .HasFilter("direction = 'published' AND dispatched_at IS NULL");
+                .HasFilter("direction = 'published' AND dispatched_at IS NULL AND parked_at IS NULL");
         });
         modelBuilder.Entity<InboxMessage>(inbox =>
         {

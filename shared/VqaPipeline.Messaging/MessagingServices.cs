@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using VqaPipeline.Messaging.Inbox;
 using VqaPipeline.Messaging.Outbox;
 using VqaPipeline.Messaging.Replay;
@@ -26,6 +27,7 @@ public static class MessagingServices
     {
         services.AddScoped<MessagingDbContext>(provider => provider.GetRequiredService<TContext>());
         services.AddScoped<InboxTransaction>();
+        AddMessagingMetrics(services);
         return services;
     }
 
@@ -37,9 +39,16 @@ public static class MessagingServices
     {
         services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section);
         services.AddSingleton<OutboxSignal>();
+        AddMessagingMetrics(services);
         services.ConfigureDbContext<TContext>((provider, db) => db.AddInterceptors(provider.GetRequiredService<OutboxSignal>().Interceptor));
         services.AddHostedService<OutboxDispatcher<TContext>>();
         return services;
+    }
+
+    private static void AddMessagingMetrics(IServiceCollection services)
+    {
+        services.AddMetrics();
+        services.TryAddSingleton<MessagingMetrics>();
     }
 
     /// <summary>The replay responder of <paramref name="service"/>, on its own queue.</summary>

@@ -27,11 +27,13 @@ public sealed class ObjectStore : IDisposable
 
     private readonly IMinioClient _client;
     private readonly string _bucket;
+    private readonly SignedS3Requests _signed;
 
     /// <summary>A store for <paramref name="options"/>; nothing is contacted until the first call.</summary>
     public ObjectStore(ObjectStoreOptions options)
     {
         _bucket = options.Bucket;
+        _signed = new SignedS3Requests(options);
         _client = new MinioClient()
             .WithEndpoint(options.Endpoint.Host, options.Endpoint.Port)
             .WithCredentials(options.AccessKey, options.SecretKey)
@@ -45,10 +47,31 @@ public sealed class ObjectStore : IDisposable
     internal IMinioClient Client => _client;
 
     /// <summary>Creates the bucket unless it exists.</summary>
-    public async Task EnsureBucketAsync(CancellationToken cancellationToken = default)
+    public Task EnsureBucketAsync(CancellationToken cancellationToken = default) => EnsureBucketAsync(_bucket, cancellationToken);
+
+    /// <summary>Creates <paramref name="bucket"/> (any bucket, not only this store's) unless it exists.</summary>
+    public async Task EnsureBucketAsync(string bucket, CancellationToken cancellationToken = default)
     {
-        if (!await _client.BucketExistsAsync(new BucketExistsArgs().WithBucket(_bucket), cancellationToken))
-            await _client.MakeBucketAsync(new MakeBucketArgs().WithBucket(_bucket), cancellationToken);
+        if (!await _client.BucketExistsAsync(new BucketExistsArgs().WithBucket(bucket), cancellationToken))
+            await _client.MakeBucketAsync(new MakeBucketArgs().WithBucket(bucket), cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="content"/> (seekable, from its position to its end) at <paramref name="key"/> of
+    /// <paramref name="bucket"/> as it is, replacing what was there: objects put in a bucket directly, as catalogs
+    /// are before a bucket import.
+    /// </summary>
+    public async Task PutAtAsync(
+        string bucket, string key, Stream content, string contentType, CancellationToken cancellationToken = default)
+    {
+        await _client.PutObjectAsync(
+            new PutObjectArgs()
+                .WithBucket(bucket)
+                .WithObject(key)
+                .WithStreamData(content)
+                .WithObjectSize(content.Length - content.Position)
+                .WithContentType(contentType),
+            cancellationToken);
     }
 
     /// <summary>
@@ -140,6 +163,29 @@ public sealed class ObjectStore : IDisposable
         return objects.OrderBy(o => o.Key, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>
+    /// One page of at most <paramref name="maxKeys"/> (1–1000) objects of <paramref name="bucket"/> (any bucket the
+    /// store's credentials can list) under <paramref name="prefix"/>, in key order, after the key
+    /// <paramref name="startAfter"/> (none: from the first). Throws <see cref="BucketUnavailableException"/> when the
+    /// bucket does not exist or may not be listed, <see cref="HttpRequestException"/> on a server error (worth trying
+    /// again).
+    /// </summary>
+    public Task<ObjectListPage> ListPageAsync(
+        string bucket, string prefix, string? startAfter, int maxKeys = 1000, CancellationToken cancellationToken = default) =>
+        _signed.ListPageAsync(bucket, prefix, startAfter, maxKeys, cancellationToken);
+
+    /// <summary>
+    /// The whole object at <paramref name="key"/> of <paramref name="bucket"/> (any bucket the store's credentials can
+    /// read), read into memory in one request: <see cref="FileNotFoundException"/> when there is no such object,
+    /// <see cref="ObjectUnreadableException"/> when the store refuses it, <see cref="HttpRequestException"/> on a
+    /// server error.
+    /// </summary>
+    public Task<Stream> ReadAsync(string bucket, string key, CancellationToken cancellationToken = default) =>
+        _signed.GetObjectAsync(bucket, key, cancellationToken);
+
+    /// <summary>Whether <paramref name="bucket"/> follows S3's naming rules (3–63 of a-z 0-9 . -, a letter or digit at each end).</summary>
+    public static bool IsValidBucketName(string? bucket) => SignedS3Requests.IsValidBucketName(bucket);
+
     /// <summary>Removes the object at <paramref name="key"/>; removing a missing object is not an error.</summary>
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default) =>
         _client.RemoveObjectAsync(new RemoveObjectArgs().WithBucket(_bucket).WithObject(key), cancellationToken);
@@ -158,7 +204,11 @@ public sealed class ObjectStore : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _signed.Dispose();
+    }
 
     private static async Task<FileStream> SpoolAsync(Stream content, CancellationToken cancellationToken)
     {

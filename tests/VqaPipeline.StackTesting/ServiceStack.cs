@@ -187,6 +187,17 @@ public sealed class ServiceStack : IAsyncDisposable
         await _services.StartAsync(app);
     }
 
+    /// <summary>
+    /// Stops the in-process <paramref name="service"/> as a deployment stops a pod: its hosted work is cancelled and its
+    /// port closed; <see cref="StartServiceAsync"/> starts it again on the same port behind the gateway.
+    /// </summary>
+    public async Task StopServiceAsync(string service)
+    {
+        if (!_hosts.Remove(service, out var app))
+            throw new InvalidOperationException($"{service} is not running in this process");
+        await _services.StopAsync(app);
+    }
+
     public async ValueTask DisposeAsync()
     {
         Api.Dispose();

@@ -37,6 +37,15 @@ public sealed class InProcessServices(TimeSpan patience) : IAsyncDisposable
         return address;
     }
 
+    /// <summary>Stops and disposes one started <paramref name="app"/> (a service that goes down while the others run).</summary>
+    public async Task StopAsync(WebApplication app)
+    {
+        if (!_apps.Remove(app))
+            throw new InvalidOperationException("the app was not started here");
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var app in Enumerable.Reverse(_apps))

@@ -108,3 +108,78 @@ public sealed class ImageLabel
     /// <summary>When the label was last written.</summary>
     public DateTimeOffset UpdatedAt { get; set; }
 }
+
+/// <summary>Where a bucket import is: still listing and registering, done, or stopped by an error.</summary>
+public enum ImportState
+{
+    /// <summary>Listing and registering; a restarted service goes on from <see cref="BucketImport.LastKey"/>.</summary>
+    Running,
+
+    /// <summary>Every object under the prefix was handled.</summary>
+    Completed,
+
+    /// <summary>Stopped; <see cref="BucketImport.FailureReason"/> says why.</summary>
+    Failed,
+}
+
+/// <summary>
+/// The registration of the images under a prefix of a bucket into a collection, object by object in key order. Each
+/// object's outcome and the import's progress commit together, so the counts stay exact across restarts.
+/// </summary>
+public sealed class BucketImport
+{
+    /// <summary>The import's id.</summary>
+    public Guid Id { get; set; }
+
+    /// <summary>The collection the images join.</summary>
+    public Guid CollectionId { get; set; }
+
+    /// <summary>The bucket listed.</summary>
+    public required string Bucket { get; set; }
+
+    /// <summary>Only keys starting with this are imported (empty: the whole bucket).</summary>
+    public required string Prefix { get; set; }
+
+    /// <summary>Where the import is.</summary>
+    public ImportState State { get; set; } = ImportState.Running;
+
+    /// <summary>Why it failed, when <see cref="State"/> is <see cref="ImportState.Failed"/>.</summary>
+    public string? FailureReason { get; set; }
+
+    /// <summary>The last key handled: the listing resumes after it (S3 <c>start-after</c>).</summary>
+    public string? LastKey { get; set; }
+
+    /// <summary>Objects listed and handled so far (registered + duplicates + skipped).</summary>
+    public long Listed { get; set; }
+
+    /// <summary>Objects that became new images of the collection.</summary>
+    public long Registered { get; set; }
+
+    /// <summary>Objects whose content was already an image of the collection (by SHA-256).</summary>
+    public long Duplicates { get; set; }
+
+    /// <summary>Objects not imported (not an image, too large, unreadable); <see cref="SkippedObject"/> says why.</summary>
+    public long Skipped { get; set; }
+
+    /// <summary>When the import was asked for.</summary>
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>When it last made progress or changed state.</summary>
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>An object of a bucket import that did not become an image, and why.</summary>
+public sealed class SkippedObject
+{
+    /// <summary>The import.</summary>
+    public Guid ImportId { get; set; }
+
+    /// <summary>The object's key.</summary>
+    public required string Key { get; set; }
+
+    /// <summary>Why it was skipped.</summary>
+    public required string Reason { get; set; }
+
+    /// <summary>When it was skipped.</summary>
+    public DateTimeOffset SkippedAt { get; set; }
+}

@@ -20,6 +20,12 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
     /// <summary>Human answers to questions about images.</summary>
     public DbSet<ImageLabel> Labels => Set<ImageLabel>();
 
+    /// <summary>Bucket imports, running and ended.</summary>
+    public DbSet<BucketImport> Imports => Set<BucketImport>();
+
+    /// <summary>Objects of bucket imports that did not become images.</summary>
+    public DbSet<SkippedObject> SkippedObjects => Set<SkippedObject>();
+
     /// <summary>A context on <paramref name="connectionString"/> (the ingestion role's, or any with rights on the schema).</summary>
     public static IngestionDbContext Open(string connectionString) =>
         new(OptionsFor<IngestionDbContext>(connectionString, Services.Ingestion));
@@ -53,6 +59,26 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             label.HasIndex(l => l.CollectionId);
             label.HasOne<Image>().WithMany().HasForeignKey(l => l.ImageId);
             label.HasOne<Collection>().WithMany().HasForeignKey(l => l.CollectionId);
+        });
+
+        modelBuilder.Entity<BucketImport>(import =>
+        {
+            import.ToTable("imports");
+            import.Property(i => i.Bucket).HasMaxLength(63);
+            import.Property(i => i.Prefix).HasMaxLength(1024);
+            import.Property(i => i.LastKey).HasMaxLength(1024);
+            import.Property(i => i.State).HasMaxLength(16).HasConversion(LowerCaseEnum.Converter<ImportState>());
+            import.HasIndex(i => i.State);
+            import.HasIndex(i => i.CollectionId);
+            import.HasOne<Collection>().WithMany().HasForeignKey(i => i.CollectionId);
+        });
+
+        modelBuilder.Entity<SkippedObject>(skipped =>
+        {
+            skipped.ToTable("import_skipped_objects");
+            skipped.HasKey(s => new { s.ImportId, s.Key });
+            skipped.Property(s => s.Key).HasMaxLength(1024);
+            skipped.HasOne<BucketImport>().WithMany().HasForeignKey(s => s.ImportId);
         });
     }
 }

@@ -19,6 +19,7 @@ public sealed class OutboxDispatcher<TContext>(
     IServiceScopeFactory scopes,
     IBus bus,
     OutboxSignal signal,
+    MessagingMetrics metrics,
     IOptions<OutboxOptions> options,
     ILogger<OutboxDispatcher<TContext>> logger) : BackgroundService where TContext : MessagingDbContext
 {
@@ -66,18 +67,23 @@ public sealed class OutboxDispatcher<TContext>(
         }
     }
 
-    /// <summary>Publishes one batch; returns how many rows it sent.</summary>
+    /// <summary>
+    /// Publishes one batch; returns how many rows it sent, or -1 when a row failed for a reason of its own (so the
+    /// caller waits a poll interval before that row's next attempt rather than retrying it at once).
+    /// </summary>
     private async Task<int> DispatchBatchAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<TContext>();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var direction = nameof(MessageDirection.Published).ToLowerInvariant();
-        // Types this process cannot map stay pending for one that can, without holding up the rest.
+        // Types this process cannot map stay pending for one that can, without holding up the rest; parked rows wait
+        // for an operator.
         var batch = await db.EventLog
             .FromSql($"""
                       SELECT * FROM event_log
-                      WHERE direction = {direction} AND dispatched_at IS NULL AND message_type = ANY({_knownTypes})
+                      WHERE direction = {direction} AND dispatched_at IS NULL AND parked_at IS NULL
+                        AND message_type = ANY({_knownTypes})
                       ORDER BY id
                       LIMIT {_options.BatchSize}
                       FOR UPDATE SKIP LOCKED
@@ -87,45 +93,111 @@ public sealed class OutboxDispatcher<TContext>(
             return 0;
 
         var sent = 0;
+        var failed = 0;
         try
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(_options.PublishTimeout);
             foreach (var entry in batch)
             {
-                await PublishAsync(entry, deadline.Token);
+                try
+                {
+                    await PublishAsync(entry, deadline.Token);
+                }
+                catch (Exception error) when (IsTheEntrysFault(error))
+                {
+                    RecordFailure(entry, error);
+                    failed++;
+                    continue;
+                }
                 entry.DispatchedAt = DateTimeOffset.UtcNow;
                 sent++;
             }
         }
         finally
         {
-            // What the broker took is marked even when a later publish failed, so it is not sent twice.
-            if (sent > 0)
+            // What the broker took is marked even when a later publish failed, so it is not sent twice; a row's own
+            // failure is counted even when the broker then went down.
+            if (sent > 0 || failed > 0)
             {
                 await db.SaveChangesAsync(CancellationToken.None);
                 await transaction.CommitAsync(CancellationToken.None);
                 logger.LogDebug("Outbox dispatched {Count} messages", sent);
             }
         }
-        return sent;
+        return failed > 0 ? -1 : sent;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="error"/> is the entry's own (it would fail again however often it is tried) rather than
+    /// the broker's: a message that no longer reads as its type or a destination the bus refuses fails before the
+    /// broker is reached (<see cref="UnpublishableEntryException"/>); a publish the broker refused counts only while
+    /// the bus is otherwise healthy. A timeout is never the entry's fault.
+    /// </summary>
+    private bool IsTheEntrysFault(Exception error) =>
+        error is UnpublishableEntryException
+        || (error is not OperationCanceledException && BusIsHealthy());
+
+    private bool BusIsHealthy() => bus is IBusControl control && control.CheckHealth().Status == BusHealthStatus.Healthy;
+
+    private void RecordFailure(EventLogEntry entry, Exception error)
+    {
+        var reason = error.Message;
+        entry.PublishAttempts++;
+        entry.LastError = reason.Length <= EventLogEntry.LastErrorLength ? reason : reason[..EventLogEntry.LastErrorLength];
+        if (entry.PublishAttempts < _options.MaxAttempts)
+        {
+            logger.LogWarning("Outbox could not publish {MessageType} {MessageId} (event log entry {EntryId}, attempt {Attempt} of {MaxAttempts}): {Reason}",
+                entry.MessageType, entry.MessageId, entry.Id, entry.PublishAttempts, _options.MaxAttempts, reason);
+            return;
+        }
+        entry.ParkedAt = DateTimeOffset.UtcNow;
+        metrics.OutboxParked(entry.MessageType);
+        logger.LogError("Outbox parked {MessageType} {MessageId} (event log entry {EntryId}) after {Attempts} failed attempts; the messages after it go on: {Reason}",
+            entry.MessageType, entry.MessageId, entry.Id, entry.PublishAttempts, reason);
     }
 
     private async Task PublishAsync(EventLogEntry entry, CancellationToken cancellationToken)
     {
-        var type = MessageCatalog.Find(entry.MessageType)!.ClrType;
-        var message = JsonSerializer.Deserialize(entry.Body, type, JsonSerializerOptions.Web)
-            ?? throw new InvalidOperationException($"event log entry {entry.Id} has an empty {entry.MessageType} body");
+        var (type, message, endpoint) = await PrepareAsync(entry);
         var correlationId = entry.JobId ?? entry.ImageId ?? entry.CollectionId;
         using var activity = TraceContext.StartChild($"publish {entry.MessageType}", entry.TraceParent);
         var traceParent = TraceContext.Current ?? entry.TraceParent;
-        if (entry.Destination is { } queue)
+        if (endpoint is not null)
         {
-            var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{queue}"));
             await endpoint.Send(message, type, context => Stamp(context, entry.MessageId, correlationId, traceParent), cancellationToken);
             return;
         }
         await bus.Publish(message, type, context => Stamp(context, entry.MessageId, correlationId, traceParent), cancellationToken);
+    }
+
+    /// <summary>
+    /// The entry's message and, for a command, its destination; a body that does not deserialise, or a destination the
+    /// bus refuses while it is healthy, is the entry's own fault.
+    /// </summary>
+    private async Task<(Type Type, object Message, ISendEndpoint? Endpoint)> PrepareAsync(EventLogEntry entry)
+    {
+        var type = MessageCatalog.Find(entry.MessageType)!.ClrType;
+        object message;
+        try
+        {
+            message = JsonSerializer.Deserialize(entry.Body, type, JsonSerializerOptions.Web)
+                ?? throw new JsonException("the body is null");
+        }
+        catch (Exception error) when (error is JsonException or NotSupportedException or ArgumentException)
+        {
+            throw new UnpublishableEntryException($"the body does not read as {entry.MessageType}: {error.Message}", error);
+        }
+        if (entry.Destination is not { } queue)
+            return (type, message, null);
+        try
+        {
+            return (type, message, await bus.GetSendEndpoint(new Uri($"queue:{queue}")));
+        }
+        catch (Exception error) when (error is not OperationCanceledException && BusIsHealthy())
+        {
+            throw new UnpublishableEntryException($"the destination queue '{queue}' is refused: {error.Message}", error);
+        }
     }
 
     private static void Stamp(SendContext context, Guid messageId, Guid? correlationId, string? traceParent)
@@ -142,3 +214,6 @@ public sealed class OutboxDispatcher<TContext>(
         return TimeSpan.FromMilliseconds(Math.Min(exponential, _options.MaxRetryDelay.TotalMilliseconds));
     }
 }
+
+/// <summary>An outbox entry that cannot become a message to send, whatever the broker's state.</summary>
+internal sealed class UnpublishableEntryException(string reason, Exception cause) : Exception(reason, cause);

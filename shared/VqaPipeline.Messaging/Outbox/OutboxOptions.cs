@@ -22,4 +22,10 @@ public sealed record OutboxOptions
 
     /// <summary>Longest wait between attempts while the broker or database stays down.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Failed attempts after which an entry that cannot be published (for a reason of its own, not because the broker
+    /// is down) is parked: marked with its reason and skipped, so the entries after it go out.
+    /// </summary>
+    public int MaxAttempts { get; set; } = 5;
 }

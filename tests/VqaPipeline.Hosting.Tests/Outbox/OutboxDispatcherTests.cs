@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Hosting.Tests.Support;
 using VqaPipeline.Messaging;
+using EventLogEntry = VqaPipeline.Messaging.EventLogEntry;
 
 namespace VqaPipeline.Hosting.Tests.Outbox;
 
@@ -153,7 +154,43 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
         Assert.Contains(work.TraceId.ToHexString(), consumed.TraceParent);
     }
 
-    private async Task<TestService> StartServiceAsync(string brokerUrl, bool consume, bool dispatch = true, TimeSpan? pollInterval = null)
+    [StackFact]
+    public async Task A_row_that_cannot_be_published_is_parked_with_its_reason_and_the_rows_after_it_go_out()
+    {
+        var service = await StartServiceAsync(_virtualHost!.Url, consume: true, maxAttempts: 3);
+        await using var db = _database.NewContext();
+        var before = await CommitOutgoingAsync(db, 2);
+        // A body that no longer reads as its type, and a command to a queue name the bus refuses.
+        var unreadable = db.EventLog.Add(EventLogEntry.Of(Guid.NewGuid(), new ImageRejected(Guid.NewGuid(), Guid.NewGuid(), "x"),
+            DateTimeOffset.UtcNow, MessageDirection.Published)).Entity;
+        unreadable.Body = """{"collectionId": "not a uuid", "imageId": 42}""";
+        var misaddressed = db.EventLog.Add(EventLogEntry.Of(Guid.NewGuid(), new ImageRejected(Guid.NewGuid(), Guid.NewGuid(), "y"),
+            DateTimeOffset.UtcNow, MessageDirection.Published)).Entity;
+        misaddressed.Destination = "no such queue!";
+        await db.SaveChangesAsync();
+        var after = await CommitOutgoingAsync(db, 5);
+
+        await WaitUntilAsync(() => before.Concat(after).All(w => _received.Count(w.MessageId) == 1), "the rows around the poison received");
+        await WaitUntilAsync(async () => await PendingAsync() == 0, "the poison rows parked");
+
+        await using var check = _database.NewContext();
+        foreach (var (poison, reason) in new[] { (unreadable, "does not read as ImageRejected"), (misaddressed, "no such queue!") })
+        {
+            var parked = await check.EventLog.SingleAsync(e => e.Id == poison.Id);
+            Assert.Equal((3, (DateTimeOffset?)null), (parked.PublishAttempts, parked.DispatchedAt));
+            Assert.NotNull(parked.ParkedAt);
+            Assert.Contains(reason, parked.LastError);
+            Assert.Equal(0, _received.Count(parked.MessageId));
+        }
+        using var metrics = await service.GetAsync(ServiceDefaults.MetricsPath);
+        Assert.Matches("""vqa_outbox_parked_total\{[^}]*message_type="ImageRejected"\} 2""", await metrics.Content.ReadAsStringAsync());
+
+        var later = await CommitOutgoingAsync(db, 3);
+        await WaitUntilAsync(() => later.All(w => _received.Count(w.MessageId) == 1), "rows committed after the parking received");
+    }
+
+    private async Task<TestService> StartServiceAsync(string brokerUrl, bool consume, bool dispatch = true, TimeSpan? pollInterval = null,
+        int maxAttempts = 5)
     {
         var queue = TestService.UniqueName("outbox-tests");
         var service = await TestService.StartAsync(
@@ -163,6 +200,7 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
                 ["Outbox:PollInterval"] = (pollInterval ?? TimeSpan.FromMilliseconds(200)).ToString(),
                 ["Outbox:PublishTimeout"] = "00:00:02",
                 ["Outbox:MaxRetryDelay"] = "00:00:01",
+                ["Outbox:MaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Serilog:MinimumLevel:Override:Microsoft.EntityFrameworkCore"] = "Warning",
             },
             bus =>
@@ -199,7 +237,7 @@ public sealed class OutboxDispatcherTests : IAsyncLifetime
     private async Task<int> PendingAsync()
     {
         await using var db = _database.NewContext();
-        return await db.EventLog.CountAsync(e => e.Direction == MessageDirection.Published && e.DispatchedAt == null);
+        return await db.EventLog.CountAsync(e => e.Direction == MessageDirection.Published && e.DispatchedAt == null && e.ParkedAt == null);
     }
 
     private static Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? limit = null) =>

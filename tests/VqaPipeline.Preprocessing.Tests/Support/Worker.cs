@@ -18,7 +18,15 @@ public sealed class Worker : IAsyncLifetime
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
+    private readonly IReadOnlyDictionary<string, string?> _settings;
     private ServiceStack? _stack;
+
+    public Worker() : this(new Dictionary<string, string?>())
+    {
+    }
+
+    /// <summary>A worker with <paramref name="settings"/> (configuration keys, <c>Section:Key</c>) over its defaults.</summary>
+    internal Worker(IReadOnlyDictionary<string, string?> settings) => _settings = settings;
 
     private ServiceStack Stack => _stack ?? throw new InvalidOperationException("the worker has not started");
 
@@ -29,8 +37,11 @@ public sealed class Worker : IAsyncLifetime
     public async Task InitializeAsync() =>
         _stack = await ServiceStack.StartAsync(new StackOptions
         {
-            Purpose = "preprocessing", InProcess = [Services.Preprocessing], Patience = Patience,
+            Purpose = "preprocessing", InProcess = [Services.Preprocessing], Patience = Patience, Settings = _settings,
         });
+
+    /// <summary>The worker's pixel budget, to see how much of it the images took at once.</summary>
+    public PixelBudget Budget => Stack.Host(Services.Preprocessing).Services.GetRequiredService<PixelBudget>();
 
     public async Task DisposeAsync()
     {

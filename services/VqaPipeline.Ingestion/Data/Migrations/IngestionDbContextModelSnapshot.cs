@@ -24,6 +24,80 @@ namespace VqaPipeline.Ingestion.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("VqaPipeline.Ingestion.Data.BucketImport", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Bucket")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("bucket");
+
+                    b.Property<Guid>("CollectionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("collection_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<long>("Duplicates")
+                        .HasColumnType("bigint")
+                        .HasColumnName("duplicates");
+
+                    b.Property<string>("FailureReason")
+                        .HasColumnType("text")
+                        .HasColumnName("failure_reason");
+
+                    b.Property<string>("LastKey")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("last_key");
+
+                    b.Property<long>("Listed")
+                        .HasColumnType("bigint")
+                        .HasColumnName("listed");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("prefix");
+
+                    b.Property<long>("Registered")
+                        .HasColumnType("bigint")
+                        .HasColumnName("registered");
+
+                    b.Property<long>("Skipped")
+                        .HasColumnType("bigint")
+                        .HasColumnName("skipped");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("state");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_imports");
+
+                    b.HasIndex("CollectionId")
+                        .HasDatabaseName("ix_imports_collection_id");
+
+                    b.HasIndex("State")
+                        .HasDatabaseName("ix_imports_state");
+
+                    b.ToTable("imports", "ingestion");
+                });
+
             modelBuilder.Entity("VqaPipeline.Ingestion.Data.Collection", b =>
                 {
                     b.Property<Guid>("Id")
@@ -180,6 +254,32 @@ namespace VqaPipeline.Ingestion.Data.Migrations
                     b.ToTable("labels", "ingestion");
                 });
 
+            modelBuilder.Entity("VqaPipeline.Ingestion.Data.SkippedObject", b =>
+                {
+                    b.Property<Guid>("ImportId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("import_id");
+
+                    b.Property<string>("Key")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<DateTimeOffset>("SkippedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("skipped_at");
+
+                    b.HasKey("ImportId", "Key")
+                        .HasName("pk_import_skipped_objects");
+
+                    b.ToTable("import_skipped_objects", "ingestion");
+                });
+
             modelBuilder.Entity("VqaPipeline.Messaging.EventLogEntry", b =>
                 {
                     b.Property<long>("Id")
@@ -221,6 +321,11 @@ namespace VqaPipeline.Ingestion.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("job_id");
 
+                    b.Property<string>("LastError")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("last_error");
+
                     b.Property<Guid>("MessageId")
                         .HasColumnType("uuid")
                         .HasColumnName("message_id");
@@ -235,6 +340,14 @@ namespace VqaPipeline.Ingestion.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("occurred_at");
 
+                    b.Property<DateTimeOffset?>("ParkedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("parked_at");
+
+                    b.Property<int>("PublishAttempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("publish_attempts");
+
                     b.Property<string>("TraceParent")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")
@@ -245,7 +358,7 @@ namespace VqaPipeline.Ingestion.Data.Migrations
 
                     b.HasIndex("Id")
                         .HasDatabaseName("ix_event_log_outbox")
-                        .HasFilter("direction = 'published' AND dispatched_at IS NULL");
+                        .HasFilter("direction = 'published' AND dispatched_at IS NULL AND parked_at IS NULL");
 
                     b.HasIndex("MessageId")
                         .HasDatabaseName("ix_event_log_message_id");
@@ -277,6 +390,16 @@ namespace VqaPipeline.Ingestion.Data.Migrations
                     b.ToTable("inbox_messages", "ingestion");
                 });
 
+            modelBuilder.Entity("VqaPipeline.Ingestion.Data.BucketImport", b =>
+                {
+                    b.HasOne("VqaPipeline.Ingestion.Data.Collection", null)
+                        .WithMany()
+                        .HasForeignKey("CollectionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_imports_collections_collection_id");
+                });
+
             modelBuilder.Entity("VqaPipeline.Ingestion.Data.Image", b =>
                 {
                     b.HasOne("VqaPipeline.Ingestion.Data.Collection", "Collection")
@@ -304,6 +427,16 @@ namespace VqaPipeline.Ingestion.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_labels_images_image_id");
+                });
+
+            modelBuilder.Entity("VqaPipeline.Ingestion.Data.SkippedObject", b =>
+                {
+                    b.HasOne("VqaPipeline.Ingestion.Data.BucketImport", null)
+                        .WithMany()
+                        .HasForeignKey("ImportId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_import_skipped_objects_imports_import_id");
                 });
 
             modelBuilder.Entity("VqaPipeline.Ingestion.Data.Collection", b =>
