@@ -12,7 +12,7 @@ using VqaPipeline.Training.Data;
 namespace VqaPipeline.Training.Data.Migrations
 {
     [DbContext(typeof(TrainingDbContext))]
-    [Migration("20261206180609_TrainingRunAttempts")]
+    [Migration("20261206182623_TrainingRunAttempts")]
     partial class TrainingRunAttempts
     {
         /// <inheritdoc />
@@ -67,6 +67,11 @@ namespace VqaPipeline.Training.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("job_id");
 
+                    b.Property<string>("LastError")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("last_error");
+
                     b.Property<Guid>("MessageId")
                         .HasColumnType("uuid")
                         .HasColumnName("message_id");
@@ -81,6 +86,14 @@ namespace VqaPipeline.Training.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("occurred_at");
 
+                    b.Property<DateTimeOffset?>("ParkedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("parked_at");
+
+                    b.Property<int>("PublishAttempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("publish_attempts");
+
                     b.Property<string>("TraceParent")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")
@@ -91,7 +104,7 @@ namespace VqaPipeline.Training.Data.Migrations
 
                     b.HasIndex("Id")
                         .HasDatabaseName("ix_event_log_outbox")
-                        .HasFilter("direction = 'published' AND dispatched_at IS NULL");
+                        .HasFilter("direction = 'published' AND dispatched_at IS NULL AND parked_at IS NULL");
 
                     b.HasIndex("MessageId")
                         .HasDatabaseName("ix_event_log_message_id");
