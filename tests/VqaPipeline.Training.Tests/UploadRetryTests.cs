@@ -33,21 +33,29 @@ public sealed class UploadRetryTests(TrainingStackWithFaultyStorage stack) : ICl
     {
         var collectionId = await stack.NewLabelledCollectionAsync(2);
         var heartbeatTimeout = TrainingStackWithFaultyStorage.HeartbeatTimeout;
-        var hold = heartbeatTimeout * 2;
+        var hold = heartbeatTimeout * 2.5;
         stack.Proxy.HoldNextUpload(hold);
         var runId = await stack.StartRunAsync(new { modelName = "slow-upload", dataset = new { collectionId }, baseModel = Fixtures.PathOf("vilt-tiny"), maxSteps = 2, batchSize = 2 });
 
         await Poll.UntilAsync(() => Task.FromResult(stack.Proxy.Holding), holding => holding, TrainingStack.Patience, _ => "no upload was held");
-        // Longer than the heartbeat timeout into the upload: a worker that stopped heartbeating would look dead by now.
-        await Task.Delay(heartbeatTimeout * 1.5);
-        Assert.True(stack.Proxy.Holding, "the upload was no longer held");
-        await using (var db = stack.NewContext())
+        var heldSince = DateTimeOffset.UtcNow;
+        // Sampled while the upload is held: once it has been held longer than the heartbeat timeout, a worker that
+        // stopped heartbeating at the end of training would look dead.
+        var lateSamples = new List<TimeSpan>();
+        while (stack.Proxy.Holding)
         {
+            await using var db = stack.NewContext();
             var run = await db.TrainingRuns.AsNoTracking().SingleAsync(r => r.Id == runId);
-            Assert.Equal(TrainingRunStatus.Running, run.Status);
-            var silence = DateTimeOffset.UtcNow - run.HeartbeatAt!.Value;
-            Assert.True(silence < heartbeatTimeout, $"the last heartbeat was {silence} ago, during the upload");
+            var now = DateTimeOffset.UtcNow;
+            if (stack.Proxy.Holding && now - heldSince > heartbeatTimeout)
+            {
+                Assert.Equal(TrainingRunStatus.Running, run.Status);
+                lateSamples.Add(now - run.HeartbeatAt!.Value);
+            }
+            await Task.Delay(100);
         }
+        Assert.NotEmpty(lateSamples);
+        Assert.All(lateSamples, silence => Assert.True(silence < heartbeatTimeout, $"the last heartbeat was {silence} ago, during the upload"));
 
         var ended = await stack.WaitForRunAsync(runId);
         Assert.Equal("completed", ended.GetProperty("status").GetString());
