@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Hosting;
 using VqaPipeline.Storage;
@@ -32,7 +33,8 @@ public sealed record TrainingRunRequest(
     int? WarmupSteps,
     long? Seed,
     string? DType,
-    int? SaveEvery);
+    int? SaveEvery,
+    int? MaxMemoryMb = null);
 
 /// <summary>What <c>POST /training-runs</c> answers.</summary>
 public sealed record TrainingRunAccepted(Guid Id, string StatusUrl);
@@ -40,7 +42,7 @@ public sealed record TrainingRunAccepted(Guid Id, string StatusUrl);
 /// <summary>A training run as <c>GET /training-runs/{id}</c> shows it.</summary>
 public sealed record TrainingRunResponse(
     Guid Id, string ModelName, string Status, int Step, int TotalSteps, double? Loss, double? ExamplesPerSecond,
-    string? Model, string? Error, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    string? Model, string? Error, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, int Attempts);
 
 /// <summary>A stored model version as <c>GET /models</c> lists it.</summary>
 public sealed record ModelVersionResponse(
@@ -54,17 +56,19 @@ internal static partial class TrainingRunEndpoints
         var runs = app.MapGroup("/training-runs").WithTags("training");
         runs.MapPost("/", StartAsync);
         runs.MapGet("/{runId:guid}", GetAsync);
+        runs.MapPost("/{runId:guid}/cancel", CancelAsync);
         app.MapGet("/models", ListModelsAsync).WithTags("models");
     }
 
     private static async Task<IResult> StartAsync(
         TrainingRunRequest request, TrainingDbContext database, ObjectStore store, ModelLocator models,
-        CollectionsClient collections, TimeProvider clock, CancellationToken cancellationToken)
+        CollectionsClient collections, IOptions<TrainingOptions> training, IOptions<TrainingRunLimits> limits, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         string? reason;
         try
         {
-            reason = await InvalidAsync(request, store, models, collections, cancellationToken);
+            reason = await InvalidAsync(request, store, models, collections, limits.Value, training.Value.MaxMemoryMb, cancellationToken);
         }
         catch (ServiceUnavailableException exception)
         {
@@ -80,9 +84,9 @@ internal static partial class TrainingRunEndpoints
             new TrainingDataset(request.Dataset!.CollectionId, request.Dataset.ObjectPrefix?.Trim('/')),
             new TrainingStart(request.BaseModel, request.FromConfig?.ToJsonString(), request.Tokenizer),
             new TrainingSettings(
-                request.Epochs ?? 20, request.MaxSteps, request.BatchSize ?? 4, request.GradientAccumulation ?? 1,
+                request.Epochs ?? TrainingRunDefaults.Epochs, request.MaxSteps, request.BatchSize ?? TrainingRunDefaults.BatchSize, request.GradientAccumulation ?? 1,
                 request.LearningRate ?? 5e-5, request.WeightDecay ?? 0.01, request.WarmupSteps ?? 0, request.Seed ?? 0,
-                request.DType ?? "float32", request.SaveEvery ?? 100),
+                request.DType ?? "float32", request.SaveEvery ?? 100, request.MaxMemoryMb),
             now);
         database.TrainingRuns.Add(new TrainingRun
         {
@@ -100,8 +104,9 @@ internal static partial class TrainingRunEndpoints
     }
 
     private static async Task<string?> InvalidAsync(TrainingRunRequest request, ObjectStore store, ModelLocator models,
-        CollectionsClient collections, CancellationToken cancellationToken)
+        CollectionsClient collections, TrainingRunLimits limits, int? workerMaxMemoryMb, CancellationToken cancellationToken)
     {
+        long? labels = null;
         if (request.ModelName is not { } name || !ModelNamePattern().IsMatch(name))
             return "'modelName' must be 1-100 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit";
         if (request.Dataset is not { } dataset || (dataset.CollectionId is null) == string.IsNullOrWhiteSpace(dataset.ObjectPrefix))
@@ -113,6 +118,7 @@ internal static partial class TrainingRunEndpoints
                 return $"collection {collectionId} does not exist";
             if (collection.Labels == 0)
                 return $"collection {collectionId} has no labels to train on (POST /collections/{collectionId}/labels first)";
+            labels = collection.Labels;
         }
         else if ((await store.ListAsync(dataset.ObjectPrefix!.Trim('/') + "/", cancellationToken)).Count == 0)
         {
@@ -129,19 +135,12 @@ internal static partial class TrainingRunEndpoints
                 return unknown;
         }
 
-        return (request.Epochs, request.MaxSteps, request.BatchSize, request.GradientAccumulation, request.LearningRate,
-                request.WeightDecay, request.WarmupSteps, request.SaveEvery, request.DType) switch
+        return (request.LearningRate, request.WeightDecay, request.DType) switch
             {
-                ({ } epochs, _, _, _, _, _, _, _, _) when epochs < 1 => "'epochs' must be at least 1",
-                (_, { } steps, _, _, _, _, _, _, _) when steps < 1 => "'maxSteps' must be at least 1",
-                (_, _, { } batch, _, _, _, _, _, _) when batch is < 1 or > 4096 => "'batchSize' must be 1 to 4096",
-                (_, _, _, { } accumulation, _, _, _, _, _) when accumulation < 1 => "'gradientAccumulation' must be at least 1",
-                (_, _, _, _, { } lr, _, _, _, _) when !(lr > 0) || double.IsInfinity(lr) => "'learningRate' must be positive",
-                (_, _, _, _, _, { } decay, _, _, _) when !(decay >= 0) || double.IsInfinity(decay) => "'weightDecay' must not be negative",
-                (_, _, _, _, _, _, { } warmup, _, _) when warmup < 0 => "'warmupSteps' must not be negative",
-                (_, _, _, _, _, _, _, { } every, _) when every < 1 => "'saveEvery' must be at least 1",
-                (_, _, _, _, _, _, _, _, { } dtype) when dtype is not ("float32" or "bfloat16") => "'dtype' must be float32 or bfloat16",
-                _ => null,
+                ({ } lr, _, _) when !(lr > 0) || double.IsInfinity(lr) => "'learningRate' must be positive",
+                (_, { } decay, _) when !(decay >= 0) || double.IsInfinity(decay) => "'weightDecay' must not be negative",
+                (_, _, { } dtype) when dtype is not ("float32" or "bfloat16") => "'dtype' must be float32 or bfloat16",
+                _ => limits.Check(request, labels, workerMaxMemoryMb),
             };
     }
 
@@ -151,10 +150,38 @@ internal static partial class TrainingRunEndpoints
         var run = await database.TrainingRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
         if (run is null)
             return TypedResults.NotFound(new ErrorResponse($"training run {runId} does not exist"));
-        return TypedResults.Ok(new TrainingRunResponse(
-            run.Id, run.ModelName, run.Status.ToString().ToLowerInvariant(), run.Step, run.TotalSteps, run.Loss,
-            run.ExamplesPerSecond, run.ModelReference, run.Error, run.CreatedAt, run.UpdatedAt));
+        return TypedResults.Ok(ResponseOf(run));
     }
+
+    /// <summary>
+    /// Cancels a queued or running run at once. Raising the fencing token fences out the worker training it: its next
+    /// heartbeat finds the run gone and stops training at the next step, and it stores no model.
+    /// </summary>
+    private static async Task<Results<Ok<TrainingRunResponse>, NotFound<ErrorResponse>, Conflict<ErrorResponse>>> CancelAsync(
+        Guid runId, TrainingDbContext database, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var cancelled = await database.TrainingRuns
+            .Where(r => r.Id == runId && (r.Status == TrainingRunStatus.Queued || r.Status == TrainingRunStatus.Running))
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(r => r.Status, TrainingRunStatus.Cancelled)
+                .SetProperty(r => r.ClaimToken, r => r.ClaimToken + 1)
+                .SetProperty(r => r.Worker, (string?)null)
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken);
+        var run = await database.TrainingRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        if (run is null)
+            return TypedResults.NotFound(new ErrorResponse($"training run {runId} does not exist"));
+        if (cancelled == 0)
+            return TypedResults.Conflict(new ErrorResponse($"training run {runId} has ended ({StatusName(run.Status)}); only a queued or running run can be cancelled"));
+        return TypedResults.Ok(ResponseOf(run));
+    }
+
+    private static string StatusName(TrainingRunStatus status) => status.ToString().ToLowerInvariant();
+
+    private static TrainingRunResponse ResponseOf(TrainingRun run) =>
+        new(
+            run.Id, run.ModelName, StatusName(run.Status), run.Step, run.TotalSteps, run.Loss,
+            run.ExamplesPerSecond, run.ModelReference, run.Error, run.CreatedAt, run.UpdatedAt, run.Attempts);
 
     private static async Task<List<ModelVersionResponse>> ListModelsAsync(TrainingDbContext database, CancellationToken cancellationToken) =>
         (await database.ModelVersions.AsNoTracking().OrderBy(m => m.Name).ThenBy(m => m.Version).ToListAsync(cancellationToken))

@@ -26,6 +26,7 @@ public static class TrainingService
         var configuration = builder.Configuration;
         var services = builder.Services;
         services.AddOptions<TrainingOptions>().Bind(configuration.GetSection(TrainingOptions.Section));
+        services.AddOptions<TrainingRunLimits>().Bind(configuration.GetSection(TrainingRunLimits.Section));
         var options = configuration.GetSection(TrainingOptions.Section).Get<TrainingOptions>() ?? new TrainingOptions();
         services.AddServiceDatabase<TrainingDbContext>(configuration, Name, create => new TrainingDbContext(create));
         builder.AddVqaServiceDefaults(Name, bus =>
@@ -72,6 +73,28 @@ public sealed record TrainingOptions
 
     /// <summary>A running run whose worker has been silent this long is taken over by another worker.</summary>
     public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How many times a run is taken (by this or another worker) before it fails: an attempt ends when training throws
+    /// something other than a bad request or bad data, when the worker goes over the memory bound, or when the worker
+    /// stops saying it is alive (killed for memory, lost its machine).
+    /// </summary>
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>
+    /// The most resident memory (MB) this worker process may hold while it trains a run; a run may ask for less
+    /// (<c>maxMemoryMb</c>). An attempt that goes over is stopped at its next step. None when null.
+    /// </summary>
+    public int? MaxMemoryMb { get; set; }
+
+    /// <summary>How often a training worker reads its resident memory while a run has a memory bound.</summary>
+    public TimeSpan MemorySampleInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How many times a trained model's upload is tried before the attempt fails.</summary>
+    public int UploadAttempts { get; set; } = 3;
+
+    /// <summary>The wait before the second try of an upload; each further try waits this much longer.</summary>
+    public TimeSpan UploadRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Training steps between progress reports.</summary>
     public int LogEvery { get; set; } = 10;

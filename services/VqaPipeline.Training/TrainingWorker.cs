@@ -1,12 +1,16 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using VqaPipeline.Contracts.V1;
+using VqaPipeline.Messaging;
 using VqaPipeline.Training.Data;
 
 namespace VqaPipeline.Training;
 
 /// <summary>
 /// Takes queued runs whose dataset is there from the database one at a time, and runs whose worker stopped saying it
-/// is alive (killed, lost its machine): those resume from their last checkpoint. <c>FOR UPDATE SKIP LOCKED</c> lets workers compete for runs
+/// is alive (killed, lost its machine): those resume from their last checkpoint. Every claim counts an attempt; a run
+/// that used <see cref="TrainingOptions.MaxAttempts"/> fails with its last attempt's reason, so it cannot block the
+/// runs behind it. <c>FOR UPDATE SKIP LOCKED</c> lets workers compete for runs
 /// without two taking the same one.
 /// </summary>
 public sealed class TrainingWorker(
@@ -20,37 +24,76 @@ public sealed class TrainingWorker(
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            Guid? runId = null;
+            ClaimedRun? run = null;
             try
             {
-                runId = await ClaimAsync(stoppingToken);
+                run = await ClaimAsync(stoppingToken);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
                 logger.LogWarning(exception, "Cannot look for training runs; retrying");
             }
 
-            if (runId is { } claimed)
-                await runner.RunAsync(claimed, stoppingToken);
+            if (run is not null)
+                await runner.RunAsync(run, stoppingToken);
             else
                 await runner.WaitForWorkAsync(options.Value.PollInterval, stoppingToken);
         }
     }
 
-    private async Task<Guid?> ClaimAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Fails the runs whose worker went silent on their last allowed attempt, then takes the oldest run that is queued
+    /// with its dataset or whose worker went silent, counting an attempt.
+    /// </summary>
+    private async Task<ClaimedRun?> ClaimAsync(CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = clock.GetUtcNow();
         var stale = now - options.Value.HeartbeatTimeout;
-        var claimed = await db.Database.SqlQuery<Guid>(
+        var maxAttempts = options.Value.MaxAttempts;
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            var abandoned = await db.Database.SqlQuery<AbandonedRun>(
+                $"""
+                 UPDATE training_runs SET status = 'failed', worker = NULL, updated_at = {now}, claim_token = claim_token + 1,
+                     error = 'gave up after ' || attempts || ' attempts: ' || {StalledReason}
+                 WHERE id IN (SELECT id FROM training_runs
+                              WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < {stale}) AND attempts >= {maxAttempts}
+                              FOR UPDATE SKIP LOCKED)
+                 RETURNING id AS "Id", error AS "Reason"
+                 """).ToListAsync(cancellationToken);
+            foreach (var run in abandoned)
+            {
+                logger.LogWarning("Training run {RunId} failed: {Reason}", run.Id, run.Reason);
+                db.AddOutgoing(new TrainingFailed(run.Id, run.Reason));
+            }
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        var claimed = await db.Database.SqlQuery<ClaimedRun>(
             $"""
-             UPDATE training_runs SET status = 'running', worker = {Identity}, heartbeat_at = {now}, updated_at = {now}
+             UPDATE training_runs SET status = 'running', worker = {Identity}, heartbeat_at = {now}, updated_at = {now},
+                 attempts = attempts + 1, claim_token = claim_token + 1,
+                 error = CASE WHEN status = 'running' THEN {StalledReason} ELSE error END
              WHERE id = (SELECT id FROM training_runs
-                         WHERE (status = 'queued' AND dataset_prefix IS NOT NULL)
-                            OR (status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < {stale}))
+                         WHERE ((status = 'queued' AND dataset_prefix IS NOT NULL)
+                                OR (status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < {stale})))
+                           AND attempts < {maxAttempts}
                          ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-             RETURNING id AS "Value"
+             RETURNING id AS "Id", attempts AS "Attempt", claim_token AS "Token"
              """).ToListAsync(cancellationToken);
         return claimed.Count == 0 ? null : claimed[0];
     }
+
+    /// <summary>Why an attempt ended when its worker went silent (killed, out of memory, lost its machine).</summary>
+    public const string StalledReason = "the worker stopped heartbeating";
+
+    private sealed record AbandonedRun(Guid Id, string Reason);
 }
+
+/// <summary>
+/// A run this worker took: its id, which attempt this is (1 for the first), and the fencing token of this claim. Every
+/// write of the run is conditional on the token, so a worker whose run was taken over or cancelled writes nothing.
+/// </summary>
+public sealed record ClaimedRun(Guid Id, int Attempt, long Token);

@@ -164,7 +164,7 @@ public sealed class TrainingRunTests(TrainingStack stack) : IClassFixture<Traini
                 "model folder './no/such/folder' must be an absolute path on the workers' disks"),
             (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, fromConfig = new { hidden_size = 8 } },
                 "'fromConfig' needs 'tokenizer'"),
-            (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, baseModel = BaseModel, batchSize = 0 }, "'batchSize' must be 1 to 4096"),
+            (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, baseModel = BaseModel, batchSize = 0 }, "'batchSize' must be 1 to 512"),
             (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, baseModel = BaseModel, learningRate = -1 }, "'learningRate' must be positive"),
             (new { modelName = "m", dataset = new { collectionId = labelled.CollectionId }, baseModel = BaseModel, dtype = "float16" }, "'dtype' must be float32 or bfloat16"),
         };
@@ -178,14 +178,5 @@ public sealed class TrainingRunTests(TrainingStack stack) : IClassFixture<Traini
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
-    private async Task<Guid> StartAsync(object body)
-    {
-        using var response = await stack.Api.PostAsJsonAsync("/training-runs", body);
-        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
-        var accepted = await response.Content.ReadFromJsonAsync<JsonElement>();
-        var id = accepted.GetProperty("id").GetGuid();
-        Assert.Equal($"/training-runs/{id}", accepted.GetProperty("statusUrl").GetString());
-        Assert.Equal($"/training-runs/{id}", response.Headers.Location?.OriginalString);
-        return id;
-    }
+    private Task<Guid> StartAsync(object body) => stack.StartRunAsync(body);
 }

@@ -14,6 +14,9 @@ public enum TrainingRunStatus
 
     /// <summary>It cannot finish; <see cref="TrainingRun.Error"/> says why.</summary>
     Failed,
+
+    /// <summary>Cancelled by a client (<c>POST /training-runs/{id}/cancel</c>); no model is stored.</summary>
+    Cancelled,
 }
 
 /// <summary>One request to train a model, and how far it got.</summary>
@@ -52,13 +55,31 @@ public sealed class TrainingRun
     /// <summary>The worker training it (host name and process id), while it runs.</summary>
     public string? Worker { get; set; }
 
+    /// <summary>
+    /// How many times a worker took the run. Each claim counts one; a run that reaches <c>Training:MaxAttempts</c> without
+    /// finishing fails with its last attempt's error.
+    /// </summary>
+    public int Attempts { get; set; }
+
+    /// <summary>
+    /// The fencing token: raised by every claim, by cancelling and by giving up. A worker writes the run (progress,
+    /// heartbeat, its end, the model version) only while the token is still the one its claim got.
+    /// </summary>
+    public long ClaimToken { get; set; }
+
     /// <summary>When the worker last reported: a running run whose worker went silent is taken over.</summary>
     public DateTimeOffset? HeartbeatAt { get; set; }
+
+    /// <summary>
+    /// The version number the run stores its model under, reserved before the upload (outside the completion's
+    /// transaction) so that a worker taking the run over uploads under the same number.
+    /// </summary>
+    public int? ReservedVersion { get; set; }
 
     /// <summary>The trained model (<c>models/{name}/{version}</c>), once completed.</summary>
     public string? ModelReference { get; set; }
 
-    /// <summary>Why the run failed.</summary>
+    /// <summary>Why the run failed; while it is queued again, why its last attempt ended.</summary>
     public string? Error { get; set; }
 
     /// <summary>When it was requested.</summary>

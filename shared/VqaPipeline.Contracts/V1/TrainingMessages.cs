@@ -39,7 +39,10 @@ public sealed record TrainingDataset(Guid? CollectionId, string? ObjectPrefix);
 /// </summary>
 public sealed record TrainingStart(string? BaseModel, string? ConfigJson, string? TokenizerModel);
 
-/// <summary>Hyper-parameters; the defaults of the Hugging Face VQA guide are batch 4, 20 epochs, lr 5e-5.</summary>
+/// <summary>
+/// Hyper-parameters; the defaults of the Hugging Face VQA guide are batch 4, 20 epochs, lr 5e-5. <c>MaxMemoryMb</c>
+/// bounds the training worker's resident memory while it trains the run (under the worker's own bound, if any).
+/// </summary>
 public sealed record TrainingSettings(
     int Epochs,
     int? MaxSteps,
@@ -50,7 +53,8 @@ public sealed record TrainingSettings(
     int WarmupSteps,
     long Seed,
     string DType,
-    int SaveEvery);
+    int SaveEvery,
+    int? MaxMemoryMb = null);
 
 /// <summary>A training run moved on.</summary>
 [PublishedBy(Services.Training)]

@@ -43,11 +43,14 @@ public class TrainingStack : IAsyncLifetime
             Purpose = "training",
             ServiceSettings = new Dictionary<string, IReadOnlyDictionary<string, string?>>
             {
-                [Services.Training] = TrainingSettings(runWorker: WithWorkers),
+                [Services.Training] = TrainingServiceSettings(),
                 [Services.Inference] = new Dictionary<string, string?> { ["Models:CacheDir"] = Path.Combine(WorkFolder, "inference-models") },
             },
             Patience = Patience,
         });
+
+    /// <summary>The in-process training service's settings.</summary>
+    protected virtual Dictionary<string, string?> TrainingServiceSettings() => TrainingSettings(runWorker: WithWorkers);
 
     /// <summary>The training service's settings for this stack, as configuration keys.</summary>
     public Dictionary<string, string?> TrainingSettings(bool runWorker = true) => new()
@@ -58,7 +61,11 @@ public class TrainingStack : IAsyncLifetime
         ["Training:PollInterval"] = "00:00:00.500",
         ["Training:LogEvery"] = "1",
         ["Training:RunWorker"] = runWorker ? "true" : "false",
+        ["Training:Limits:MaxTrainingExamples"] = MaxTrainingExamples.ToString(),
     };
+
+    /// <summary>Low enough that a test can go over it with a few labels, high enough for every run the tests train.</summary>
+    public const int MaxTrainingExamples = 1_000;
 
     /// <summary>The built training service as a process of its own, training runs.</summary>
     public Task<WorkerProcess> StartWorkerProcessAsync() => Stack.StartProcessAsync(Services.Training, TrainingSettings());
@@ -93,10 +100,31 @@ public class TrainingStack : IAsyncLifetime
         return (collectionId, imageIds);
     }
 
-    /// <summary>Polls <c>GET /training-runs/{id}</c> until the run is completed or failed.</summary>
+    /// <summary>A new collection of <paramref name="images"/> fixture images, each labelled with its own answer to one question.</summary>
+    public async Task<Guid> NewLabelledCollectionAsync(int images)
+    {
+        var (collectionId, imageIds) = await NewCollectionAsync(Fixtures.Images().Take(images));
+        (await Api.PostAsJsonAsync($"/collections/{collectionId}/labels", imageIds.Select((imageId, index) =>
+            new { imageId, question = "Which one?", answers = new[] { $"image{index}" } }))).EnsureSuccessStatusCode();
+        return collectionId;
+    }
+
+    /// <summary><c>POST /training-runs</c>, which must accept <paramref name="body"/>; the new run's id.</summary>
+    public async Task<Guid> StartRunAsync(object body)
+    {
+        using var response = await Api.PostAsJsonAsync("/training-runs", body);
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        var accepted = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var id = accepted.GetProperty("id").GetGuid();
+        Assert.Equal($"/training-runs/{id}", accepted.GetProperty("statusUrl").GetString());
+        Assert.Equal($"/training-runs/{id}", response.Headers.Location?.OriginalString);
+        return id;
+    }
+
+    /// <summary>Polls <c>GET /training-runs/{id}</c> until the run is completed, failed or cancelled.</summary>
     public Task<JsonElement> WaitForRunAsync(Guid runId, TimeSpan? patience = null) =>
         Poll.UntilAsync(() => Api.GetFromJsonAsync<JsonElement>($"/training-runs/{runId}"),
-            run => run.GetProperty("status").GetString() is "completed" or "failed", patience ?? Patience,
+            run => run.GetProperty("status").GetString() is "completed" or "failed" or "cancelled", patience ?? Patience,
             run => $"training run {runId} still {run}", TimeSpan.FromMilliseconds(200));
 
     /// <summary>Polls <c>GET /jobs/{id}</c> until the job is completed, failed or cancelled.</summary>
@@ -110,4 +138,31 @@ public class TrainingStack : IAsyncLifetime
 public sealed class TrainingStackWithoutWorker : TrainingStack
 {
     protected override bool WithWorkers => false;
+}
+
+/// <summary>The stack with the training service's object store behind a <see cref="FaultyStorageProxy"/>.</summary>
+public sealed class TrainingStackWithFaultyStorage : TrainingStack, IAsyncLifetime
+{
+    /// <summary>The relay in front of the object store of <c>VQA_S3_ENDPOINT</c> (nothing listens there when the stack is skipped).</summary>
+    public FaultyStorageProxy Proxy { get; } =
+        new(new Uri(Environment.GetEnvironmentVariable("VQA_S3_ENDPOINT") is { Length: > 0 } endpoint ? endpoint : "http://127.0.0.1:9"));
+
+    /// <summary>Short, so that an upload held back for less than the store's idle timeout outlasts it.</summary>
+    public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(1.5);
+
+    public new async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Proxy.DisposeAsync();
+    }
+
+    protected override Dictionary<string, string?> TrainingServiceSettings()
+    {
+        var settings = TrainingSettings();
+        // The alias, not Storage:Endpoint: a VQA_S3_ENDPOINT in the environment would win over the key.
+        settings["VQA_S3_ENDPOINT"] = Proxy.Endpoint.ToString();
+        settings["Training:UploadRetryDelay"] = "00:00:00.200";
+        settings["Training:HeartbeatTimeout"] = HeartbeatTimeout.ToString();
+        return settings;
+    }
 }

@@ -189,6 +189,14 @@ namespace VqaPipeline.Training.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<long>("ClaimToken")
+                        .HasColumnType("bigint")
+                        .HasColumnName("claim_token");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
@@ -229,6 +237,10 @@ namespace VqaPipeline.Training.Data.Migrations
                         .IsRequired()
                         .HasColumnType("jsonb")
                         .HasColumnName("request");
+
+                    b.Property<int?>("ReservedVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("reserved_version");
 
                     b.Property<string>("Status")
                         .IsRequired()
