@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -167,15 +168,26 @@ internal static class JobEndpoints
         TypedResults.NotFound(new ErrorResponse($"job {jobId} does not exist"));
 }
 
-/// <summary>RFC 4180 CSV of exported answers: fields with a comma, quote or line break are quoted, quotes doubled.</summary>
+/// <summary>
+/// RFC 4180 CSV of exported answers: fields with a comma, quote or line break are quoted, quotes doubled. A text
+/// field that a spreadsheet would run as a formula (it starts with <c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, a tab or a
+/// carriage return: an uploaded file named <c>=HYPERLINK(…).png</c>, say) gets a leading <c>'</c>, which spreadsheets
+/// show as text; the JSON lines export keeps every value as it is.
+/// </summary>
 internal static class CsvExport
 {
+    private static readonly SearchValues<char> FormulaStarts = SearchValues.Create("=+-@\t\r");
+
     public const string Header = "imageId,fileName,question,rank,answer,score,modelVersion";
 
     public static string Line(ExportedAnswer row) => string.Join(',',
         row.ImageId.ToString(), Field(row.FileName), Field(row.Question), row.Rank.ToString(CultureInfo.InvariantCulture),
         Field(row.Answer), row.Score.ToString("R", CultureInfo.InvariantCulture), Field(row.ModelVersion));
 
-    public static string Field(string value) =>
-        value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
+    public static string Field(string value)
+    {
+        if (value.Length > 0 && FormulaStarts.Contains(value[0]))
+            value = "'" + value;
+        return value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
+    }
 }
