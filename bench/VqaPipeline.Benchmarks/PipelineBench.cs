@@ -210,6 +210,5 @@ internal static class PipelineBench
                           $"; completed {Since(job.FinishedAt!.Value):F2}; seen completed by the client {clientSeconds:F2}");
     }
 
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+    private static string LoadAverage() => ScaleBench.LoadAverage();
 }

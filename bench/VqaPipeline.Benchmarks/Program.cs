@@ -1,12 +1,22 @@
 using VqaPipeline.Benchmarks;
 
-return args switch
+try
 {
-    ["pipeline", ..] => await PipelineBench.RunAsync(args[1..]),
-    ["search", ..] => await SearchBench.RunAsync(args[1..]),
-    ["scale", ..] => await ScaleBench.RunAsync(args[1..]),
-    _ => Usage(),
-};
+    return args switch
+    {
+        ["pipeline", ..] => await PipelineBench.RunAsync(args[1..]),
+        ["search", ..] => await SearchBench.RunAsync(args[1..]),
+        ["scale", ..] => await ScaleBench.RunAsync(args[1..]),
+        _ => Usage(),
+    };
+}
+catch (Exception e) when (e is InvalidOperationException or HttpRequestException or TimeoutException or IOException
+                              or Npgsql.NpgsqlException or RabbitMQ.Client.Exceptions.BrokerUnreachableException)
+{
+    // A server that does not answer, a refused request, a missing setting: one line, not a stack trace.
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}
 
 static int Usage()
 {

@@ -7,6 +7,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Inference.Data;
 using VqaPipeline.Indexing.Data;
+using VqaPipeline.Ml.Models;
 using VqaPipeline.Ingestion.Data;
 using VqaPipeline.Storage;
 
@@ -268,6 +269,7 @@ internal static class ScaleBench
         return memory;
     }
 
+    /// <summary>The 1, 5 and 15-minute load averages, printed beside every figure: the benchmarks want an idle machine.</summary>
     internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }
@@ -293,7 +295,7 @@ internal sealed class ScaleReport(int images, string loadAtStart)
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"## Scale run: {images} images ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
         text.AppendLine();
-        text.AppendLine(CultureInfo.InvariantCulture, $"CPU: {CpuDescription()}; load average {loadAtStart} at start, {LoadAtEnd} at end.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"CPU: {CpuCapabilities.Current.Describe()}, {Environment.ProcessorCount} cores; load average {loadAtStart} at start, {LoadAtEnd} at end.");
         text.AppendLine(CultureInfo.InvariantCulture, $"Collection {collection}, import {import}, job {job}.");
         text.AppendLine();
         text.AppendLine("| stage | images | seconds (from the stage's start) | images/s |");
@@ -309,16 +311,5 @@ internal sealed class ScaleReport(int images, string loadAtStart)
         foreach (var check in Checks)
             text.AppendLine(CultureInfo.InvariantCulture, $"- [{(check.Passed ? "x" : " ")}] {check.What}");
         return text.ToString();
-    }
-
-    private static string CpuDescription()
-    {
-        if (!File.Exists("/proc/cpuinfo"))
-            return "unknown";
-        var lines = File.ReadLines("/proc/cpuinfo").ToList();
-        var model = lines.FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
-        var flags = lines.FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(':', 2)[1].Split(' ') ?? [];
-        var vector = new[] { "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16" }.Where(flags.Contains);
-        return $"{model}, {Environment.ProcessorCount} cores, {string.Join(" ", vector)}";
     }
 }

@@ -79,7 +79,7 @@ public sealed class ImageIngestedConsumer(
         // The decoded pixels and their PNG are the worker's big allocations: held only within the budget's share.
         int width, height;
         byte[] encoded;
-        var pixels = ModelReadyImage.PixelsOf(original);
+        var (pixels, format) = ModelReadyImage.ReadHeader(original);
         using (await pixelBudget.AcquireAsync(pixels > loader.Options.MaxPixels ? 0 : pixels, cancellationToken))
         {
             RgbImage decoded;
@@ -97,7 +97,8 @@ public sealed class ImageIngestedConsumer(
 
         await using var png = new MemoryStream(encoded);
         var stored = await store.PutAsync(png, ModelReadyImage.ContentType, ModelReadyImage.Prefix, cancellationToken);
-        return new Accepted(width, height, ModelReadyImage.FormatOf(original), stored.Key);
+        return new Accepted(width, height,
+            format ?? throw new InvalidOperationException("bytes that decoded as an image have no recognisable format"), stored.Key);
     }
 
     private abstract record Outcome

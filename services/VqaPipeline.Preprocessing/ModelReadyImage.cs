@@ -42,22 +42,14 @@ public static class ModelReadyImage
     }
 
     /// <summary>
-    /// Width × height from the header of encoded bytes, without decoding them; 0 when no decoder recognises them (the
-    /// engine's loader then rejects them with its reason).
+    /// Width × height and the container format (<c>jpeg</c>, <c>png</c>, <c>webp</c>, <c>gif</c>, <c>bmp</c>) from the
+    /// header of encoded bytes, without decoding them; <c>(0, null)</c> when no decoder recognises them (the engine's
+    /// loader then rejects them with its reason).
     /// </summary>
-    public static long PixelsOf(byte[] encoded)
+    public static (long Pixels, string? Format) ReadHeader(byte[] encoded)
     {
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(data);
-        return codec is null ? 0 : (long)codec.Info.Width * codec.Info.Height;
-    }
-
-    /// <summary>The container format of bytes the engine has decoded (<c>jpeg</c>, <c>png</c>, <c>webp</c>, <c>gif</c>, <c>bmp</c>).</summary>
-    public static string FormatOf(byte[] encoded)
-    {
-        using var data = SKData.CreateCopy(encoded);
-        using var codec = SKCodec.Create(data)
-            ?? throw new InvalidOperationException("bytes that decoded as an image have no recognisable format");
-        return codec.EncodedFormat.ToString().ToLowerInvariant();
+        return codec is null ? (0, null) : ((long)codec.Info.Width * codec.Info.Height, codec.EncodedFormat.ToString().ToLowerInvariant());
     }
 }

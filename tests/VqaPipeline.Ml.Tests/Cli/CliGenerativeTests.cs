@@ -26,6 +26,17 @@ public sealed class CliGenerativeTests : IDisposable
     private static JsonElement Case(string model, string name) =>
         Manifest(model).GetProperty("cases").EnumerateArray().Single(c => c.GetProperty("name").GetString() == name);
 
+    /// <summary>The manifest's first case, whatever it is named, for checks that need one image and question.</summary>
+    private static JsonElement FirstCase(string model) => Manifest(model).GetProperty("cases").EnumerateArray().First();
+
+    public static TheoryData<string> Blip2Cases()
+    {
+        var data = new TheoryData<string>();
+        foreach (var testCase in Manifest("blip2-opt-tiny").GetProperty("cases").EnumerateArray())
+            data.Add(testCase.GetProperty("name").GetString()!);
+        return data;
+    }
+
     private static string ImageOf(JsonElement testCase) => Fixtures.PathOf(testCase.GetProperty("image").GetString()!);
 
     [Theory]
@@ -46,10 +57,11 @@ public sealed class CliGenerativeTests : IDisposable
         Assert.InRange(answer.GetProperty("score").GetDouble(), 0, 1);
     }
 
-    [Fact]
-    public async Task Beam_search_answers_pythons_beam_text()
+    [Theory]
+    [MemberData(nameof(Blip2Cases))]
+    public async Task Beam_search_answers_pythons_beam_text(string name)
     {
-        var testCase = Case("blip2-opt-tiny", "case0");
+        var testCase = Case("blip2-opt-tiny", name);
 
         var run = await _cli.RunAsync("ask", ImageOf(testCase), testCase.GetProperty("question").GetString()!,
             "--model", Fixtures.PathOf("blip2-opt-tiny"), "--json", "--max-new-tokens", "10", "--num-beams", "3");
@@ -62,7 +74,7 @@ public sealed class CliGenerativeTests : IDisposable
     [Fact]
     public async Task Candidates_are_listed_most_probable_first_for_each_question()
     {
-        var testCase = Case("blip-vqa-tiny", "case0");
+        var testCase = FirstCase("blip-vqa-tiny");
 
         var run = await _cli.RunAsync("ask", ImageOf(testCase), "-q", "Is there a cat?", "-q", "Is it night?",
             "--model", Fixtures.PathOf("blip-vqa-tiny"), "--json", "--candidates", "yes, no ,talk");
@@ -82,7 +94,7 @@ public sealed class CliGenerativeTests : IDisposable
     [Fact]
     public async Task A_custom_prompt_changes_what_blip2_reads()
     {
-        var testCase = Case("blip2-opt-tiny", "case0");
+        var testCase = FirstCase("blip2-opt-tiny");
         var question = testCase.GetProperty("question").GetString()!;
         string[] common = ["ask", ImageOf(testCase), question, "--model", Fixtures.PathOf("blip2-opt-tiny"), "--json", "--max-new-tokens", "10"];
 
