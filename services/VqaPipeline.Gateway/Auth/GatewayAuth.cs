@@ -35,13 +35,11 @@ public static class GatewayAuth
     /// <summary>The gateway's own route that tells a key's holder who they are.</summary>
     public const string MePath = "/me";
 
-    public const string TeamIdHeader = "X-Vqa-Team-Id";
-    public const string TeamHeader = "X-Vqa-Team";
-    public const string RoleHeader = "X-Vqa-Role";
-    public const string SecretHeader = "X-Vqa-Gateway-Secret";
-    public const string InternalSecretSetting = "Gateway:InternalSecret";
-
-    private const string HeaderPrefix = "X-Vqa-";
+    public const string TeamIdHeader = GatewayHeaders.TeamId;
+    public const string TeamHeader = GatewayHeaders.Team;
+    public const string RoleHeader = GatewayHeaders.Role;
+    public const string SecretHeader = GatewayHeaders.Secret;
+    public const string InternalSecretSetting = GatewayHeaders.InternalSecretSetting;
 
     /// <summary>
     /// Registers the gateway's schema (<c>VQA_POSTGRES</c>, the <c>vqa_gateway</c> role; migrated on start), the key
@@ -118,7 +116,7 @@ public static class GatewayAuth
         {
             var headers = context.ProxyRequest.Headers;
             foreach (var name in headers.Select(header => header.Key)
-                         .Where(name => name.StartsWith(HeaderPrefix, StringComparison.OrdinalIgnoreCase)).ToList())
+                         .Where(name => name.StartsWith(GatewayHeaders.Prefix, StringComparison.OrdinalIgnoreCase)).ToList())
                 headers.Remove(name);
             headers.Authorization = null;
             if (context.HttpContext.Features.Get<Caller>() is { } caller)
