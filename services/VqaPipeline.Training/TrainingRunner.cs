@@ -20,7 +20,7 @@ namespace VqaPipeline.Training;
 /// </summary>
 public sealed class TrainingRunner(
     IDbContextFactory<TrainingDbContext> databases, ObjectStore store, ModelLocator models, IOptions<TrainingOptions> options,
-    IOptions<TrainingRunLimits> limits, TimeProvider clock, ILogger<TrainingRunner> logger)
+    IOptions<TrainingRunLimits> limits, TimeProvider clock, TrainingMetrics metrics, ILogger<TrainingRunner> logger)
 {
     private const string CompleteMarker = ".complete";
     private readonly SemaphoreSlim _wake = new(0);
@@ -400,6 +400,7 @@ public sealed class TrainingRunner(
                     if (latest is not null && latest.Step > reported)
                     {
                         reported = latest.Step;
+                        metrics.Loss(runId, (double)latest.Loss);
                         await PublishAfterCommitAsync(db, new TrainingProgressed(runId, latest.Step, latest.TotalSteps, latest.Loss,
                             latest.ExamplesPerSecond), claim.Token);
                     }

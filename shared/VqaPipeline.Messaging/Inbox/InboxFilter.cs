@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,10 +15,11 @@ namespace VqaPipeline.Messaging.Inbox;
 /// delivery never doubles a result. A batch consumer gets its whole batch, messages seen before included (batch
 /// consumers are idempotent by their own keys); each new one is recorded. Messages outside the contract pass through.
 /// </summary>
-public sealed class InboxFilter<TMessage>(IServiceProvider services, ILogger<InboxFilter<TMessage>> logger)
+public sealed class InboxFilter<TMessage>(IServiceProvider services, MessagingMetrics metrics, ILogger<InboxFilter<TMessage>> logger)
     : IFilter<ConsumeContext<TMessage>> where TMessage : class
 {
     private static readonly Func<TMessage, IReadOnlyList<(ConsumeContext Context, object Message)>>? BatchItems = BatchReader.For<TMessage>();
+    private static readonly string MessageName = (BatchReader.ElementType<TMessage>() ?? typeof(TMessage)).Name;
     private static readonly bool IsContract = MessageCatalog.Contains(BatchReader.ElementType<TMessage>() ?? typeof(TMessage));
 
     public async Task Send(ConsumeContext<TMessage> context, IPipe<ConsumeContext<TMessage>> next)
@@ -27,13 +29,29 @@ public sealed class InboxFilter<TMessage>(IServiceProvider services, ILogger<Inb
             await next.Send(context);
             return;
         }
+        try
+        {
+            await HandleOnceAsync(context, next);
+        }
+        catch (Exception error) when (error is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
+        {
+            metrics.ConsumeFailed(ConsumerName(context), MessageName, error);
+            Activity.Current?.AddException(error);
+            throw;
+        }
+    }
+
+    private async Task HandleOnceAsync(ConsumeContext<TMessage> context, IPipe<ConsumeContext<TMessage>> next)
+    {
         // Resolved only for contract messages: a service's other consumers (replay requests) need no database.
         var db = services.GetRequiredService<MessagingDbContext>();
         var transaction = services.GetRequiredService<InboxTransaction>();
         var items = BatchItems?.Invoke(context.Message) ?? [(context, context.Message)];
         var consumer = ConsumerName(context);
         var cancellationToken = context.CancellationToken;
-        using var activity = TraceContext.StartChild($"consume {typeof(TMessage).Name}", context.Headers.Get<string>(TraceContext.Header));
+        using var activity = TraceContext.Start($"consume {MessageName}", ActivityKind.Consumer, context.Headers.Get<string>(TraceContext.Header));
+        activity?.SetTag("messaging.destination.name", consumer);
+        activity?.SetTag("messaging.batch.message_count", items.Count);
 
         db.ChangeTracker.Clear(); // a retry reuses the scope's context
         transaction.Reset();
