@@ -128,7 +128,11 @@ public sealed class TrainingRunner(
             KeepLast = options.Value.KeepCheckpoints,
             LogEvery = options.Value.LogEvery,
             Device = options.Value.Device,
-            Progress = step => progress.Latest = step,
+            Progress = step =>
+            {
+                progress.Latest = step;
+                metrics.Loss(request.RunId, (double)step.Loss);
+            },
         };
         // Training saturates the CPU for hours: a thread of its own keeps the host's thread pool free.
         return await Task.Factory.StartNew(
@@ -400,7 +404,6 @@ public sealed class TrainingRunner(
                     if (latest is not null && latest.Step > reported)
                     {
                         reported = latest.Step;
-                        metrics.Loss(runId, (double)latest.Loss);
                         await PublishAfterCommitAsync(db, new TrainingProgressed(runId, latest.Step, latest.TotalSteps, latest.Loss,
                             latest.ExamplesPerSecond), claim.Token);
                     }

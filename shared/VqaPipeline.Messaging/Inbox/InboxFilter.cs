@@ -49,7 +49,9 @@ public sealed class InboxFilter<TMessage>(IServiceProvider services, MessagingMe
         var items = BatchItems?.Invoke(context.Message) ?? [(context, context.Message)];
         var consumer = ConsumerName(context);
         var cancellationToken = context.CancellationToken;
-        using var activity = TraceContext.Start($"consume {MessageName}", ActivityKind.Consumer, context.Headers.Get<string>(TraceContext.Header));
+        // A batch's work continues its first message's trace.
+        using var activity = TraceContext.Start($"consume {MessageName}", ActivityKind.Consumer,
+            items[0].Context.Headers.Get<string>(TraceContext.Header));
         activity?.SetTag("messaging.destination.name", consumer);
         activity?.SetTag("messaging.batch.message_count", items.Count);
 
@@ -60,6 +62,8 @@ public sealed class InboxFilter<TMessage>(IServiceProvider services, MessagingMe
             var fresh = 0;
             foreach (var (item, message) in items)
             {
+                if (BatchItems is not null)
+                    MarkReceived(item, consumer);
                 var messageId = item.MessageId
                     ?? throw new InvalidOperationException($"a {message.GetType().Name} without a MessageId cannot be handled exactly once");
                 if (!await db.TryMarkProcessedAsync(consumer, messageId, cancellationToken))
@@ -80,6 +84,21 @@ public sealed class InboxFilter<TMessage>(IServiceProvider services, MessagingMe
             await dbTransaction.CommitAsync(cancellationToken);
         }
         await transaction.CommittedAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A span in the trace of one message of a batch, where it reached this consumer: the batch's work continues only
+    /// its first message's trace, and this keeps every other message's trace going to the service that handled it.
+    /// </summary>
+    private static void MarkReceived(ConsumeContext item, string consumer)
+    {
+        var batch = Activity.Current;
+        using (var received = TraceContext.Start($"receive {MessageName}", ActivityKind.Consumer, item.Headers.Get<string>(TraceContext.Header)))
+        {
+            received?.SetTag("messaging.destination.name", consumer);
+            received?.SetTag("messaging.message.id", item.MessageId?.ToString());
+        }
+        Activity.Current = batch; // a span with a remote parent leaves none current when it stops
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("inbox");
