@@ -24,7 +24,10 @@ public sealed class PreprocessingMetrics
     public void Record(string outcome, string? reason, TimeSpan elapsed)
     {
         var tag = new KeyValuePair<string, object?>("outcome", outcome);
-        _images.Add(1, tag, new KeyValuePair<string, object?>("reason", reason ?? ""));
+        if (reason is null)
+            _images.Add(1, tag);
+        else
+            _images.Add(1, tag, new KeyValuePair<string, object?>("reason", reason));
         _duration.Record(elapsed.TotalSeconds, tag);
     }
 }
