@@ -29,11 +29,11 @@ public sealed partial class ObservabilityTests(ObservedStack observed) : IClassF
         var trace = await WaitForTraceAsync(run.UploadTrace);
 
         var byService = trace.GroupBy(ServiceOf).Where(group => group.Key is not null).ToDictionary(group => group.Key!, group => group.ToList());
-        Assert.Subset(byService.Keys.ToHashSet(),
-            new HashSet<string> { Services.Ingestion, Services.Preprocessing, Services.Inference, Services.Indexing, GatewayService.Name });
+        string[] followed = [GatewayService.Name, Services.Ingestion, Services.Preprocessing, Services.Inference, Services.Indexing];
+        Assert.Empty(followed.Except(byService.Keys)); // the services the upload's trace does not reach
         Assert.Contains(byService[Services.Ingestion], span => span.Kind == ActivityKind.Server
             && Equals(span.GetTagItem("http.request.method"), "POST") && span.GetTagItem("http.route") is string route && route.EndsWith("/images"));
-        Assert.Subset(trace.Select(QueueOf).OfType<string>().ToHashSet(), FollowedQueues.ToHashSet());
+        Assert.Empty(FollowedQueues.Except(trace.Select(QueueOf).OfType<string>())); // the queues it does not reach
         Assert.Contains(trace, span => span.Source.Name == TraceContext.SourceName && span.Kind == ActivityKind.Producer);
         Assert.Contains(trace, span => span.Source.Name == "MassTransit");
         Assert.Contains(trace, span => span.Source.Name == "Npgsql");
