@@ -29,31 +29,33 @@ public sealed class InboxFilter<TMessage>(IServiceProvider services, MessagingMe
             await next.Send(context);
             return;
         }
-        try
-        {
-            await HandleOnceAsync(context, next);
-        }
-        catch (Exception error) when (error is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
-        {
-            metrics.ConsumeFailed(ConsumerName(context), MessageName, error);
-            Activity.Current?.AddException(error);
-            throw;
-        }
-    }
-
-    private async Task HandleOnceAsync(ConsumeContext<TMessage> context, IPipe<ConsumeContext<TMessage>> next)
-    {
-        // Resolved only for contract messages: a service's other consumers (replay requests) need no database.
-        var db = services.GetRequiredService<MessagingDbContext>();
-        var transaction = services.GetRequiredService<InboxTransaction>();
         var items = BatchItems?.Invoke(context.Message) ?? [(context, context.Message)];
         var consumer = ConsumerName(context);
-        var cancellationToken = context.CancellationToken;
         // A batch's work continues its first message's trace.
         using var activity = TraceContext.Start($"consume {MessageName}", ActivityKind.Consumer,
             items[0].Context.Headers.Get<string>(TraceContext.Header));
         activity?.SetTag("messaging.destination.name", consumer);
         activity?.SetTag("messaging.batch.message_count", items.Count);
+        try
+        {
+            await HandleOnceAsync(context, next, items, consumer);
+        }
+        catch (Exception error) when (error is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
+        {
+            metrics.ConsumeFailed(consumer, MessageName, error);
+            activity?.AddException(error);
+            activity?.SetStatus(ActivityStatusCode.Error, error.Message);
+            throw;
+        }
+    }
+
+    private async Task HandleOnceAsync(ConsumeContext<TMessage> context, IPipe<ConsumeContext<TMessage>> next,
+        IReadOnlyList<(ConsumeContext Context, object Message)> items, string consumer)
+    {
+        // Resolved only for contract messages: a service's other consumers (replay requests) need no database.
+        var db = services.GetRequiredService<MessagingDbContext>();
+        var transaction = services.GetRequiredService<InboxTransaction>();
+        var cancellationToken = context.CancellationToken;
 
         db.ChangeTracker.Clear(); // a retry reuses the scope's context
         transaction.Reset();
