@@ -58,6 +58,7 @@ public static class ServiceDefaults
         });
         AddHealthChecks(services, configuration, serviceOptions, withDependencies: true);
         AddMetrics(services, serviceName);
+        services.AddVqaProblemDetails();
         services.Configure<HostOptions>(host => host.ShutdownTimeout = serviceOptions.ShutdownTimeout);
         return builder;
     }
@@ -76,6 +77,7 @@ public static class ServiceDefaults
         // Its readiness is its own: it keeps no state, and each owner reports its dependencies itself.
         AddHealthChecks(services, builder.Configuration, serviceOptions, withDependencies: false);
         AddMetrics(services, serviceName);
+        services.AddVqaProblemDetails();
         services.Configure<HostOptions>(host => host.ShutdownTimeout = serviceOptions.ShutdownTimeout);
         return builder;
     }
