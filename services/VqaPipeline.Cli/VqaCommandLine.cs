@@ -27,8 +27,11 @@ public static class VqaCommandLine
                      ScoreCommand.Create(console), EvalCommand.Create(console), DataCommand.Create(console),
                      FinetuneCommand.Create(console), ReplayCommand.Create(console), ExportCommand.Create(console),
                      ImportCommand.Create(console),
+                     JobsCommand.Create(console),
+                     SearchCommand.Create(console),
                  })
             root.Subcommands.Add(command);
+        root.Options.Add(console.Quiet);
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
