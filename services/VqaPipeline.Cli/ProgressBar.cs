@@ -11,7 +11,7 @@ public interface ITerminalWriter;
 /// and the time left — only when stderr is a terminal and <c>--quiet</c> was not given — and, always, one summary line
 /// when the work ends (<c>eval: 200 questions in 41.2 s (4.9/s)</c>).
 /// </summary>
-public sealed class ProgressBar
+public sealed class ProgressBar : IProgress<int>
 {
     private const int BarWidth = 24;
     private static readonly TimeSpan RedrawInterval = TimeSpan.FromMilliseconds(100);
@@ -21,7 +21,8 @@ public sealed class ProgressBar
     private readonly string _unit;
     private readonly bool _bytes;
     private readonly Func<TimeSpan> _clock;
-    private TimeSpan _lastDrawn = TimeSpan.MinValue;
+    private TimeSpan? _lastDrawn;
+    private (long Done, TimeSpan At)? _first;
     private int _drawnLength;
     private bool _finished;
 
@@ -69,18 +70,46 @@ public sealed class ProgressBar
         Done = done;
         if (total is not null)
             Total = total;
+        var now = _clock();
+        // The live rate counts from the first report: a job already half done when followed is not twice as fast.
+        _first ??= (done, now);
         if (!Live || _finished)
             return;
-        var now = _clock();
         var complete = Total is long all && done >= all;
         if (!complete && now - _lastDrawn < RedrawInterval)
             return;
         _lastDrawn = now;
-        var line = Line(now);
+        Draw(Line(now));
+    }
+
+    /// <summary>Writes <paramref name="line"/> (a log line) above the bar, which is drawn again under it.</summary>
+    public void WriteLine(string line)
+    {
+        if (!Live || _drawnLength == 0 || _finished)
+        {
+            _error.WriteLine(line);
+            return;
+        }
+        Clear();
+        _error.WriteLine(line);
+        Draw(Line(_clock()));
+    }
+
+    private void Draw(string line)
+    {
         _error.Write('\r' + line + new string(' ', Math.Max(0, _drawnLength - line.Length)));
         _error.Flush();
         _drawnLength = line.Length;
     }
+
+    private void Clear()
+    {
+        _error.Write('\r' + new string(' ', _drawnLength) + '\r');
+        _drawnLength = 0;
+    }
+
+    /// <summary>Sets how many are done (the engine's progress hooks report so).</summary>
+    void IProgress<int>.Report(int value) => Report(value);
 
     /// <summary>One more done (or <paramref name="count"/> more).</summary>
     public void Increment(long count = 1) => Report(Done + count);
@@ -92,7 +121,7 @@ public sealed class ProgressBar
             return;
         _finished = true;
         if (Live && _drawnLength > 0)
-            _error.Write('\r' + new string(' ', _drawnLength) + '\r');
+            Clear();
         var summary = Summary(_clock());
         _error.WriteLine(outcome is null ? summary : $"{summary}: {outcome}");
     }
@@ -100,7 +129,9 @@ public sealed class ProgressBar
     /// <summary>The bar as drawn at <paramref name="elapsed"/>: count, total, percentage, rate and time left.</summary>
     public string Line(TimeSpan elapsed)
     {
-        var rate = Rate(elapsed);
+        var rate = _first is var (firstDone, firstAt) && elapsed - firstAt >= MinimumSpan && Done > firstDone
+            ? (Done - firstDone) / (elapsed - firstAt).TotalSeconds
+            : (double?)null;
         var rateText = rate is double perSecond ? $" {RateText(perSecond)}" : "";
         if (Total is not long total || total <= 0)
             return $"{_label}: {Amount(Done)} {UnitWord}{rateText}";
@@ -124,7 +155,9 @@ public sealed class ProgressBar
 
     private string UnitWord => _bytes ? "MB" : _unit;
 
-    private double? Rate(TimeSpan elapsed) => elapsed.TotalSeconds >= 0.05 && Done > 0 ? Done / elapsed.TotalSeconds : null;
+    private static readonly TimeSpan MinimumSpan = TimeSpan.FromMilliseconds(50);
+
+    private double? Rate(TimeSpan elapsed) => elapsed >= MinimumSpan && Done > 0 ? Done / elapsed.TotalSeconds : null;
 
     private string Amount(double value) => _bytes
         ? (value / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture)
