@@ -57,6 +57,7 @@ public static class ServiceDefaults
         });
         AddHealthChecks(services, configuration, serviceOptions, withDependencies: true);
         Telemetry.Add(services, configuration, serviceName);
+        services.AddVqaProblemDetails();
         services.Configure<HostOptions>(host => host.ShutdownTimeout = serviceOptions.ShutdownTimeout);
         return builder;
     }
@@ -75,6 +76,7 @@ public static class ServiceDefaults
         // Its readiness is its own: it keeps no state, and each owner reports its dependencies itself.
         AddHealthChecks(services, builder.Configuration, serviceOptions, withDependencies: false);
         Telemetry.Add(services, builder.Configuration, serviceName);
+        services.AddVqaProblemDetails();
         services.Configure<HostOptions>(host => host.ShutdownTimeout = serviceOptions.ShutdownTimeout);
         return builder;
     }
