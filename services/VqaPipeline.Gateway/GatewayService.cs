@@ -25,6 +25,7 @@ public static class GatewayService
 
         var app = builder.Build();
         app.MapVqaServiceDefaults();
+        app.UseWebPage();
         app.MapGet(OpenApiDocuments.Path, async (OpenApiDocuments documents, CancellationToken cancellationToken) =>
             Results.Content((await documents.MergedAsync(cancellationToken)).ToJsonString(), "application/json"));
         app.MapReverseProxy();
