@@ -23,15 +23,17 @@ async function search() {
   $("search-grid").replaceChildren();
   $("search-summary").textContent = "Searching…";
   $("search-job").hidden = true;
+  let askedBy = null;
   // A 202 means the question was never asked: follow the job it started, then ask again for the whole ranking.
   for (;;) {
     const { status, body } = await api(`/search?${query}`, { withStatus: true });
     if (mine !== searching) return;
     if (status !== 202) {
-      render(collectionId, body);
+      render(collectionId, body, askedBy);
       return;
     }
     $("search-job").hidden = false;
+    askedBy = body.jobId;
     $("search-job-status").textContent = `This question was never asked of the collection: job ${body.jobId} is answering it…`;
     await followJob(body.jobId, (job) => {
       setProgress($("search-job-progress"), job);
@@ -41,12 +43,13 @@ async function search() {
   }
 }
 
-function render(collectionId, body) {
+function render(collectionId, body, askedBy) {
   $("search-job").hidden = true;
   const results = body.results ?? [];
   $("search-summary").textContent = results.length === 0
     ? `No image answers "${body.answer}" to "${body.question}".`
-    : `${results.length} images answer "${body.answer}" to "${body.question}", best first (model ${body.modelVersion}).`;
+    : `${results.length} images answer "${body.answer}" to "${body.question}", best first (model ${body.modelVersion}).` +
+      (askedBy ? ` The question was asked of the collection first by job ${askedBy}.` : "");
   $("search-grid").replaceChildren(...results.map((result, index) => {
     rememberFileName(result.imageId, result.fileName);
     return h("li", { class: "card", "data-image": result.imageId },
