@@ -17,6 +17,7 @@ export function saveSession(value) {
 
 export function clearSession() {
   sessionStorage.removeItem(SessionKey);
+  forgetThumbnails();
 }
 
 /** An API answer that was not a success, with the sentence to show. */
@@ -145,6 +146,12 @@ export function thumbnail(collectionId, imageId) {
     thumbnails.set(imageId, pending);
   }
   return thumbnails.get(imageId);
+}
+
+/** Drops every cached thumbnail (on sign-out: the next person's key may not see those images). */
+function forgetThumbnails() {
+  for (const pending of thumbnails.values()) pending.then((url) => URL.revokeObjectURL(url), () => {});
+  thumbnails.clear();
 }
 
 /** Saves a download the API made (fetched with the key) under `fileName`. */
