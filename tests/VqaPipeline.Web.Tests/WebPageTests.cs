@@ -121,6 +121,42 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
     }
 
     [StackFact]
+    public async Task A_training_run_the_api_refuses_shows_its_reason_and_the_model_versions_are_listed()
+    {
+        var page = await web.NewPageAsync();
+        await SignIn.AsSessionAsync(page);
+        await SelectNewCollectionAsync(page, "training");
+
+        await page.Locator("#nav-training").ClickAsync();
+        await Expect(page.Locator("#models-table thead")).ToHaveCountAsync(1);
+        await page.GetByLabel("Model name").FillAsync("webtest");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Start training" }).ClickAsync();
+
+        await Expect(page.Locator("#error")).ToContainTextAsync("no labels");
+        Assert.DoesNotContain("   at ", await page.Locator("#error").InnerTextAsync());
+    }
+
+    [StackFact]
+    public async Task An_admin_counts_the_messages_of_a_type_with_a_dry_run_then_replays_them()
+    {
+        var page = await web.NewPageAsync();
+        await SignIn.AsSessionAsync(page);
+        await SelectNewCollectionAsync(page, "replay");
+        await page.Locator("#upload-files").SetInputFilesAsync(ExampleImages(2));
+        await Expect(page.Locator("#upload-list li[data-outcome=done]")).ToHaveCountAsync(2, Patiently);
+
+        await page.Locator("#nav").GetByRole(AriaRole.Button, new() { Name = "Replay" }).ClickAsync();
+        await page.GetByLabel("Message type").SelectOptionAsync("ImageIngested");
+        await page.Locator("#replay-collection").SelectOptionAsync(new SelectOptionValue { Label = await page.Locator("#collection-name").TextContentAsync() });
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Replay them" })).ToBeDisabledAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Count (dry run)" }).ClickAsync();
+        await Expect(page.Locator("#replay-result")).ToHaveTextAsync("2 ImageIngested messages match.", new() { Timeout = 60_000 });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Replay them" }).ClickAsync();
+
+        await Expect(page.Locator("#replay-result")).ToHaveTextAsync("2 of 2 ImageIngested messages republished.", new() { Timeout = 60_000 });
+    }
+
+    [StackFact]
     public async Task A_bad_key_is_refused_with_the_reason_on_the_sign_in_form_and_no_stack_trace()
     {
         var page = await web.NewPageAsync();
