@@ -121,6 +121,31 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
     }
 
     [StackFact]
+    public async Task Images_already_in_a_bucket_are_imported_and_the_import_is_followed_to_its_end()
+    {
+        var page = await web.NewPageAsync();
+        await SignIn.AsSessionAsync(page);
+        await SelectNewCollectionAsync(page, "import");
+        var prefix = $"web-tests/{Guid.NewGuid():N}/";
+        foreach (var image in ExampleImages(2))
+        {
+            await using var content = File.OpenRead(image);
+            await web.Stack.Store.PutAtAsync(web.Stack.Store.Bucket, prefix + Path.GetFileName(image), content, "image/jpeg");
+        }
+        await using (var notes = new MemoryStream("not a picture"u8.ToArray()))
+            await web.Stack.Store.PutAtAsync(web.Stack.Store.Bucket, prefix + "notes.txt", notes, "text/plain");
+
+        await page.GetByLabel("Import from bucket").FillAsync(web.Stack.Store.Bucket);
+        await page.GetByLabel("Prefix").FillAsync(prefix);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Import", Exact = true }).ClickAsync();
+
+        await Expect(page.Locator("#import-status")).ToHaveAttributeAsync("data-state", "completed", new() { Timeout = 60_000 });
+        await Expect(page.Locator("#import-status")).ToContainTextAsync("3 objects listed, 2 new images, 0 already there, 1 skipped");
+        await Expect(page.Locator("#import-status")).ToContainTextAsync("notes.txt");
+        await Expect(page.Locator("#image-grid li.card")).ToHaveCountAsync(2);
+    }
+
+    [StackFact]
     public async Task A_training_run_the_api_refuses_shows_its_reason_and_the_model_versions_are_listed()
     {
         var page = await web.NewPageAsync();

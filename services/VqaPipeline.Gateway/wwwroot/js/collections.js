@@ -24,6 +24,10 @@ export function init() {
   });
   $("upload-files").addEventListener("change", (event) => uploadAll([...event.target.files], event.target));
   $("upload-folder").addEventListener("change", (event) => uploadAll([...event.target.files], event.target));
+  $("import-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    guarded(importFromBucket);
+  });
   $("image-filter").addEventListener("change", () => { page = 0; guarded(loadImages); });
   $("refresh-images").addEventListener("click", () => guarded(loadImages));
   const zone = $("drop-zone");
@@ -141,6 +145,24 @@ async function uploadAll(files, input) {
   await Promise.all([worker(), worker(), worker()]);
   if (input) input.value = "";
   await guarded(loadImages);
+}
+
+/** Registers the images already in a bucket (POST /collections/{id}/imports) and follows the import to its end. */
+async function importFromBucket() {
+  const collectionId = state.current;
+  const started = await api(`/collections/${collectionId}/imports`, {
+    method: "POST", json: { bucket: $("import-bucket").value.trim(), prefix: $("import-prefix").value.trim() },
+  });
+  for (;;) {
+    const run = await api(`/collections/${collectionId}/imports/${started.importId}`);
+    $("import-status").textContent = `Import ${run.state}: ${run.listed} objects listed, ${run.registered} new images, ` +
+      `${run.duplicates} already there, ${run.skipped} skipped` + (run.reason ? ` — ${run.reason}` : "") +
+      (run.skippedObjects.length ? ` (first skipped: ${run.skippedObjects[0].key}: ${run.skippedObjects[0].reason})` : "");
+    $("import-status").dataset.state = run.state;
+    if (run.state !== "running" || collectionId !== state.current) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  await loadImages();
 }
 
 function describe(report) {
