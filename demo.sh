@@ -38,6 +38,9 @@ if [ "$stack" = docker ]; then
   ready=""
   for _ in $(seq 1 180); do all_ready && { ready=1; break; }; sleep 2; done
   [ -n "$ready" ] || { echo "error: the services were not ready within 6 minutes; see docker compose ps and docker compose logs" >&2; exit 1; }
+  # An admin key of the team `local`, made with `vqa admin` on the compose database (infra/local/up.sh does the same).
+  VQA_API_KEY=$(infra/local/api-key.sh) || { echo "error: could not make an API key (see above)" >&2; exit 1; }
+  export VQA_API_KEY
   logs_hint="docker compose logs inference"
 else
   eval "$(infra/local/up.sh)"
@@ -47,9 +50,11 @@ echo "stack ($stack) and services up in $((SECONDS - started)) s" >&2
 
 api=$VQA_INGESTION_URL
 search_api=$VQA_SEARCH_URL
+# Every API route needs the key (docs/api-keys.md); health checks and the OpenAPI document do not.
+auth=(-H "Authorization: Bearer $VQA_API_KEY")
 name="demo-$(date +%Y%m%d-%H%M%S)"
 images=$(infra/local/ingest-examples.sh "$folder" "$name")
-collection=$(curl -sf "$api/collections" | jq -r --arg name "$name" '.[] | select(.name == $name) | .id')
+collection=$(curl -sf "${auth[@]}" "$api/collections" | jq -r --arg name "$name" '.[] | select(.name == $name) | .id')
 echo
 echo "Images (status, size, file; reason when rejected):"
 jq -r '.[] | "  \(.status)\t\(if .width then "\(.width)x\(.height)" else "-" end)\t\(.fileName)\(if .reason then "\t\(.reason)" else "" end)"' <<<"$images"
@@ -78,18 +83,18 @@ truth() { # FILE QUESTION
 echo
 echo "Question job (no model named: the bundled model, shared/models/vilt-shapes):"
 questions='["How many objects are there?", "Is there a blue object?", "How many triangles are there?", "Where is the red triangle?"]'
-job=$(curl -sf -X POST "$api/jobs" -H 'Content-Type: application/json' \
+job=$(curl -sf "${auth[@]}" -X POST "$api/jobs" -H 'Content-Type: application/json' \
   -d "{\"collectionId\": \"$collection\", \"questions\": $questions, \"topK\": 1}" | jq -r .id) \
   || { echo "error: the API refused the question job" >&2; exit 1; }
 status=""
 for _ in $(seq 1 240); do
-  status=$(curl -sf "$api/jobs/$job")
+  status=$(curl -sf "${auth[@]}" "$api/jobs/$job")
   [[ $(jq -r .status <<<"$status") =~ ^(completed|failed|cancelled)$ ]] && break
   sleep 0.5
 done
 jq -r '"  job \(.id): \(.status), \(.done) of \(.total) images answered, \(.failed) failed, model \(.modelVersion)"' <<<"$status"
 [ "$(jq -r .status <<<"$status")" = completed ] || { echo "error: the question job did not complete; see $logs_hint" >&2; exit 1; }
-answers=$(curl -sf "$api/jobs/$job/answers?format=jsonl" | jq -s 'map(select(.rank == 1))')
+answers=$(curl -sf "${auth[@]}" "$api/jobs/$job/answers?format=jsonl" | jq -s 'map(select(.rank == 1))')
 right=0 asked=0
 printf '  %-32s %-31s %-11s %-6s %s\n' file question answer score "${scenes_file:+truth}"
 while IFS=$'\t' read -r file question answer score; do
@@ -111,12 +116,12 @@ query="question=Is+there+a+red+circle%3F&answer=yes&minScore=0.5&collection=$col
 # Never asked of this collection: the first search starts a question job and answers 202 until its answers are indexed.
 first_search=$(mktemp)
 trap 'rm -f "$first_search"' EXIT
-code=$(curl -s -o "$first_search" -w '%{http_code}' "$search_api/search?$query")
+code=$(curl -s "${auth[@]}" -o "$first_search" -w '%{http_code}' "$search_api/search?$query")
 if [ "$code" = 202 ]; then
   echo "  (a question job, $(jq -r .jobId "$first_search"), answers it first)"
   for _ in $(seq 1 240); do
     sleep 0.5
-    code=$(curl -s -o "$first_search" -w '%{http_code}' "$search_api/search?$query")
+    code=$(curl -s "${auth[@]}" -o "$first_search" -w '%{http_code}' "$search_api/search?$query")
     [ "$code" = 202 ] || break
   done
 fi
@@ -146,6 +151,7 @@ if [ "$stack" = docker ]; then
 else
   echo "  service logs         ${VQA_STATE_DIR:-/tmp/vqapipeline-local}/logs/"
 fi
+echo "  your API key         export VQA_API_KEY=$VQA_API_KEY  (curl -H \"Authorization: Bearer \$VQA_API_KEY\" …; docs/api-keys.md)"
 echo "  ask one image        ./vqa ask examples/images/$(ls examples/images | head -n 1) \"Is there a red circle?\""
 echo
 if [ "$stack" = docker ]; then

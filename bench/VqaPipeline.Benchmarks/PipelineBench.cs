@@ -44,6 +44,7 @@ internal static class PipelineBench
         {
             BaseAddress = new Uri(settings["VQA_API_URL"] ?? "http://127.0.0.1:5080"), Timeout = TimeSpan.FromMinutes(5),
         };
+        api.DefaultRequestHeaders.Authorization = new("Bearer", settings["VQA_API_KEY"] ?? throw new InvalidOperationException("VQA_API_KEY is not set"));
         // An operator's tool: it reads the services' schemas with the server's own login (VQA_POSTGRES).
         var server = settings["VQA_POSTGRES"] ?? throw new InvalidOperationException("VQA_POSTGRES is not set");
         await using var images = IngestionDbContext.Open(server);

@@ -59,6 +59,8 @@ internal static class ScaleBench
             BaseAddress = new Uri(Environment.GetEnvironmentVariable("VQA_API_URL") ?? "http://127.0.0.1:5080"),
             Timeout = TimeSpan.FromMinutes(5),
         };
+        api.DefaultRequestHeaders.Authorization = new("Bearer", Environment.GetEnvironmentVariable("VQA_API_KEY")
+                                                               ?? throw new InvalidOperationException("VQA_API_KEY is not set: eval \"$(infra/local/up.sh)\" first"));
         var storeOptions = ObjectStoreOptions.FromEnvironment();
         var report = new ScaleReport(files.Count, LoadAverage());
         var clock = Stopwatch.StartNew();

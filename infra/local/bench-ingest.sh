@@ -8,6 +8,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 count="${1:-200}"
 folder="${2:-$here/../../../shared/fixtures/images}"
 api="${VQA_INGESTION_URL:-http://127.0.0.1:5080}"
+# Every API route needs a key (docs/api-keys.md): up.sh prints VQA_API_KEY, an admin key of the team `local`.
+auth=(-H "Authorization: Bearer ${VQA_API_KEY:?VQA_API_KEY is not set: eval \"\$(infra/local/up.sh)\" prints it}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -23,14 +25,14 @@ for i in $(seq 0 $((count - 1))); do
 done
 bytes=$(cat "$work"/* | wc -c)
 
-id=$(curl -sf -X POST "$api/collections" -H 'Content-Type: application/json' \
+id=$(curl -sf "${auth[@]}" -X POST "$api/collections" -H 'Content-Type: application/json' \
   -d "{\"name\": \"bench-$(date +%s%N)\"}" | jq -r .id)
 start=$(date +%s.%N)
-accepted=$(curl -sf "${form[@]}" "$api/collections/$id/images" | jq '.accepted | length')
+accepted=$(curl -sf "${auth[@]}" "${form[@]}" "$api/collections/$id/images" | jq '.accepted | length')
 uploaded=$(date +%s.%N)
-until [ "$(curl -sf "$api/collections/$id/images?status=pending" | jq length)" = 0 ]; do sleep 0.2; done
+until [ "$(curl -sf "${auth[@]}" "$api/collections/$id/images?status=pending" | jq length)" = 0 ]; do sleep 0.2; done
 done_at=$(date +%s.%N)
-final=$(curl -sf "$api/collections/$id/images" | jq -r 'group_by(.status) | map("\(length) \(.[0].status)") | join(", ")')
+final=$(curl -sf "${auth[@]}" "$api/collections/$id/images" | jq -r 'group_by(.status) | map("\(length) \(.[0].status)") | join(", ")')
 
 awk -v n="$accepted" -v mb="$bytes" -v s="$start" -v u="$uploaded" -v d="$done_at" -v f="$final" 'BEGIN {
   printf "%d images (%.1f MB) accepted in %.2f s: %.1f images/s ingested\n", n, mb / 1e6, u - s, n / (u - s);

@@ -28,7 +28,7 @@ services=(
   "indexing|5081|ASPNETCORE_URLS=http://127.0.0.1:5081 VQA_POSTGRES='$(service_postgres indexing)' exec dotnet services/VqaPipeline.Indexing/bin/Release/net10.0/VqaPipeline.Indexing.dll"
   "training|5084|ASPNETCORE_URLS=http://127.0.0.1:5084 VQA_POSTGRES='$(service_postgres training)' Training__WorkFolder=$VQA_STATE_DIR/training exec dotnet services/VqaPipeline.Training/bin/Release/net10.0/linux-x64/VqaPipeline.Training.dll"
   "inference|5083|ASPNETCORE_URLS=http://127.0.0.1:5083 VQA_POSTGRES='$(service_postgres inference)' exec dotnet services/VqaPipeline.Inference/bin/Release/net10.0/linux-x64/VqaPipeline.Inference.dll"
-  "gateway|5080|ASPNETCORE_URLS=http://127.0.0.1:5080 exec dotnet services/VqaPipeline.Gateway/bin/Release/net10.0/VqaPipeline.Gateway.dll"
+  "gateway|5080|ASPNETCORE_URLS=http://127.0.0.1:5080 VQA_POSTGRES='$(service_postgres gateway)' exec dotnet services/VqaPipeline.Gateway/bin/Release/net10.0/VqaPipeline.Gateway.dll"
 )
 
 postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
@@ -232,6 +232,9 @@ if [ "$infra_only" = false ] && [ ${#services[@]} -gt 0 ]; then
       || fail "building $project failed; see $VQA_LOG_DIR/build.log"
   done
   for service in ${services[@]+"${services[@]}"}; do start_service "$service"; done
+  # An admin key of team `local` for the API (the CLI, the scripts, curl): VQA_API_KEY.
+  VQA_API_KEY=$("$here/api-key.sh") || fail "could not make an API key; see above"
+  VQA_EXPORTED_SETTINGS+=(VQA_API_KEY)
 fi
 for setting in "${VQA_EXPORTED_SETTINGS[@]}"; do printf 'export %s=%q\n' "$setting" "${!setting}"; done
 say "up; logs in $VQA_LOG_DIR, stop with infra/local/down.sh"

@@ -27,6 +27,7 @@ public static class VqaCommandLine
                      ScoreCommand.Create(console), EvalCommand.Create(console), DataCommand.Create(console),
                      FinetuneCommand.Create(console), ReplayCommand.Create(console), ExportCommand.Create(console),
                      ImportCommand.Create(console),
+                     AdminCommand.Create(console),
                  })
             root.Subcommands.Add(command);
 

@@ -1,3 +1,4 @@
+using VqaPipeline.Gateway.Auth;
 using VqaPipeline.Hosting;
 
 namespace VqaPipeline.Gateway;
@@ -5,7 +6,8 @@ namespace VqaPipeline.Gateway;
 /// <summary>
 /// Builds the gateway: the public base URL (<c>VQA_API_URL</c>, <c>http://127.0.0.1:5080</c>) that routes every public
 /// route to the service owning it (<see cref="PublicRoutes"/>) and serves one OpenAPI document covering them all.
-/// Request bodies and status codes pass through untouched.
+/// Request bodies and status codes pass through untouched; every routed request needs an API key of a role that
+/// allows it (<see cref="GatewayAuth"/>).
 /// </summary>
 public static class GatewayService
 {
@@ -18,7 +20,9 @@ public static class GatewayService
         builder.AddVqaWebDefaults(Name);
         var addresses = ServiceAddresses.From(builder.Configuration);
         builder.Services.AddSingleton(addresses);
-        builder.Services.AddReverseProxy().LoadFromMemory(PublicRoutes.Routes(), PublicRoutes.Clusters(addresses));
+        builder.AddGatewayAuth();
+        builder.Services.AddReverseProxy().LoadFromMemory(PublicRoutes.Routes(), PublicRoutes.Clusters(addresses))
+            .AddTransforms(GatewayAuth.ForwardCaller);
         builder.Services.AddHttpClient<OpenApiDocuments>(client => client.Timeout = TimeSpan.FromSeconds(10));
         // Uploads are bounded by the ingestion service; the gateway must not cut them shorter.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = null);
@@ -26,6 +30,7 @@ public static class GatewayService
         var app = builder.Build();
         app.MapVqaServiceDefaults();
         app.UseWebPage();
+        app.UseGatewayAuth();
         app.MapGet(OpenApiDocuments.Path, async (OpenApiDocuments documents, CancellationToken cancellationToken) =>
             Results.Content((await documents.MergedAsync(cancellationToken)).ToJsonString(), "application/json"));
         app.MapReverseProxy();

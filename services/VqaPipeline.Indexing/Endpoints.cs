@@ -24,9 +24,9 @@ internal static class Endpoints
     /// to that service over the bus, and its answer comes back here.
     /// </summary>
     private static async Task<IResult> ReplayAsync(ReplayRequest request, HttpContext context, IOptions<IndexingOptions> options,
-        ReplayClient replays, CancellationToken cancellationToken)
+        IConfiguration configuration, ReplayClient replays, CancellationToken cancellationToken)
     {
-        if (AdminAccess.Refusal(context, options.Value.AdminToken) is { } refusal)
+        if (AdminAccess.Refusal(context, options.Value.AdminToken, configuration[GatewayHeaders.InternalSecretSetting]) is { } refusal)
             return refusal;
         var (filter, error) = ReplayFilter.Parse(request.Type, request.From, request.To, request.Collection, request.Job);
         if (filter is null)

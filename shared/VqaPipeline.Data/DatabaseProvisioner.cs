@@ -10,7 +10,7 @@ namespace VqaPipeline.Data;
 public static class DatabaseProvisioner
 {
     /// <summary>The services that keep data, each with its schema and role.</summary>
-    public static IReadOnlyList<string> Services { get; } = ["ingestion", "preprocessing", "inference", "training", "indexing"];
+    public static IReadOnlyList<string> Services { get; } = ["ingestion", "preprocessing", "inference", "training", "indexing", "gateway"];
 
     /// <summary>The login role of <paramref name="service"/>.</summary>
     public static string RoleOf(string service) => $"vqa_{service}";

@@ -47,6 +47,25 @@ public sealed class AdminAccessTests
     public void With_a_token_its_bearer_may_replay_from_anywhere(string address) =>
         Assert.Null(AdminAccess.Refusal(Request(address, $"Bearer {Token}"), Token));
 
+    [Fact]
+    public void Through_the_gateway_an_admin_key_may_replay_and_only_with_the_gateways_secret()
+    {
+        const string secret = "gateway-internal-secret";
+        DefaultHttpContext ViaGateway(string role, string givenSecret)
+        {
+            var context = Request("172.18.0.5");
+            context.Request.Headers[GatewayHeaders.Role] = role;
+            context.Request.Headers[GatewayHeaders.Secret] = givenSecret;
+            return context;
+        }
+
+        Assert.Null(AdminAccess.Refusal(ViaGateway("admin", secret), Token, secret));
+        Assert.Equal(401, StatusOf(AdminAccess.Refusal(ViaGateway("trainer", secret), Token, secret)));
+        Assert.Equal(401, StatusOf(AdminAccess.Refusal(ViaGateway("admin", "forged"), Token, secret)));
+        // No secret configured: the headers mean nothing.
+        Assert.Equal(403, StatusOf(AdminAccess.Refusal(ViaGateway("admin", ""), adminToken: null, gatewaySecret: null)));
+    }
+
     private static DefaultHttpContext Request(string remoteAddress, string? authorization = null)
     {
         var context = new DefaultHttpContext();

@@ -142,7 +142,7 @@ public sealed class BucketImportTests(ImportStack stack, ITestOutputHelper outpu
         await stack.PutAsync(stack.Store.Bucket,
             [($"{prefix}one.png", ImportStack.Png(Random.Shared.Next())), ($"{prefix}readme.md", Encoding.UTF8.GetBytes("# hi"))]);
 
-        var (exitCode, stdout, stderr) = await VqaAsync("import", "--api-url", stack.Stack.AddressOf(GatewayService.Name).ToString(),
+        var (exitCode, stdout, stderr) = await VqaAsync("import", "--api-url", stack.Stack.AddressOf(GatewayService.Name).ToString(), "--api-key", stack.Stack.ApiKey,
             "--collection", collectionId.ToString(), "--bucket", stack.Store.Bucket, "--prefix", prefix, "--interval", "0.2");
 
         Assert.True(exitCode == 0, stderr);
@@ -158,9 +158,9 @@ public sealed class BucketImportTests(ImportStack stack, ITestOutputHelper outpu
         var collectionId = await stack.NewCollectionAsync("cli-errors");
 
         var notAnId = await VqaAsync("import", "--api-url", gateway, "--collection", "shoes", "--bucket", "vqa-images");
-        var badBucket = await VqaAsync("import", "--api-url", gateway, "--collection", collectionId.ToString(), "--bucket", "Bad_Bucket");
-        var unknown = await VqaAsync("import", "--api-url", gateway, "--collection", Guid.NewGuid().ToString(), "--bucket", "vqa-images");
-        var missing = await VqaAsync("import", "--api-url", gateway, "--collection", collectionId.ToString(),
+        var badBucket = await VqaAsync("import", "--api-url", gateway, "--api-key", stack.Stack.ApiKey, "--collection", collectionId.ToString(), "--bucket", "Bad_Bucket");
+        var unknown = await VqaAsync("import", "--api-url", gateway, "--api-key", stack.Stack.ApiKey, "--collection", Guid.NewGuid().ToString(), "--bucket", "vqa-images");
+        var missing = await VqaAsync("import", "--api-url", gateway, "--api-key", stack.Stack.ApiKey, "--collection", collectionId.ToString(),
             "--bucket", $"no-such-bucket-{Guid.NewGuid():N}", "--interval", "0.2");
         var noBucket = await VqaAsync("import", "--collection", collectionId.ToString());
 

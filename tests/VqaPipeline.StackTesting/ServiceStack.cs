@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Gateway;
+using VqaPipeline.Gateway.Auth;
 using VqaPipeline.Indexing;
 using VqaPipeline.Indexing.Data;
 using VqaPipeline.Inference;
@@ -81,8 +82,20 @@ public sealed class ServiceStack : IAsyncDisposable
     /// <summary>The database, with the owner's login (<see cref="ScratchDatabase.ConnectionString"/>) and the services' roles.</summary>
     public ServiceDatabase Database => _database;
 
-    /// <summary>A client of the public API: the gateway.</summary>
+    /// <summary>A client of the public API: the gateway, sending <see cref="ApiKey"/>.</summary>
     public HttpClient Api { get; } = new() { Timeout = TimeSpan.FromSeconds(120) };
+
+    /// <summary>The team the stack creates (<c>stack-{purpose}</c>) and whose admin key <see cref="Api"/> sends.</summary>
+    public string Team => $"stack-{_options.Purpose}";
+
+    /// <summary>An admin key of <see cref="Team"/>.</summary>
+    public string ApiKey { get; private set; } = "";
+
+    /// <summary>The operator's work on teams and keys (<c>vqa admin</c>), in this stack's database.</summary>
+    public KeyAdministration Keys => new(_database.ConnectionString);
+
+    /// <summary>The secret the gateway shows the services it forwards to (<c>Gateway:InternalSecret</c>).</summary>
+    public string InternalSecret { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
     /// <summary>The local object store (the bucket every service uses).</summary>
     public ObjectStore Store { get; } = new(ObjectStoreOptions.FromEnvironment());
@@ -106,6 +119,9 @@ public sealed class ServiceStack : IAsyncDisposable
             await stack.StartServiceAsync(service);
         await stack.StartServiceAsync(GatewayService.Name);
         stack.Api.BaseAddress = stack.AddressOf(GatewayService.Name);
+        await stack.Keys.CreateTeamAsync(stack.Team, ifAbsent: true);
+        stack.ApiKey = (await stack.Keys.CreateKeyAsync(stack.Team, "admin", expiresAt: null)).Key;
+        stack.Api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", stack.ApiKey);
         return stack;
     }
 
@@ -120,9 +136,9 @@ public sealed class ServiceStack : IAsyncDisposable
             ["VQA_RABBITMQ_URL"] = BrokerUrl,
             // The alias, not Services:Api: a VQA_API_URL in the environment (up.sh exports one) would win over the key.
             ["VQA_API_URL"] = AddressOf(GatewayService.Name).ToString(),
+            ["VQA_POSTGRES"] = _database.ConnectionStringFor(service),
+            [GatewayAuth.InternalSecretSetting] = InternalSecret,
         };
-        if (service != GatewayService.Name)
-            settings["VQA_POSTGRES"] = _database.ConnectionStringFor(service);
         foreach (var other in Services)
             settings[$"Services:{char.ToUpperInvariant(other[0])}{other[1..]}"] = AddressOf(other).ToString();
         foreach (var (key, value) in _options.Settings)

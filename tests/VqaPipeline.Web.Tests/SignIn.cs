@@ -1,21 +1,18 @@
-using System.Text.Json;
 using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
 
 namespace VqaPipeline.Web.Tests;
 
 /// <summary>Getting a page signed in, and keeping what it showed.</summary>
 public static class SignIn
 {
-    /// <summary>
-    /// Starts <paramref name="page"/> signed in: the session the sign-in form stores (key, team, role) is put in the
-    /// tab's session storage before the page's scripts run, as a reload after signing in finds it.
-    /// </summary>
-    public static async Task AsSessionAsync(IPage page, string key = "vqa_placeholder_web-tests", string role = "admin")
+    /// <summary>Opens the page and signs in through its form with <paramref name="key"/>, as a person does.</summary>
+    public static async Task WithKeyAsync(IPage page, string key)
     {
-        var session = JsonSerializer.Serialize(new { key, team = "web-tests", role, keyPrefix = "placeholder" });
-        await page.Context.AddInitScriptAsync($"sessionStorage.setItem('vqa.session', {JsonSerializer.Serialize(session)});");
         await page.GotoAsync("/");
-        await Assertions.Expect(page.Locator("#nav")).ToBeVisibleAsync();
+        await page.GetByLabel("API key").FillAsync(key);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.Locator("#nav")).ToBeVisibleAsync();
     }
 
     /// <summary>A full-page screenshot under the test run's output folder; returns its path.</summary>

@@ -16,7 +16,7 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
     public async Task A_person_uploads_images_asks_a_question_searches_and_corrects_an_answer_through_the_page()
     {
         var page = await web.NewPageAsync();
-        await SignIn.AsSessionAsync(page);
+        await SignIn.WithKeyAsync(page, web.Stack.ApiKey);
         var images = ExampleImages(3);
 
         // Create a collection and upload images through the file input; the grid shows each one ready.
@@ -103,7 +103,7 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
     public async Task A_drop_of_files_on_the_drop_zone_uploads_each_with_its_outcome()
     {
         var page = await web.NewPageAsync();
-        await SignIn.AsSessionAsync(page);
+        await SignIn.WithKeyAsync(page, web.Stack.ApiKey);
         await SelectNewCollectionAsync(page, "drop");
         var image = ExampleImages(1)[0];
 
@@ -124,7 +124,7 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
     public async Task Images_already_in_a_bucket_are_imported_and_the_import_is_followed_to_its_end()
     {
         var page = await web.NewPageAsync();
-        await SignIn.AsSessionAsync(page);
+        await SignIn.WithKeyAsync(page, web.Stack.ApiKey);
         await SelectNewCollectionAsync(page, "import");
         var prefix = $"web-tests/{Guid.NewGuid():N}/";
         foreach (var image in ExampleImages(2))
@@ -149,7 +149,7 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
     public async Task A_training_run_the_api_refuses_shows_its_reason_and_the_model_versions_are_listed()
     {
         var page = await web.NewPageAsync();
-        await SignIn.AsSessionAsync(page);
+        await SignIn.WithKeyAsync(page, web.Stack.ApiKey);
         await SelectNewCollectionAsync(page, "training");
 
         await page.Locator("#nav-training").ClickAsync();
@@ -165,7 +165,7 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
     public async Task An_admin_counts_the_messages_of_a_type_with_a_dry_run_then_replays_them()
     {
         var page = await web.NewPageAsync();
-        await SignIn.AsSessionAsync(page);
+        await SignIn.WithKeyAsync(page, web.Stack.ApiKey);
         await SelectNewCollectionAsync(page, "replay");
         await page.Locator("#upload-files").SetInputFilesAsync(ExampleImages(2));
         await Expect(page.Locator("#upload-list li[data-outcome=done]")).ToHaveCountAsync(2, Patiently);
@@ -179,6 +179,56 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
         await page.GetByRole(AriaRole.Button, new() { Name = "Replay them" }).ClickAsync();
 
         await Expect(page.Locator("#replay-result")).ToHaveTextAsync("2 of 2 ImageIngested messages republished.", new() { Timeout = 60_000 });
+    }
+
+    [StackFact]
+    public async Task Signing_in_shows_the_key_s_team_and_role_and_signing_out_forgets_the_key()
+    {
+        var page = await web.NewPageAsync();
+
+        await SignIn.WithKeyAsync(page, web.Stack.ApiKey);
+        await Expect(page.Locator("#who-text")).ToHaveTextAsync($"{web.Stack.Team} · admin");
+        Assert.Contains(web.Stack.ApiKey, await page.EvaluateAsync<string>("() => sessionStorage.getItem('vqa.session')"));
+        Assert.Null(await page.EvaluateAsync<string?>("() => localStorage.getItem('vqa.session')"));
+        Assert.DoesNotContain(web.Stack.ApiKey, await page.ContentAsync());
+        await page.ReloadAsync();
+        await Expect(page.Locator("#who-text")).ToHaveTextAsync($"{web.Stack.Team} · admin");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+
+        await Expect(page.Locator("#view-signin")).ToBeVisibleAsync();
+        await Expect(page.Locator("#nav")).ToBeHiddenAsync();
+        Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('vqa.session')"));
+    }
+
+    [StackFact]
+    public async Task A_key_revoked_while_signed_in_sends_the_page_back_to_sign_in_with_the_reason()
+    {
+        var member = await web.Stack.Keys.CreateKeyAsync(web.Stack.Team, "member", expiresAt: null);
+        var page = await web.NewPageAsync();
+        await SignIn.WithKeyAsync(page, member.Key);
+        await Expect(page.Locator("#who-text")).ToHaveTextAsync($"{web.Stack.Team} · member");
+        await Expect(page.Locator("#nav-admin")).ToBeHiddenAsync();
+
+        await web.Stack.Keys.RevokeAsync(member.Prefix);
+        await page.Locator("#nav-labels").ClickAsync();
+
+        await Expect(page.Locator("#view-signin")).ToBeVisibleAsync();
+        await Expect(page.Locator("#signin-error")).ToContainTextAsync("Your key was refused: the API key is unknown, expired or revoked");
+        Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('vqa.session')"));
+    }
+
+    [StackFact]
+    public async Task A_viewer_sees_the_reason_when_the_api_forbids_a_change()
+    {
+        var viewer = await web.Stack.Keys.CreateKeyAsync(web.Stack.Team, "viewer", expiresAt: null);
+        var page = await web.NewPageAsync();
+        await SignIn.WithKeyAsync(page, viewer.Key);
+
+        await page.GetByLabel("New collection").FillAsync($"web-viewer-{Guid.NewGuid():N}");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create" }).ClickAsync();
+
+        await Expect(page.Locator("#error")).ToContainTextAsync("needs member");
+        await Expect(page.Locator("#nav")).ToBeVisibleAsync();
     }
 
     [StackFact]
@@ -206,7 +256,7 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
     public async Task Every_section_fits_a_375_pixel_wide_screen_without_scrolling_sideways()
     {
         var page = await web.NewPageAsync(width: 375, height: 812);
-        await SignIn.AsSessionAsync(page);
+        await SignIn.WithKeyAsync(page, web.Stack.ApiKey);
         await SelectNewCollectionAsync(page, "narrow-screen-with-a-rather-long-name-that-must-wrap");
         await page.Locator("#upload-files").SetInputFilesAsync(ExampleImages(2));
         await Expect(page.Locator("#image-grid li.card")).ToHaveCountAsync(2, Patiently);
@@ -226,7 +276,7 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
     public async Task The_upload_input_and_the_ask_button_are_reached_with_the_tab_key()
     {
         var page = await web.NewPageAsync();
-        await SignIn.AsSessionAsync(page);
+        await SignIn.WithKeyAsync(page, web.Stack.ApiKey);
         await SelectNewCollectionAsync(page, "keyboard");
 
         await TabUntilAsync(page, "upload-files");

@@ -18,6 +18,7 @@ internal static class ImportCommand
         var bucket = new Option<string>("--bucket") { Description = "The bucket holding the images", Required = true };
         var prefix = new Option<string?>("--prefix") { Description = "Only keys starting with this (default: the whole bucket)" };
         var apiUrl = new Option<string?>("--api-url") { Description = $"The API's base URL (default: $VQA_API_URL, else {DefaultApiUrl})" };
+        var apiKey = new Option<string?>("--api-key") { Description = "The API key to send (default: $VQA_API_KEY)" };
         var interval = new Option<double>("--interval")
         {
             Description = "Seconds between progress checks", DefaultValueFactory = _ => 2,
@@ -29,7 +30,7 @@ internal static class ImportCommand
             "Examples:\n  vqa import --collection 0b9c… --bucket vqa-images --prefix catalog/2026/\n" +
             "  vqa import --collection 0b9c… --bucket partner-photos --json")
         {
-            collection, bucket, prefix, apiUrl, interval, json,
+            collection, bucket, prefix, apiUrl, apiKey, interval, json,
         };
 
         console.SetAction(command, async (parse, cancellationToken) =>
@@ -40,6 +41,8 @@ internal static class ImportCommand
             if (!(seconds is > 0 and <= 3600))
                 throw new CliUsageException($"--interval {seconds} is not between 0 and 3600 seconds");
             using var http = new HttpClient { BaseAddress = ApiUrl(parse.GetValue(apiUrl)), Timeout = TimeSpan.FromMinutes(2) };
+            if ((parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("VQA_API_KEY")) is { Length: > 0 } key)
+                http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
 
             var import = await SendAsync(http, client => client.PostAsJsonAsync(
                 $"collections/{collectionId}/imports", new { bucket = parse.GetValue(bucket), prefix = parse.GetValue(prefix) },

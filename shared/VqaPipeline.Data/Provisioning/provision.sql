@@ -8,7 +8,7 @@
 -- services' first migrations copy those rows into their schemas, and the old tables stay where they were.
 DO $provision$
 DECLARE
-    services constant text[] := ARRAY['ingestion', 'preprocessing', 'inference', 'training', 'indexing'];
+    services constant text[] := ARRAY['ingestion', 'preprocessing', 'inference', 'training', 'indexing', 'gateway'];
     -- The tables of the old layout each service imports (see each service's first migration).
     legacy_reads constant text[][] := ARRAY[
         ['ingestion', 'collections'], ['ingestion', 'images'], ['ingestion', 'labels'],

@@ -90,7 +90,9 @@ public class ComposeFileTests
             Assert.Equal($"http://{owner}:8080", Scalar(environment, $"Services__{char.ToUpperInvariant(owner[0])}{owner[1..]}"));
             Assert.Equal("service_healthy", Scalar((YamlMappingNode)dependsOn[owner], "condition"));
         }
-        Assert.False(environment.Children.ContainsKey("VQA_POSTGRES"), "the gateway keeps no data");
+        // Teams and keys: its own schema, under its own role, once the roles are provisioned.
+        Assert.Contains("Username=vqa_gateway;", Scalar(environment, "VQA_POSTGRES"));
+        Assert.Equal("service_completed_successfully", Scalar((YamlMappingNode)dependsOn["db-provision"], "condition"));
     }
 
     [Fact]

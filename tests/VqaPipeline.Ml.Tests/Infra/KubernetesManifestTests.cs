@@ -82,7 +82,7 @@ public partial class KubernetesManifestTests
         var objects = Render(kustomization);
         // Differ on purpose: credentials come from Secrets (checked below), the public URL is the cluster's own, Seq is
         // not part of this deployment; VQA_POSTGRES differs in its password only (checked here).
-        string[] deploymentOwn = ["VQA_RABBITMQ_URL", "VQA_S3_ACCESS_KEY", "VQA_S3_SECRET_KEY", "Indexing__AdminToken", "VQA_API_URL", "VQA_SEQ_URL"];
+        string[] deploymentOwn = ["VQA_RABBITMQ_URL", "VQA_S3_ACCESS_KEY", "VQA_S3_SECRET_KEY", "Indexing__AdminToken", "Gateway__InternalSecret", "VQA_API_URL", "VQA_SEQ_URL"];
 
         foreach (var deployment in OfKind(objects, "Deployment"))
         {
@@ -116,7 +116,7 @@ public partial class KubernetesManifestTests
     public void Credentials_come_from_secrets_and_never_from_literals_or_config_maps(string kustomization)
     {
         var objects = Render(kustomization);
-        string[] credentials = ["VQA_RABBITMQ_URL", "VQA_S3_ACCESS_KEY", "VQA_S3_SECRET_KEY", "VQA_POSTGRES_SERVICE_PASSWORD", "Indexing__AdminToken"];
+        string[] credentials = ["VQA_RABBITMQ_URL", "VQA_S3_ACCESS_KEY", "VQA_S3_SECRET_KEY", "VQA_POSTGRES_SERVICE_PASSWORD", "Indexing__AdminToken", "Gateway__InternalSecret"];
 
         var checkedAny = false;
         foreach (var deployment in OfKind(objects, "Deployment"))
