@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -242,7 +241,7 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
 
         var error = page.Locator("#signin-error");
         await Expect(error).ToBeVisibleAsync();
-        await Expect(error).ToHaveTextAsync(new Regex("^Sign-in failed: .+"));
+        await Expect(error).ToHaveTextAsync("Sign-in failed: the API key is unknown, expired or revoked");
         await Expect(page.Locator("#nav")).ToBeHiddenAsync();
         Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('vqa.session')"));
         var text = await page.Locator("body").InnerTextAsync();
@@ -289,10 +288,12 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
     }
 
     [StackFact]
-    public async Task The_gateway_serves_the_page_with_its_policy_while_api_routes_and_unknown_paths_answer_as_before()
+    public async Task The_gateway_serves_the_page_without_a_key_while_api_routes_still_need_one()
     {
-        using var page = await web.Stack.Api.GetAsync("/");
-        using var script = await web.Stack.Api.GetAsync("/js/app.js");
+        using var anonymous = new HttpClient { BaseAddress = new Uri(web.BaseUrl) };
+        using var page = await anonymous.GetAsync("/");
+        using var script = await anonymous.GetAsync("/js/app.js");
+        using var apiWithoutKey = await anonymous.GetAsync("/collections");
         using var api = await web.Stack.Api.GetAsync("/collections");
         using var unknown = await web.Stack.Api.GetAsync("/nowhere");
 
@@ -302,6 +303,8 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
         Assert.Contains("<title>", await page.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.OK, script.StatusCode);
         Assert.Contains("javascript", script.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.Unauthorized, apiWithoutKey.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, api.StatusCode);
         Assert.Equal("application/json", api.Content.Headers.ContentType?.MediaType);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
