@@ -57,6 +57,7 @@ install_missing() {
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
   [ -n "$(postgres_bin)" ] || missing+=(postgresql)
   command -v npm >/dev/null || missing+=(nodejs npm)
+  [ -x /usr/bin/chromium ] || missing+=(chromium) # the web page's browser tests (tests/VqaPipeline.Web.Tests)
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 
   if [ "$(node -p "require('$s3rver_dir/package.json').version" 2>/dev/null)" != "$S3RVER_VERSION" ]; then

@@ -29,6 +29,7 @@ public static class GatewayService
 
         var app = builder.Build();
         app.MapVqaServiceDefaults();
+        app.UseWebPage();
         app.UseGatewayAuth();
         app.MapGet(OpenApiDocuments.Path, async (OpenApiDocuments documents, CancellationToken cancellationToken) =>
             Results.Content((await documents.MergedAsync(cancellationToken)).ToJsonString(), "application/json"));

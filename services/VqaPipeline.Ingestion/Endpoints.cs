@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using VqaPipeline.Hosting;
 using VqaPipeline.Ingestion.Data;
+using VqaPipeline.Storage;
 
 namespace VqaPipeline.Ingestion;
 
@@ -21,6 +22,7 @@ internal static class Endpoints
             .Accepts<IFormFileCollection>("multipart/form-data");
         collections.MapPost("/{collectionId:guid}/images/urls", IngestUrlsAsync);
         collections.MapGet("/{collectionId:guid}/images", ListImagesAsync);
+        collections.MapGet("/{collectionId:guid}/images/{imageId:guid}/content", GetImageContentAsync);
     }
 
     private static async Task<Results<Created<CollectionResponse>, ProblemHttpResult>>
@@ -137,6 +139,29 @@ internal static class Endpoints
         var rows = await images.OrderBy(i => i.CreatedAt).ThenBy(i => i.Id).ToListAsync(cancellationToken);
         return TypedResults.Ok(rows.Select(i => new ImageResponse(
             i.Id, i.FileName, i.Sha256, i.Status.ToString().ToLowerInvariant(), i.RejectionReason, i.Width, i.Height)).ToList());
+    }
+
+    /// <summary>
+    /// The original bytes of one image with the media type it was stored under: what the web page shows as a thumbnail
+    /// (a browser cannot send the API key with a presigned URL's redirect, so the bytes come through the API).
+    /// </summary>
+    private static async Task<Results<FileStreamHttpResult, NotFound<ErrorResponse>>> GetImageContentAsync(
+        Guid collectionId, Guid imageId, IngestionDbContext database, ObjectStore store, CancellationToken cancellationToken)
+    {
+        var image = await database.Images.AsNoTracking()
+            .Where(i => i.CollectionId == collectionId && i.Id == imageId)
+            .Select(i => new { i.ObjectKey, i.ContentType })
+            .SingleOrDefaultAsync(cancellationToken);
+        if (image is null)
+            return TypedResults.NotFound(new ErrorResponse($"image {imageId} is not in collection {collectionId}"));
+        try
+        {
+            return TypedResults.Stream(await store.GetAsync(image.ObjectKey, cancellationToken), image.ContentType);
+        }
+        catch (FileNotFoundException)
+        {
+            return TypedResults.NotFound(new ErrorResponse($"the original of image {imageId} is missing from object storage"));
+        }
     }
 
     private static Task<bool> CollectionExistsAsync(IngestionDbContext database, Guid collectionId, CancellationToken cancellationToken) =>

@@ -188,6 +188,26 @@ public sealed class IngestionApiTests(IngestionHost host, ITestOutputHelper outp
     }
 
     [StackFact]
+    public async Task An_image_s_original_bytes_are_served_with_its_content_type_and_an_unknown_image_is_404()
+    {
+        var collection = await CreateCollectionAsync("content");
+        var other = await CreateCollectionAsync("content-other");
+        var path = Fixtures.Images()[0];
+        var bytes = File.ReadAllBytes(path);
+        var image = Assert.Single((await UploadAsync(collection.Id, [(Path.GetFileName(path), bytes)])).Accepted);
+
+        using var content = await host.Http.GetAsync($"/collections/{collection.Id}/images/{image.ImageId}/content");
+        using var unknown = await host.Http.GetAsync($"/collections/{collection.Id}/images/{Guid.NewGuid()}/content");
+        using var elsewhere = await host.Http.GetAsync($"/collections/{other.Id}/images/{image.ImageId}/content");
+
+        Assert.Equal(HttpStatusCode.OK, content.StatusCode);
+        Assert.Equal(bytes, await content.Content.ReadAsByteArrayAsync());
+        Assert.StartsWith("image/", content.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, elsewhere.StatusCode);
+    }
+
+    [StackFact]
     public async Task The_openapi_document_describes_the_routes()
     {
         using var document = JsonDocument.Parse(await host.Http.GetStringAsync("/openapi/v1.json"));
