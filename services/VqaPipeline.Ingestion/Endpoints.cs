@@ -145,7 +145,7 @@ internal static class Endpoints
     /// The original bytes of one image with the media type it was stored under: what the web page shows as a thumbnail
     /// (a browser cannot send the API key with a presigned URL's redirect, so the bytes come through the API).
     /// </summary>
-    private static async Task<Results<FileStreamHttpResult, NotFound<ErrorResponse>>> GetImageContentAsync(
+    private static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetImageContentAsync(
         Guid collectionId, Guid imageId, IngestionDbContext database, ObjectStore store, CancellationToken cancellationToken)
     {
         var image = await database.Images.AsNoTracking()
@@ -153,14 +153,14 @@ internal static class Endpoints
             .Select(i => new { i.ObjectKey, i.ContentType })
             .SingleOrDefaultAsync(cancellationToken);
         if (image is null)
-            return TypedResults.NotFound(new ErrorResponse($"image {imageId} is not in collection {collectionId}"));
+            return ApiProblem.NotFound($"image {imageId} is not in collection {collectionId}");
         try
         {
             return TypedResults.Stream(await store.GetAsync(image.ObjectKey, cancellationToken), image.ContentType);
         }
         catch (FileNotFoundException)
         {
-            return TypedResults.NotFound(new ErrorResponse($"the original of image {imageId} is missing from object storage"));
+            return ApiProblem.NotFound($"the original of image {imageId} is missing from object storage");
         }
     }
 
