@@ -80,9 +80,10 @@ public partial class KubernetesManifestTests
     public void Every_deployment_sets_the_settings_compose_gives_its_service_with_the_same_values(string kustomization)
     {
         var objects = Render(kustomization);
-        // Differ on purpose: credentials come from Secrets (checked below), the public URL is the cluster's own, Seq is
-        // not part of this deployment; VQA_POSTGRES differs in its password only (checked here).
-        string[] deploymentOwn = ["VQA_RABBITMQ_URL", "VQA_S3_ACCESS_KEY", "VQA_S3_SECRET_KEY", "Indexing__AdminToken", "Gateway__InternalSecret", "VQA_API_URL", "VQA_SEQ_URL"];
+        // Differ on purpose: credentials come from Secrets (checked below), the public URL is the cluster's own, Seq (and
+        // so the OTLP endpoint) is not part of this deployment; VQA_POSTGRES differs in its password only (checked here).
+        string[] deploymentOwn = ["VQA_RABBITMQ_URL", "VQA_S3_ACCESS_KEY", "VQA_S3_SECRET_KEY", "Indexing__AdminToken", "Gateway__InternalSecret", "VQA_API_URL", "VQA_SEQ_URL",
+            "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL"];
 
         foreach (var deployment in OfKind(objects, "Deployment"))
         {
