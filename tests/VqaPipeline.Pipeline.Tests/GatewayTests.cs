@@ -2,28 +2,15 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using VqaPipeline.Contracts.V1;
+using VqaPipeline.Pipeline.Tests.Support;
 using VqaPipeline.StackTesting;
 
 namespace VqaPipeline.Pipeline.Tests;
 
 /// <summary>The one front door: every public route reaches its owner through the gateway, and one OpenAPI document covers them.</summary>
-public sealed class GatewayTests : IAsyncLifetime
+public sealed class GatewayTests(ApiOwnersStack owners) : IClassFixture<ApiOwnersStack>
 {
-    private ServiceStack? _stack;
-
-    private ServiceStack Stack => _stack!;
-
-    public async Task InitializeAsync() =>
-        _stack = await ServiceStack.StartAsync(new StackOptions
-        {
-            Purpose = "gateway", InProcess = [Services.Ingestion, Services.Inference, Services.Training, Services.Indexing],
-        });
-
-    public async Task DisposeAsync()
-    {
-        if (_stack is not null)
-            await _stack.DisposeAsync();
-    }
+    private ServiceStack Stack => owners.Stack;
 
     [StackFact]
     public async Task One_openapi_document_at_the_gateway_covers_every_public_route_of_every_owner()

@@ -5,6 +5,7 @@ using System.Text.Json;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Gateway;
 using VqaPipeline.Hosting;
+using VqaPipeline.Pipeline.Tests.Support;
 using VqaPipeline.StackTesting;
 
 namespace VqaPipeline.Pipeline.Tests;
@@ -14,23 +15,9 @@ namespace VqaPipeline.Pipeline.Tests;
 /// (<c>detail</c>, and <c>error</c> for older clients) and the trace id: the API's own refusals, missing resources,
 /// malformed bodies, unknown routes, real faults (a table gone from under a service) and an owner that is down.
 /// </summary>
-public sealed class ProblemDetailsTests : IAsyncLifetime
+public sealed class ProblemDetailsTests(ApiOwnersStack owners) : IClassFixture<ApiOwnersStack>
 {
-    private ServiceStack? _stack;
-
-    private ServiceStack Stack => _stack!;
-
-    public async Task InitializeAsync() =>
-        _stack = await ServiceStack.StartAsync(new StackOptions
-        {
-            Purpose = "problems", InProcess = [Services.Ingestion, Services.Inference, Services.Training, Services.Indexing],
-        });
-
-    public async Task DisposeAsync()
-    {
-        if (_stack is not null)
-            await _stack.DisposeAsync();
-    }
+    private ServiceStack Stack => owners.Stack;
 
     [StackFact]
     public async Task Refusals_and_missing_resources_of_every_service_are_problem_details_with_the_apis_sentence()
@@ -137,15 +124,19 @@ public sealed class ProblemDetailsTests : IAsyncLifetime
         Assert.Contains(OpenApiDocuments.Path.TrimStart('/'), html);
         Assert.DoesNotContain("cdn.", html);
         var scripts = System.Text.RegularExpressions.Regex.Matches(html, "<script[^>]*src=\"([^\"]+)\"").Select(match => match.Groups[1].Value).ToList();
-        Assert.NotEmpty(scripts);
+        Assert.Contains("scalar.js", scripts);
+        var largest = 0L;
         foreach (var script in scripts)
         {
             Assert.False(Uri.TryCreate(script, UriKind.Absolute, out var absolute) && absolute.Scheme.StartsWith("http"),
                 $"the page loads {script} from elsewhere");
             using var served = await Stack.Api.GetAsync(new Uri(new Uri(Stack.Api.BaseAddress!, ApiReference.Path + "/"), script));
             Assert.Equal(HttpStatusCode.OK, served.StatusCode);
-            Assert.True((await served.Content.ReadAsByteArrayAsync()).Length > 10_000, $"{script} is not the bundled script");
+            Assert.Equal("text/javascript", served.Content.Headers.ContentType?.MediaType);
+            largest = Math.Max(largest, (await served.Content.ReadAsByteArrayAsync()).LongLength);
         }
+        // The whole of Scalar (megabytes), not a loader that would fetch it from elsewhere.
+        Assert.True(largest > 1 << 20, $"the largest script is {largest} bytes");
     }
 
     private static HttpRequestMessage Get(string path) => new(HttpMethod.Get, path);

@@ -51,7 +51,8 @@ public sealed class EventLogReplayer(string connectionString)
                 context.MessageId = NewId.NextGuid();
                 context.Headers.Set(ReplayHeaders.ReplayOf, originalId.ToString());
             }, cancellationToken);
-            progress?.Report(++republished);
+            republished++;
+            progress?.Report(republished);
         }
         return republished;
     }
