@@ -88,12 +88,15 @@ public sealed class CliApiTests(IndexingStack stack)
         var unknownSearch = await VqaAsync("search", "--collection", unknown.ToString(), "-q", "Is there a dog?");
         var notAnId = await VqaAsync("jobs", "answers", "shoes");
         var unreachable = await VqaAsync("jobs", "status", unknown.ToString(), "--api-url", "http://127.0.0.1:1");
+        var noKey = await VqaWithKeyAsync(null, "jobs", "status", unknown.ToString());
+        var wrongKey = await VqaWithKeyAsync("vqa_notakey_0000", "jobs", "status", unknown.ToString());
 
         foreach (var (run, line) in new[]
                  {
                      (unknownCollection, $"error: collection {unknown} does not exist"), (unknownJob, $"error: job {unknown} does not exist"),
                      (unknownSearch, $"error: collection {unknown} does not exist"), (notAnId, "error: 'shoes' is not a job id (a GUID)"),
                      (unreachable, "error: cannot reach the API at http://127.0.0.1:1/"),
+                     (noKey, "error: the API refused the key"), (wrongKey, "error: the API refused the key"),
                  })
         {
             Assert.Equal(1, run.ExitCode);
@@ -103,14 +106,12 @@ public sealed class CliApiTests(IndexingStack stack)
         }
     }
 
-    /// <param name="apiKey">The key to send (<c>VQA_API_KEY</c>); none while the gateway asks for none.</param>
-    private Task<(int ExitCode, string Stdout, string Stderr)> VqaAsync(params string[] args) => VqaWithKeyAsync(apiKey: null, args);
+    private Task<(int ExitCode, string Stdout, string Stderr)> VqaAsync(params string[] args) => VqaWithKeyAsync(stack.ApiKey, args);
 
     private Task<(int ExitCode, string Stdout, string Stderr)> VqaWithKeyAsync(string? apiKey, params string[] args) =>
         VqaProcess.RunAsync(new Dictionary<string, string?>
         {
             ["VQA_API_URL"] = stack.Indexing.BaseAddress!.ToString(),
-            // key: stack.ApiKey after auth merges
             ["VQA_API_KEY"] = apiKey,
         }, args);
 }

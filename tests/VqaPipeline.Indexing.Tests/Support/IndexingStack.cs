@@ -37,6 +37,9 @@ public sealed class IndexingStack : IAsyncLifetime
     /// <summary>A client of the public API (the gateway), where search and replay are.</summary>
     public HttpClient Indexing => Stack.Api;
 
+    /// <summary>The admin key the stack's team was given; what <see cref="Indexing"/> sends.</summary>
+    public string ApiKey => Stack.ApiKey;
+
     public IndexingDbContext IndexDatabase() => Stack.Indexing();
 
     public InferenceDbContext JobsDatabase() => Stack.Inference();
