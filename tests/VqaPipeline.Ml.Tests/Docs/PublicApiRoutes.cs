@@ -33,8 +33,14 @@ internal static partial class PublicApiRoutes
         var owned = OwnedRoutes.Value.Where(route => service == "gateway" || route.Owner == service).Select(route => route.Pattern).ToList();
         if (owned.Count > 0)
             owned.Add(OpenApiPath);
+        if (service == "gateway")
+            owned.AddRange(GatewayOwnPaths.Value);
         return owned.Concat(HostPaths.Value);
     }
+
+    /// <summary>The routes the gateway answers itself besides the OpenAPI document (<c>/me</c>).</summary>
+    private static readonly Lazy<IReadOnlyList<string>> GatewayOwnPaths = new(() =>
+        PathConstantPattern().Matches(Source("services/VqaPipeline.Gateway/Auth/GatewayAuth.cs")).Select(path => path.Groups["value"].Value).ToList());
 
     private static string OpenApiPath =>
         ConstantPattern().Matches(Source("services/VqaPipeline.Gateway/OpenApiDocuments.cs")).Single().Groups["value"].Value;
