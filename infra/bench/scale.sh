@@ -15,6 +15,7 @@ if [[ ! "$images" =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 : "${VQA_POSTGRES:?set the VQA_* settings first: eval \"\$(infra/local/up.sh)\"}"
+: "${VQA_API_KEY:?VQA_API_KEY is not set: eval \"\$(infra/local/up.sh)\" prints it (docs/api-keys.md)}"
 report="${2:-$root/artifacts/scale-$images-$(date -u +%Y%m%dT%H%M%SZ)}"
 scenes="${TMPDIR:-/tmp}/vqa-scale-scenes-$images"
 if [[ ! -f "$scenes/questions.json" ]]; then

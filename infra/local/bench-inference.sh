@@ -10,6 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/../.."
 fixtures="${VQA_FIXTURES:-$root/../shared/fixtures}"
 : "${VQA_POSTGRES:?set the VQA_* settings first: eval \"\$(infra/local/up.sh)\"}"
+: "${VQA_API_KEY:?VQA_API_KEY is not set: eval \"\$(infra/local/up.sh)\" prints it (docs/api-keys.md)}"
 dotnet build "$root/bench/VqaPipeline.Benchmarks" -c Release -v quiet -nologo >&2
 exec dotnet "$root/bench/VqaPipeline.Benchmarks/bin/Release/net10.0/linux-x64/VqaPipeline.Benchmarks.dll" \
   pipeline "$fixtures" "${1:-20}"

@@ -26,9 +26,25 @@ public sealed class CliConsole(TextWriter stdout, TextWriter stderr, HubOptions 
     public TextWriter Out { get; } = stdout;
     public TextWriter Error { get; } = stderr;
 
-    /// <summary>Whether stderr is an interactive terminal (progress bars only there).</summary>
+    /// <summary><c>--quiet</c>, on every command: no progress bars (the summary lines stay).</summary>
+    public Option<bool> Quiet { get; } = new("--quiet")
+    {
+        Description = "No progress bars on stderr (they are drawn only when stderr is a terminal anyway)",
+        Recursive = true,
+    };
+
+    /// <summary>
+    /// A progress bar for a long command on stderr: drawn when stderr is a terminal and <c>--quiet</c> was not given;
+    /// its summary line is written in any case.
+    /// </summary>
+    public ProgressBar Progress(ParseResult parse, string label, string unit, long? total = null) =>
+        new(Error, label, unit, total, live: ProgressBar.IsTerminal(Error) && !parse.GetValue(Quiet));
+
     /// <summary>The Hub options every command resolves models with; downloads show progress on a terminal.</summary>
-    public HubOptions Hub { get; } = hub with { Progress = hub.Progress ?? ProgressReporter.For(stderr) };
+    public HubOptions Hub => _hub ??= hub with { Progress = hub.Progress ?? new ProgressReporter(Error, () => ProgressBar.IsTerminal(Error) && !_quiet) };
+
+    private HubOptions? _hub;
+    private bool _quiet;
 
     public void WriteJson<T>(T value) => Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
 
@@ -40,6 +56,7 @@ public sealed class CliConsole(TextWriter stdout, TextWriter stderr, HubOptions 
     public void SetAction(Command command, Func<ParseResult, CancellationToken, Task<int>> body) =>
         command.SetAction(async (parse, cancellationToken) =>
         {
+            _quiet = parse.GetValue(Quiet);
             try
             {
                 return await body(parse, cancellationToken);

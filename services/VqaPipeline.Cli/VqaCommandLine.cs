@@ -28,8 +28,11 @@ public static class VqaCommandLine
                      FinetuneCommand.Create(console), ReplayCommand.Create(console), ExportCommand.Create(console),
                      ImportCommand.Create(console),
                      AdminCommand.Create(console),
+                     JobsCommand.Create(console),
+                     SearchCommand.Create(console),
                  })
             root.Subcommands.Add(command);
+        root.Options.Add(console.Quiet);
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -33,7 +33,8 @@ public static class GatewayService
         app.UseGatewayAuth();
         app.MapGet(OpenApiDocuments.Path, async (OpenApiDocuments documents, CancellationToken cancellationToken) =>
             Results.Content((await documents.MergedAsync(cancellationToken)).ToJsonString(), "application/json"));
-        app.MapReverseProxy();
+        app.MapApiReference();
+        app.MapReverseProxy(proxy => proxy.Use(ProxyErrors.ExplainAsync));
         return app;
     }
 }

@@ -26,14 +26,12 @@ internal static class AdminAccess
             var given = header.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase) ? header[BearerPrefix.Length..].Trim() : "";
             return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(adminToken))
                 ? null
-                : TypedResults.Json(new ErrorResponse("replay needs the admin token: send 'Authorization: Bearer <Indexing:AdminToken>'."),
-                    statusCode: StatusCodes.Status401Unauthorized);
+                : ApiProblem.Of(StatusCodes.Status401Unauthorized, "replay needs the admin token: send 'Authorization: Bearer <Indexing:AdminToken>'.");
         }
         var remote = context.Connection.RemoteIpAddress;
         if (remote is null || IPAddress.IsLoopback(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote))
             return null;
-        return TypedResults.Json(new ErrorResponse(
-                "replay is only open to this machine: set Indexing:AdminToken (VQA_ADMIN_TOKEN in docker-compose.yml) and send it as 'Authorization: Bearer <token>'."),
-            statusCode: StatusCodes.Status403Forbidden);
+        return ApiProblem.Of(StatusCodes.Status403Forbidden,
+                "replay is only open to this machine: set Indexing:AdminToken (VQA_ADMIN_TOKEN in docker-compose.yml) and send it as 'Authorization: Bearer <token>'.");
     }
 }

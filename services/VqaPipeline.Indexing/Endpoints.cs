@@ -16,7 +16,7 @@ internal static class Endpoints
     private static async Task<IResult> SearchAsync(HttpRequest request, RetrievalSearch search, CancellationToken cancellationToken)
     {
         var (query, error) = SearchQuery.Parse(request.Query);
-        return query is null ? TypedResults.BadRequest(new ErrorResponse(error!)) : await search.RunAsync(query, cancellationToken);
+        return query is null ? ApiProblem.BadRequest(error!) : await search.RunAsync(query, cancellationToken);
     }
 
     /// <summary>
@@ -30,10 +30,10 @@ internal static class Endpoints
             return refusal;
         var (filter, error) = ReplayFilter.Parse(request.Type, request.From, request.To, request.Collection, request.Job);
         if (filter is null)
-            return TypedResults.BadRequest(new ErrorResponse(error!));
+            return ApiProblem.BadRequest(error!);
         var (result, unavailable) = await replays.ReplayAsync(filter, request.DryRun, cancellationToken);
         return result is null
-            ? TypedResults.Json(new ErrorResponse(unavailable!), statusCode: StatusCodes.Status503ServiceUnavailable)
+            ? ApiProblem.Of(StatusCodes.Status503ServiceUnavailable, unavailable!)
             : TypedResults.Ok(new ReplayResponse(result.Matched, result.Republished));
     }
 }

@@ -27,10 +27,10 @@ internal sealed class RetrievalSearch(
         }
         catch (ServiceUnavailableException exception)
         {
-            return TypedResults.Json(new ErrorResponse(exception.Message), statusCode: StatusCodes.Status503ServiceUnavailable);
+            return ApiProblem.Of(StatusCodes.Status503ServiceUnavailable, exception.Message);
         }
         if (!exists)
-            return TypedResults.NotFound(new ErrorResponse($"collection {query.CollectionId} does not exist"));
+            return ApiProblem.NotFound($"collection {query.CollectionId} does not exist");
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
 
         string? modelVersion;
@@ -44,9 +44,8 @@ internal sealed class RetrievalSearch(
                     return EmptyRanking(query, searchJob);
                 // Nothing was answered, so nothing can be ranked; the next search asks again (the model may be fixed).
                 await ForgetSearchJobAsync(connection, searchJob, cancellationToken);
-                return TypedResults.Json(new ErrorResponse(
-                        $"the question job {searchJob.Pending.JobId} failed: {failure}; searching again asks the question again"),
-                    statusCode: StatusCodes.Status502BadGateway);
+                return ApiProblem.Of(StatusCodes.Status502BadGateway,
+                        $"the question job {searchJob.Pending.JobId} failed: {failure}; searching again asks the question again");
             }
             await ForgetSearchJobAsync(connection, searchJob, cancellationToken);
             modelVersion = searchJob.ModelVersion;
@@ -117,8 +116,8 @@ internal sealed class RetrievalSearch(
             query.ModelVersion ?? _options.JobModel, _options.JobTopK, cancellationToken);
         if (started.Refusal is { } reason)
             return started.Unavailable
-                ? TypedResults.Json(new ErrorResponse(reason), statusCode: StatusCodes.Status503ServiceUnavailable)
-                : TypedResults.BadRequest(new ErrorResponse(reason));
+                ? ApiProblem.Of(StatusCodes.Status503ServiceUnavailable, reason)
+                : ApiProblem.BadRequest(reason);
 
         await using (var insert = new NpgsqlCommand(
                          """

@@ -15,7 +15,8 @@ public sealed record BatchOutcome(
     string ModelVersion,
     IReadOnlyDictionary<Guid, CollectionImage> Images,
     IReadOnlyDictionary<Guid, IReadOnlyList<QuestionAnswers>> Answered,
-    IReadOnlyDictionary<Guid, string> Failed);
+    IReadOnlyDictionary<Guid, string> Failed,
+    IReadOnlyDictionary<Guid, string>? TraceParents = null);
 
 /// <summary>Stores a batch's outcome in the consumer's transaction.</summary>
 public interface IAnswerRecorder
@@ -71,7 +72,7 @@ public sealed class AnswerRecorder(InferenceDbContext db) : IAnswerRecorder
             db.AddOutgoing(new AnswersProduced(job.Id, job.CollectionId, imageId, outcome.ModelVersion, outcome.Answered[imageId], now)
             {
                 FileName = image.FileName, ObjectKey = image.ObjectKey,
-            });
+            }, traceParent: outcome.TraceParents?.GetValueOrDefault(imageId));
         }
         await JobProgress.RecountAsync(db, job.Id, cancellationToken);
     }

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Inference.Data;
+using VqaPipeline.Messaging;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Ml.Pipelines;
 using VqaPipeline.Storage;
@@ -22,11 +23,19 @@ public sealed class ImageBatchConsumer(
 {
     public async Task Consume(ConsumeContext<Batch<ImageBatchRequested>> context)
     {
+        // Each image's answers continue the trace of the command that asked for it (its upload's, or its job's).
+        var traceParents = new Dictionary<Guid, string>();
+        foreach (var command in context.Message)
+            if (command.Headers.Get<string>(TraceContext.Header) is { } traceParent)
+                foreach (var imageId in command.Message.ImageIds)
+                    traceParents.TryAdd(imageId, traceParent);
         foreach (var job in context.Message.GroupBy(message => message.Message.JobId))
-            await AnswerAsync(job.Key, job.SelectMany(message => message.Message.ImageIds).Distinct().ToList(), context.CancellationToken);
+            await AnswerAsync(job.Key, job.SelectMany(message => message.Message.ImageIds).Distinct().ToList(), traceParents,
+                context.CancellationToken);
     }
 
-    private async Task AnswerAsync(Guid jobId, IReadOnlyList<Guid> requested, CancellationToken cancellationToken)
+    private async Task AnswerAsync(Guid jobId, IReadOnlyList<Guid> requested, IReadOnlyDictionary<Guid, string> traceParents,
+        CancellationToken cancellationToken)
     {
         var job = await db.QuestionJobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
         if (job is null)
@@ -80,7 +89,7 @@ public sealed class ImageBatchConsumer(
         }
         var answeredAt = stopwatch.Elapsed;
 
-        await recorder.RecordAsync(new BatchOutcome(job, model.Version, rows.ToDictionary(row => row.Id), answered, failed), cancellationToken);
+        await recorder.RecordAsync(new BatchOutcome(job, model.Version, rows.ToDictionary(row => row.Id), answered, failed, traceParents), cancellationToken);
         metrics.RecordBatch(answered.Count, failed.Count, answered.Count * job.Questions.Count, stopwatch.Elapsed);
         logger.LogInformation(
             "Job {JobId}: {Images} images × {Questions} questions answered, {Failed} failed, in {ElapsedMs:0} ms " +

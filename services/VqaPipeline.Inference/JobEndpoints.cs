@@ -58,7 +58,7 @@ internal static class JobEndpoints
         }
         catch (ServiceUnavailableException exception)
         {
-            return TypedResults.Json(new ErrorResponse(exception.Message), statusCode: StatusCodes.Status503ServiceUnavailable);
+            return ApiProblem.Of(StatusCodes.Status503ServiceUnavailable, exception.Message);
         }
         if (collection is null)
             return BadRequest($"collection {collectionId} does not exist");
@@ -75,7 +75,7 @@ internal static class JobEndpoints
         return TypedResults.Accepted($"/jobs/{job.Id}", new JobAcceptedResponse(job.Id, $"/jobs/{job.Id}"));
     }
 
-    private static async Task<Results<Ok<JobResponse>, NotFound<ErrorResponse>>> GetAsync(
+    private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(
         Guid jobId, InferenceDbContext database, TimeProvider clock, CancellationToken cancellationToken)
     {
         var job = await database.QuestionJobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
@@ -94,7 +94,7 @@ internal static class JobEndpoints
         return JobResponse.Of(job, failures, now);
     }
 
-    private static async Task<Results<Ok<JobResponse>, NotFound<ErrorResponse>, Conflict<ErrorResponse>>> CancelAsync(
+    private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> CancelAsync(
         Guid jobId, InferenceDbContext database, TimeProvider clock, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
@@ -109,7 +109,7 @@ internal static class JobEndpoints
         if (job is null)
             return UnknownJob(jobId);
         if (job.Status != JobStatus.Cancelled)
-            return TypedResults.Conflict(new ErrorResponse($"job {jobId} is already {job.Status.Text()}"));
+            return ApiProblem.Conflict($"job {jobId} is already {job.Status.Text()}");
         return TypedResults.Ok(await DescribeAsync(database, job, now, cancellationToken));
     }
 
@@ -162,10 +162,10 @@ internal static class JobEndpoints
         return null;
     }
 
-    private static BadRequest<ErrorResponse> BadRequest(string reason) => TypedResults.BadRequest(new ErrorResponse(reason));
+    private static ProblemHttpResult BadRequest(string reason) => ApiProblem.BadRequest(reason);
 
-    private static NotFound<ErrorResponse> UnknownJob(Guid jobId) =>
-        TypedResults.NotFound(new ErrorResponse($"job {jobId} does not exist"));
+    private static ProblemHttpResult UnknownJob(Guid jobId) =>
+        ApiProblem.NotFound($"job {jobId} does not exist");
 }
 
 /// <summary>

@@ -25,15 +25,15 @@ internal static class Endpoints
         collections.MapGet("/{collectionId:guid}/images/{imageId:guid}/content", GetImageContentAsync);
     }
 
-    private static async Task<Results<Created<CollectionResponse>, BadRequest<ErrorResponse>, Conflict<ErrorResponse>>>
+    private static async Task<Results<Created<CollectionResponse>, ProblemHttpResult>>
         CreateCollectionAsync(CreateCollectionRequest request, IngestionDbContext database, TimeProvider clock,
             CancellationToken cancellationToken)
     {
         var name = request.Name?.Trim() ?? "";
         if (name.Length == 0)
-            return TypedResults.BadRequest(new ErrorResponse("a collection needs a non-empty name"));
+            return ApiProblem.BadRequest("a collection needs a non-empty name");
         if (name.Length > MaxCollectionNameLength)
-            return TypedResults.BadRequest(new ErrorResponse($"a collection name has at most {MaxCollectionNameLength} characters"));
+            return ApiProblem.BadRequest($"a collection name has at most {MaxCollectionNameLength} characters");
 
         var collection = new Collection { Id = Guid.NewGuid(), Name = name, CreatedAt = clock.GetUtcNow() };
         database.Collections.Add(collection);
@@ -43,7 +43,7 @@ internal static class Endpoints
         }
         catch (DbUpdateException exception) when (exception.InnerException is PostgresException { SqlState: "23505" })
         {
-            return TypedResults.Conflict(new ErrorResponse($"a collection named '{name}' already exists"));
+            return ApiProblem.Conflict($"a collection named '{name}' already exists");
         }
         return TypedResults.Created($"/collections/{collection.Id}", new CollectionResponse(collection.Id, collection.Name));
     }
@@ -56,7 +56,7 @@ internal static class Endpoints
             .ToListAsync(cancellationToken);
 
     /// <summary>One collection with how many images and labels it holds (what other services ask the owner).</summary>
-    private static async Task<Results<Ok<CollectionSummary>, NotFound<ErrorResponse>>> GetCollectionAsync(
+    private static async Task<Results<Ok<CollectionSummary>, ProblemHttpResult>> GetCollectionAsync(
         Guid collectionId, IngestionDbContext database, CancellationToken cancellationToken)
     {
         var summary = await database.Collections.AsNoTracking()
@@ -66,19 +66,19 @@ internal static class Endpoints
         return summary is null ? UnknownCollection(collectionId) : TypedResults.Ok(summary);
     }
 
-    private static async Task<Results<Ok<IngestResponse>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>>>
+    private static async Task<Results<Ok<IngestResponse>, ProblemHttpResult>>
         UploadImagesAsync(Guid collectionId, HttpRequest request, IngestionDbContext database, ImageIngestor ingestor,
             ArchiveExpander archives, CancellationToken cancellationToken)
     {
         if (!await CollectionExistsAsync(database, collectionId, cancellationToken))
             return UnknownCollection(collectionId);
         if (!request.HasFormContentType)
-            return TypedResults.BadRequest(new ErrorResponse("send multipart/form-data with one or more parts named 'files'"));
+            return ApiProblem.BadRequest("send multipart/form-data with one or more parts named 'files'");
 
         var form = await request.ReadFormAsync(cancellationToken);
         var files = form.Files.GetFiles("files");
         if (files.Count == 0)
-            return TypedResults.BadRequest(new ErrorResponse("no part named 'files' in the form"));
+            return ApiProblem.BadRequest("no part named 'files' in the form");
 
         var report = new IngestReport();
         foreach (var file in files)
@@ -100,14 +100,14 @@ internal static class Endpoints
         return TypedResults.Ok(report.ToResponse());
     }
 
-    private static async Task<Results<Ok<IngestResponse>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>>>
+    private static async Task<Results<Ok<IngestResponse>, ProblemHttpResult>>
         IngestUrlsAsync(Guid collectionId, IngestUrlsRequest request, IngestionDbContext database, ImageIngestor ingestor,
             UrlDownloader downloader, CancellationToken cancellationToken)
     {
         if (!await CollectionExistsAsync(database, collectionId, cancellationToken))
             return UnknownCollection(collectionId);
         if (request.Urls is not { Count: > 0 } urls)
-            return TypedResults.BadRequest(new ErrorResponse("give one or more URLs in 'urls'"));
+            return ApiProblem.BadRequest("give one or more URLs in 'urls'");
 
         var report = new IngestReport();
         foreach (var url in urls)
@@ -124,7 +124,7 @@ internal static class Endpoints
         return TypedResults.Ok(report.ToResponse());
     }
 
-    private static async Task<Results<Ok<List<ImageResponse>>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>>>
+    private static async Task<Results<Ok<List<ImageResponse>>, ProblemHttpResult>>
         ListImagesAsync(Guid collectionId, string? status, IngestionDbContext database, CancellationToken cancellationToken)
     {
         if (!await CollectionExistsAsync(database, collectionId, cancellationToken))
@@ -133,7 +133,7 @@ internal static class Endpoints
         if (status is not null)
         {
             if (!Enum.TryParse<ImageStatus>(status, ignoreCase: true, out var wanted) || !Enum.IsDefined(wanted))
-                return TypedResults.BadRequest(new ErrorResponse($"status '{status}' is not one of pending, ready, rejected"));
+                return ApiProblem.BadRequest($"status '{status}' is not one of pending, ready, rejected");
             images = images.Where(i => i.Status == wanted);
         }
         var rows = await images.OrderBy(i => i.CreatedAt).ThenBy(i => i.Id).ToListAsync(cancellationToken);
@@ -145,7 +145,7 @@ internal static class Endpoints
     /// The original bytes of one image with the media type it was stored under: what the web page shows as a thumbnail
     /// (a browser cannot send the API key with a presigned URL's redirect, so the bytes come through the API).
     /// </summary>
-    private static async Task<Results<FileStreamHttpResult, NotFound<ErrorResponse>>> GetImageContentAsync(
+    private static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetImageContentAsync(
         Guid collectionId, Guid imageId, IngestionDbContext database, ObjectStore store, CancellationToken cancellationToken)
     {
         var image = await database.Images.AsNoTracking()
@@ -153,20 +153,20 @@ internal static class Endpoints
             .Select(i => new { i.ObjectKey, i.ContentType })
             .SingleOrDefaultAsync(cancellationToken);
         if (image is null)
-            return TypedResults.NotFound(new ErrorResponse($"image {imageId} is not in collection {collectionId}"));
+            return ApiProblem.NotFound($"image {imageId} is not in collection {collectionId}");
         try
         {
             return TypedResults.Stream(await store.GetAsync(image.ObjectKey, cancellationToken), image.ContentType);
         }
         catch (FileNotFoundException)
         {
-            return TypedResults.NotFound(new ErrorResponse($"the original of image {imageId} is missing from object storage"));
+            return ApiProblem.NotFound($"the original of image {imageId} is missing from object storage");
         }
     }
 
     private static Task<bool> CollectionExistsAsync(IngestionDbContext database, Guid collectionId, CancellationToken cancellationToken) =>
         database.Collections.AnyAsync(c => c.Id == collectionId, cancellationToken);
 
-    private static NotFound<ErrorResponse> UnknownCollection(Guid collectionId) =>
-        TypedResults.NotFound(new ErrorResponse($"collection {collectionId} does not exist"));
+    private static ProblemHttpResult UnknownCollection(Guid collectionId) =>
+        ApiProblem.NotFound($"collection {collectionId} does not exist");
 }

@@ -16,7 +16,7 @@ namespace VqaPipeline.Ingestion;
 /// lookup, decides duplicates, so two uploads of the same bytes racing each other still yield one row.
 /// </summary>
 internal sealed class ImageIngestor(
-    IngestionDbContext database, ObjectStore store, TimeProvider clock, ILogger<ImageIngestor> logger)
+    IngestionDbContext database, ObjectStore store, TimeProvider clock, IngestionMetrics metrics, ILogger<ImageIngestor> logger)
 {
     private const string UniqueViolation = "23505";
 
@@ -81,6 +81,7 @@ internal sealed class ImageIngestor(
                 .Select(i => i.Id)
                 .SingleAsync(cancellationToken);
             report.Duplicate(new IngestedImage(existing, fileName, stored.Sha256));
+            metrics.Duplicate();
             return;
         }
         finally
@@ -91,6 +92,7 @@ internal sealed class ImageIngestor(
         logger.LogInformation("Ingested {FileName} as {ImageId} ({Sha256}) into {CollectionId}",
             fileName, image.Id, stored.Sha256, collectionId);
         report.Accept(new IngestedImage(image.Id, fileName, stored.Sha256));
+        metrics.Ingested();
     }
 
     private static async Task<PutResult> DescribeAsync(Stream content, string key, CancellationToken cancellationToken)

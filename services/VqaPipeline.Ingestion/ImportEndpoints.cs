@@ -47,21 +47,21 @@ internal static class ImportEndpoints
         imports.MapGet("/{importId:guid}", GetImportAsync);
     }
 
-    private static async Task<Results<Accepted<ImportResponse>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>>>
+    private static async Task<Results<Accepted<ImportResponse>, ProblemHttpResult>>
         CreateImportAsync(Guid collectionId, CreateImportRequest? request, IngestionDbContext database, ImportSignal signal,
             TimeProvider clock, CancellationToken cancellationToken)
     {
         if (!await database.Collections.AnyAsync(c => c.Id == collectionId, cancellationToken))
-            return TypedResults.NotFound(new ErrorResponse($"collection {collectionId} does not exist"));
+            return ApiProblem.NotFound($"collection {collectionId} does not exist");
         var bucket = request?.Bucket?.Trim() ?? "";
         if (bucket.Length == 0)
-            return TypedResults.BadRequest(new ErrorResponse("give the bucket to import from in 'bucket'"));
+            return ApiProblem.BadRequest("give the bucket to import from in 'bucket'");
         if (!ObjectStore.IsValidBucketName(bucket))
-            return TypedResults.BadRequest(new ErrorResponse(
-                $"'{bucket}' is not a valid bucket name (3–63 lower-case letters, digits, dots and hyphens)"));
+            return ApiProblem.BadRequest(
+                $"'{bucket}' is not a valid bucket name (3–63 lower-case letters, digits, dots and hyphens)");
         var prefix = request?.Prefix ?? "";
         if (prefix.Length > MaxPrefixLength)
-            return TypedResults.BadRequest(new ErrorResponse($"a prefix has at most {MaxPrefixLength} characters"));
+            return ApiProblem.BadRequest($"a prefix has at most {MaxPrefixLength} characters");
 
         var now = clock.GetUtcNow();
         var import = new BucketImport
@@ -74,13 +74,13 @@ internal static class ImportEndpoints
         return TypedResults.Accepted($"/collections/{collectionId}/imports/{import.Id}", ToResponse(import, []));
     }
 
-    private static async Task<Results<Ok<ImportResponse>, NotFound<ErrorResponse>>> GetImportAsync(
+    private static async Task<Results<Ok<ImportResponse>, ProblemHttpResult>> GetImportAsync(
         Guid collectionId, Guid importId, IngestionDbContext database, CancellationToken cancellationToken)
     {
         var import = await database.Imports.AsNoTracking()
             .SingleOrDefaultAsync(i => i.Id == importId && i.CollectionId == collectionId, cancellationToken);
         if (import is null)
-            return TypedResults.NotFound(new ErrorResponse($"collection {collectionId} has no import {importId}"));
+            return ApiProblem.NotFound($"collection {collectionId} has no import {importId}");
         var skipped = await database.SkippedObjects.AsNoTracking()
             .Where(s => s.ImportId == importId)
             .OrderBy(s => s.Key)

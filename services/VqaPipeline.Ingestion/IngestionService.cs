@@ -44,6 +44,7 @@ public static class IngestionService
         services.AddSingleton(limits);
         services.AddSingleton(TimeProvider.System);
         services.AddScoped<ImageIngestor>();
+        services.AddSingleton<IngestionMetrics>();
         services.AddSingleton<ArchiveExpander>();
         services.AddScoped<TrainingDatasetWriter>();
         services.AddSingleton(configuration.GetSection(ImportOptions.Section).Get<ImportOptions>() ?? new ImportOptions());

@@ -32,16 +32,16 @@ internal static class LabelEndpoints
         labels.MapGet("/", ListLabelsAsync);
     }
 
-    private static async Task<Results<Ok<StoreLabelsResponse>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>>>
+    private static async Task<Results<Ok<StoreLabelsResponse>, ProblemHttpResult>>
         StoreLabelsAsync(Guid collectionId, List<LabelItem>? items, IngestionDbContext database, TimeProvider clock,
             CancellationToken cancellationToken)
     {
         if (!await database.Collections.AnyAsync(c => c.Id == collectionId, cancellationToken))
-            return TypedResults.NotFound(new ErrorResponse($"collection {collectionId} does not exist"));
+            return ApiProblem.NotFound($"collection {collectionId} does not exist");
         if (items is not { Count: > 0 })
-            return TypedResults.BadRequest(new ErrorResponse("send a JSON array of {\"imageId\", \"question\", \"answers\"}"));
+            return ApiProblem.BadRequest("send a JSON array of {\"imageId\", \"question\", \"answers\"}");
         if (items.Count > MaxLabelsPerRequest)
-            return TypedResults.BadRequest(new ErrorResponse($"at most {MaxLabelsPerRequest} labels per request (got {items.Count})"));
+            return ApiProblem.BadRequest($"at most {MaxLabelsPerRequest} labels per request (got {items.Count})");
 
         var imageIds = items.Select(i => i.ImageId).Distinct().ToList();
         var known = (await database.Images.AsNoTracking()
@@ -56,7 +56,7 @@ internal static class LabelEndpoints
         {
             var item = items[index];
             if (Invalid(item, known, collectionId) is { } reason)
-                return TypedResults.BadRequest(new ErrorResponse($"label {index}: {reason}"));
+                return ApiProblem.BadRequest($"label {index}: {reason}");
             labels[(item.ImageId, item.Question!.Trim())] = item.Answers!.Select(a => a.Trim()).ToList();
         }
 
@@ -94,11 +94,11 @@ internal static class LabelEndpoints
         return null;
     }
 
-    private static async Task<Results<Ok<List<LabelResponse>>, NotFound<ErrorResponse>>> ListLabelsAsync(
+    private static async Task<Results<Ok<List<LabelResponse>>, ProblemHttpResult>> ListLabelsAsync(
         Guid collectionId, IngestionDbContext database, CancellationToken cancellationToken)
     {
         if (!await database.Collections.AnyAsync(c => c.Id == collectionId, cancellationToken))
-            return TypedResults.NotFound(new ErrorResponse($"collection {collectionId} does not exist"));
+            return ApiProblem.NotFound($"collection {collectionId} does not exist");
         var labels = await database.Labels.AsNoTracking()
             .Where(l => l.CollectionId == collectionId)
             .OrderBy(l => l.ImageId).ThenBy(l => l.Question)

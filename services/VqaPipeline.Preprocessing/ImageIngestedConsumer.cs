@@ -57,7 +57,7 @@ public sealed class ImageIngestedConsumer(
         }
         db.AddOutgoing(announced);
 
-        metrics.Record(image.Status.ToString().ToLowerInvariant(), stopwatch.Elapsed);
+        metrics.Record(image.Status.ToString().ToLowerInvariant(), (outcome as Rejected)?.Failure.ToString(), stopwatch.Elapsed);
         logger.LogInformation("Image {ImageId} ({FileName}) is {Status}{Reason} in {ElapsedMs:0} ms",
             image.Id, image.FileName, image.Status, image.RejectionReason is { } reason ? $": {reason}" : "",
             stopwatch.Elapsed.TotalMilliseconds);
@@ -73,7 +73,7 @@ public sealed class ImageIngestedConsumer(
         }
         catch (FileNotFoundException)
         {
-            return new Rejected($"{ImageLoadFailure.NotFound}: original '{message.ObjectKey}' is not in object storage.");
+            return new Rejected(ImageLoadFailure.NotFound, $"original '{message.ObjectKey}' is not in object storage.");
         }
 
         // The decoded pixels and their PNG are the worker's big allocations: held only within the budget's share.
@@ -90,7 +90,7 @@ public sealed class ImageIngestedConsumer(
             catch (ImageLoadException e)
             {
                 // The engine names in-memory data "<bytes>": the file name is what a person recognises.
-                return new Rejected($"{e.Reason}: {e.Message.Replace(e.ImageSource, $"'{message.FileName}'", StringComparison.Ordinal)}");
+                return new Rejected(e.Reason, e.Message.Replace(e.ImageSource, $"'{message.FileName}'", StringComparison.Ordinal));
             }
             (width, height, encoded) = (decoded.Width, decoded.Height, ModelReadyImage.EncodePng(decoded));
         }
@@ -123,8 +123,11 @@ public sealed class ImageIngestedConsumer(
         }
     }
 
-    private sealed record Rejected(string Reason) : Outcome
+    /// <summary>Rejected for <paramref name="Failure"/>; the reason recorded and announced names it first.</summary>
+    private sealed record Rejected(ImageLoadFailure Failure, string Detail) : Outcome
     {
+        private string Reason => $"{Failure}: {Detail}";
+
         public override object Apply(PreprocessedImage image, DateTimeOffset now, ImageIngested ingested)
         {
             (image.Status, image.Width, image.Height, image.Format, image.PreprocessedObjectKey, image.RejectionReason, image.UpdatedAt) =

@@ -13,14 +13,21 @@ public sealed class PreprocessingMetrics
     public PreprocessingMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
-        _images = meter.CreateCounter<long>("vqa.preprocessing.images", "{image}", "Images handled, by outcome.");
+        _images = meter.CreateCounter<long>("vqa.preprocessing.images", "{image}", "Images handled, by outcome and (rejected ones) reason.");
         _duration = meter.CreateHistogram<double>("vqa.preprocessing.duration", "s", "Time to preprocess one image.");
     }
 
-    public void Record(string outcome, TimeSpan elapsed)
+    /// <summary>
+    /// Counts one image with its <paramref name="outcome"/> and, for a rejected one, the <paramref name="reason"/> it
+    /// was rejected for (a failure kind, so that the series stay few); times it.
+    /// </summary>
+    public void Record(string outcome, string? reason, TimeSpan elapsed)
     {
         var tag = new KeyValuePair<string, object?>("outcome", outcome);
-        _images.Add(1, tag);
+        if (reason is null)
+            _images.Add(1, tag);
+        else
+            _images.Add(1, tag, new KeyValuePair<string, object?>("reason", reason));
         _duration.Record(elapsed.TotalSeconds, tag);
     }
 }

@@ -72,10 +72,10 @@ internal static partial class TrainingRunEndpoints
         }
         catch (ServiceUnavailableException exception)
         {
-            return TypedResults.Json(new ErrorResponse(exception.Message), statusCode: StatusCodes.Status503ServiceUnavailable);
+            return ApiProblem.Of(StatusCodes.Status503ServiceUnavailable, exception.Message);
         }
         if (reason is not null)
-            return TypedResults.BadRequest(new ErrorResponse(reason));
+            return ApiProblem.BadRequest(reason);
 
         var now = clock.GetUtcNow();
         var message = new TrainingRequested(
@@ -144,12 +144,12 @@ internal static partial class TrainingRunEndpoints
             };
     }
 
-    private static async Task<Results<Ok<TrainingRunResponse>, NotFound<ErrorResponse>>> GetAsync(
+    private static async Task<Results<Ok<TrainingRunResponse>, ProblemHttpResult>> GetAsync(
         Guid runId, TrainingDbContext database, CancellationToken cancellationToken)
     {
         var run = await database.TrainingRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
         if (run is null)
-            return TypedResults.NotFound(new ErrorResponse($"training run {runId} does not exist"));
+            return ApiProblem.NotFound($"training run {runId} does not exist");
         return TypedResults.Ok(ResponseOf(run));
     }
 
@@ -157,7 +157,7 @@ internal static partial class TrainingRunEndpoints
     /// Cancels a queued or running run at once. Raising the fencing token fences out the worker training it: its next
     /// heartbeat finds the run gone and stops training at the next step, and it stores no model.
     /// </summary>
-    private static async Task<Results<Ok<TrainingRunResponse>, NotFound<ErrorResponse>, Conflict<ErrorResponse>>> CancelAsync(
+    private static async Task<Results<Ok<TrainingRunResponse>, ProblemHttpResult>> CancelAsync(
         Guid runId, TrainingDbContext database, TimeProvider clock, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
@@ -170,9 +170,9 @@ internal static partial class TrainingRunEndpoints
                 .SetProperty(r => r.UpdatedAt, now), cancellationToken);
         var run = await database.TrainingRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
         if (run is null)
-            return TypedResults.NotFound(new ErrorResponse($"training run {runId} does not exist"));
+            return ApiProblem.NotFound($"training run {runId} does not exist");
         if (cancelled == 0)
-            return TypedResults.Conflict(new ErrorResponse($"training run {runId} has ended ({StatusName(run.Status)}); only a queued or running run can be cancelled"));
+            return ApiProblem.Conflict($"training run {runId} has ended ({StatusName(run.Status)}); only a queued or running run can be cancelled");
         return TypedResults.Ok(ResponseOf(run));
     }
 

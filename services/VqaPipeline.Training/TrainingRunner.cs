@@ -20,7 +20,7 @@ namespace VqaPipeline.Training;
 /// </summary>
 public sealed class TrainingRunner(
     IDbContextFactory<TrainingDbContext> databases, ObjectStore store, ModelLocator models, IOptions<TrainingOptions> options,
-    IOptions<TrainingRunLimits> limits, TimeProvider clock, ILogger<TrainingRunner> logger)
+    IOptions<TrainingRunLimits> limits, TimeProvider clock, TrainingMetrics metrics, ILogger<TrainingRunner> logger)
 {
     private const string CompleteMarker = ".complete";
     private readonly SemaphoreSlim _wake = new(0);
@@ -128,7 +128,11 @@ public sealed class TrainingRunner(
             KeepLast = options.Value.KeepCheckpoints,
             LogEvery = options.Value.LogEvery,
             Device = options.Value.Device,
-            Progress = step => progress.Latest = step,
+            Progress = step =>
+            {
+                progress.Latest = step;
+                metrics.Loss(request.RunId, (double)step.Loss);
+            },
         };
         // Training saturates the CPU for hours: a thread of its own keeps the host's thread pool free.
         return await Task.Factory.StartNew(

@@ -38,6 +38,7 @@ public static class TrainingService
         services.AddSingleton(TimeProvider.System);
         services.AddModelLocator(configuration, defaultCacheDir: Path.Combine(options.WorkFolder, "models"));
         services.AddSingleton<TrainingRunner>();
+        services.AddSingleton<TrainingMetrics>();
         CollectionsClient.Register(services, ServiceAddresses.From(configuration));
         if (options.RunWorker)
             services.AddHostedService<TrainingWorker>();

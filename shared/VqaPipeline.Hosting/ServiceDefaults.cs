@@ -9,11 +9,10 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
 using Serilog;
 using Serilog.Events;
 using VqaPipeline.Hosting.Health;
+using VqaPipeline.Hosting.Monitoring;
 using VqaPipeline.Messaging;
 using VqaPipeline.Messaging.Replay;
 
@@ -47,7 +46,7 @@ public static class ServiceDefaults
         services.AddOptions<ServiceOptions>().Bind(configuration.GetSection(ServiceOptions.Section));
         var serviceOptions = configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
 
-        AddLogging(services, serviceName, serviceOptions);
+        AddLogging(services, configuration, serviceName, serviceOptions);
         // A service with a database answers replay requests for what it published (see AddServiceDatabase).
         var replays = services.Any(service => service.ServiceType == typeof(ReplaySource));
         AddBus(services, serviceOptions, bus =>
@@ -57,7 +56,8 @@ public static class ServiceDefaults
             configureBus?.Invoke(bus);
         });
         AddHealthChecks(services, configuration, serviceOptions, withDependencies: true);
-        AddMetrics(services, serviceName);
+        Telemetry.Add(services, configuration, serviceName);
+        services.AddVqaProblemDetails();
         services.Configure<HostOptions>(host => host.ShutdownTimeout = serviceOptions.ShutdownTimeout);
         return builder;
     }
@@ -72,10 +72,11 @@ public static class ServiceDefaults
         var services = builder.Services;
         services.AddOptions<ServiceOptions>().Bind(builder.Configuration.GetSection(ServiceOptions.Section));
         var serviceOptions = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
-        AddLogging(services, serviceName, serviceOptions);
+        AddLogging(services, builder.Configuration, serviceName, serviceOptions);
         // Its readiness is its own: it keeps no state, and each owner reports its dependencies itself.
         AddHealthChecks(services, builder.Configuration, serviceOptions, withDependencies: false);
-        AddMetrics(services, serviceName);
+        Telemetry.Add(services, builder.Configuration, serviceName);
+        services.AddVqaProblemDetails();
         services.Configure<HostOptions>(host => host.ShutdownTimeout = serviceOptions.ShutdownTimeout);
         return builder;
     }
@@ -94,7 +95,7 @@ public static class ServiceDefaults
         return app;
     }
 
-    private static void AddLogging(IServiceCollection services, string serviceName, ServiceOptions options) =>
+    private static void AddLogging(IServiceCollection services, IConfiguration configuration, string serviceName, ServiceOptions options) =>
         services.AddSerilog((provider, logger) =>
         {
             logger.MinimumLevel.Information()
@@ -103,7 +104,8 @@ public static class ServiceDefaults
                 .ReadFrom.Configuration(provider.GetRequiredService<IConfiguration>())
                 .Enrich.FromLogContext()
                 .Enrich.WithProperty("Service", serviceName)
-                .WriteTo.Console(formatProvider: CultureInfo.InvariantCulture);
+                .WriteTo.Console(outputTemplate: Telemetry.ConsoleTemplate, formatProvider: CultureInfo.InvariantCulture);
+            Telemetry.AddLogExport(logger, configuration, serviceName);
             if (options.SeqUrl is { } seqUrl)
                 logger.WriteTo.Seq(seqUrl.ToString(), formatProvider: CultureInfo.InvariantCulture,
                     messageHandler: new TimeoutHandler(options.SeqTimeout));
@@ -128,6 +130,7 @@ public static class ServiceDefaults
             });
         });
         services.Configure<MassTransitHostOptions>(host => host.StopTimeout = serviceOptions.ShutdownTimeout);
+        QueueDepthMonitor.Add(services);
     }
 
     private static void AddHealthChecks(IServiceCollection services, IConfiguration configuration, ServiceOptions options, bool withDependencies)
@@ -151,12 +154,4 @@ public static class ServiceDefaults
     private static HealthCheckRegistration ReadinessCheck(string name, ServiceOptions options) =>
         new(name, provider => provider.GetRequiredKeyedService<IHealthCheck>(name), HealthStatus.Unhealthy,
             [VqaHealthChecks.ReadyTag], options.HealthCheckTimeout);
-
-    private static void AddMetrics(IServiceCollection services, string serviceName) =>
-        services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(serviceName))
-            .WithMetrics(metrics => metrics
-                .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime",
-                    "System.Net.Http", "MassTransit", "VqaPipeline.*")
-                .AddPrometheusExporter());
 }

@@ -16,7 +16,7 @@ public enum MessageDirection
 /// <summary>
 /// One message as a service published or consumed it, kept for audit and replay in that service's own schema. The
 /// published entries are also the transactional outbox: a service adds one with
-/// <see cref="MessagingDbContext.AddOutgoing(object, string?)"/> in the same commit as its business rows, and the outbox
+/// <see cref="MessagingDbContext.AddOutgoing(object, string?, string?)"/> in the same commit as its business rows, and the outbox
 /// dispatcher publishes it afterwards. Consumed entries are written by the inbox filter, never by hand.
 /// </summary>
 public sealed class EventLogEntry

@@ -23,14 +23,16 @@ public abstract class MessagingDbContext(DbContextOptions options) : ServiceDbCo
     /// publishes it with the returned message id, so a message is sent if and only if the changes it announces commit.
     /// The message's runtime type names it, and must be one of <see cref="MessageCatalog"/>. With
     /// <paramref name="destinationQueue"/> the message is a command, sent to that queue alone instead of published.
+    /// It continues the trace <paramref name="traceParent"/> (a W3C <c>traceparent</c>), by default the current one's.
     /// </summary>
     /// <returns>The bus message id the message will be published with.</returns>
-    public Guid AddOutgoing(object message, string? destinationQueue = null)
+    public Guid AddOutgoing(object message, string? destinationQueue = null, string? traceParent = null)
     {
         if (MessageCatalog.Find(message.GetType().Name) is null)
             throw new ArgumentException($"{message.GetType().Name} is not a message of the contract", nameof(message));
         var entry = EventLogEntry.Of(Guid.CreateVersion7(), message, DateTimeOffset.UtcNow, MessageDirection.Published);
         entry.Destination = destinationQueue;
+        entry.TraceParent = traceParent ?? entry.TraceParent;
         EventLog.Add(entry);
         return entry.MessageId;
     }

@@ -1,10 +1,12 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace VqaPipeline.Messaging;
 
 /// <summary>
-/// Messages given up on, under the meter <c>VqaPipeline.Messaging</c> (exported on <c>/metrics</c>): what the outbox
-/// parked, and what consumers parked out of their batches. Each parked message is in the event log with its reason.
+/// Messaging's instruments, under the meter <c>VqaPipeline.Messaging</c> (exported on <c>/metrics</c>): messages given up
+/// on (what the outbox parked, what consumers parked out of their batches; each is in the event log with its reason),
+/// consumes that failed (by queue and exception type), and the outbox's lag and backlog per service.
 /// </summary>
 public sealed class MessagingMetrics
 {
@@ -13,6 +15,8 @@ public sealed class MessagingMetrics
 
     private readonly Counter<long> _outboxParked;
     private readonly Counter<long> _consumedParked;
+    private readonly Counter<long> _consumeFailures;
+    private readonly ConcurrentDictionary<string, OutboxBacklog> _outboxes = new();
 
     /// <summary>Creates the instruments with <paramref name="meterFactory"/>.</summary>
     public MessagingMetrics(IMeterFactory meterFactory)
@@ -22,6 +26,14 @@ public sealed class MessagingMetrics
             "Outbox entries parked after failing to publish too often, by message type.");
         _consumedParked = meter.CreateCounter<long>("vqa.consumer.parked", "{message}",
             "Received messages a consumer could not handle and parked while handling the rest, by message type.");
+        _consumeFailures = meter.CreateCounter<long>("vqa.consumer.failures", "{attempt}",
+            "Consume attempts that failed (each retry counts), by queue, message type and reason (the exception's type).");
+        meter.CreateObservableGauge("vqa.outbox.lag", () => _outboxes.Select(pair =>
+                new Measurement<double>(pair.Value.OldestAge.TotalSeconds, Service(pair.Key))), "s",
+            "Age of the oldest outbox entry not yet dispatched (0 when the outbox is empty), by service.");
+        meter.CreateObservableGauge("vqa.outbox.pending", () => _outboxes.Select(pair =>
+                new Measurement<long>(pair.Value.Pending, Service(pair.Key))), "{message}",
+            "Outbox entries not yet dispatched (parked ones excluded), by service.");
     }
 
     /// <summary>Counts one outbox entry of <paramref name="messageType"/> parked.</summary>
@@ -30,5 +42,18 @@ public sealed class MessagingMetrics
     /// <summary>Counts one received message of <paramref name="messageType"/> parked by its consumer.</summary>
     public void ConsumedParked(string messageType) => _consumedParked.Add(1, Tag(messageType));
 
+    /// <summary>Counts one failed attempt of the consumer on <paramref name="queue"/> at <paramref name="messageType"/>.</summary>
+    public void ConsumeFailed(string queue, string messageType, Exception error) =>
+        _consumeFailures.Add(1, new KeyValuePair<string, object?>("queue", queue), Tag(messageType),
+            new KeyValuePair<string, object?>("reason", error.GetType().Name));
+
+    /// <summary>Records <paramref name="service"/>'s outbox as last measured.</summary>
+    public void OutboxMeasured(string service, OutboxBacklog backlog) => _outboxes[service] = backlog;
+
     private static KeyValuePair<string, object?> Tag(string messageType) => new("message_type", messageType);
+
+    private static KeyValuePair<string, object?> Service(string service) => new("service", service);
 }
+
+/// <summary>What an outbox holds undispatched: how many entries, and how long the oldest has waited.</summary>
+public readonly record struct OutboxBacklog(long Pending, TimeSpan OldestAge);

@@ -42,6 +42,8 @@ public static class MessagingServices
         AddMessagingMetrics(services);
         services.ConfigureDbContext<TContext>((provider, db) => db.AddInterceptors(provider.GetRequiredService<OutboxSignal>().Interceptor));
         services.AddHostedService<OutboxDispatcher<TContext>>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddHostedService<OutboxBacklogMonitor<TContext>>();
         return services;
     }
 

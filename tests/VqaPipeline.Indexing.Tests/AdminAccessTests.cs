@@ -26,7 +26,7 @@ public sealed class AdminAccessTests
         var refusal = AdminAccess.Refusal(Request(address), adminToken: "");
 
         Assert.Equal(403, StatusOf(refusal));
-        Assert.Contains("Indexing:AdminToken", ((JsonHttpResult<ErrorResponse>)refusal!).Value!.Error);
+        Assert.Contains("Indexing:AdminToken", ((ProblemHttpResult)refusal!).ProblemDetails.Detail);
     }
 
     [Theory]

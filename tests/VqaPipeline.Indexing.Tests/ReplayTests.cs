@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net.Http.Json;
-using System.Reflection;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Messaging;
@@ -130,20 +128,10 @@ public sealed class ReplayTests(IndexingStack stack)
         return JsonSerializer.Serialize(new { images, answers, questions });
     }
 
-    private async Task<(int ExitCode, string Stdout, string Stderr)> RunVqaAsync(params string[] args)
-    {
-        var vqa = typeof(ReplayTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "VqaCliDll").Value!;
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(vqa);
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        // An operator's tool: the server's own login, which reads every service's event log.
-        start.Environment["VQA_POSTGRES"] = stack.ConnectionString;
-        start.Environment["VQA_RABBITMQ_URL"] = stack.BrokerUrl;
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    // An operator's tool: the server's own login, which reads every service's event log.
+    private Task<(int ExitCode, string Stdout, string Stderr)> RunVqaAsync(params string[] args) =>
+        VqaProcess.RunAsync(new Dictionary<string, string?>
+        {
+            ["VQA_POSTGRES"] = stack.ConnectionString, ["VQA_RABBITMQ_URL"] = stack.BrokerUrl,
+        }, args);
 }

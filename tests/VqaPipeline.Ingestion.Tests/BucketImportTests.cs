@@ -172,7 +172,7 @@ public sealed class BucketImportTests(ImportStack stack, ITestOutputHelper outpu
             Assert.DoesNotContain("   at ", stderr);
         }
         Assert.Contains("not a collection id", notAnId.Stderr);
-        Assert.Contains("400", badBucket.Stderr);
+        Assert.Contains("not a valid bucket name", badBucket.Stderr);
         Assert.Contains("does not exist", unknown.Stderr);
         Assert.Contains("failed: bucket 'no-such-bucket-", missing.Stderr);
         Assert.Contains("--bucket", noBucket.Stderr);

@@ -69,7 +69,10 @@ internal static class DataSynthCommand
                 WriteScenes = parse.GetValue(scenes),
                 Families = ParseFamilies(parse.GetValue(families)),
             };
-            var stats = new SyntheticSceneGenerator(options).Generate(parse.GetRequiredValue(output), cancellationToken);
+            var progress = console.Progress(parse, "data synth", "images", options.Images);
+            var stats = new SyntheticSceneGenerator(options).Generate(parse.GetRequiredValue(output), cancellationToken,
+                progress);
+            progress.Finish();
             if (parse.GetValue(json)) console.WriteJson(ToJson(stats));
             else WriteSummary(console.Out, stats);
             return Task.FromResult(0);
@@ -111,4 +114,5 @@ internal static class DataSynthCommand
     }
 
     private static string Name(QuestionFamily family) => family.ToString().ToLowerInvariant();
+
 }

@@ -77,13 +77,16 @@ internal static class EvalCommand
             var annotations = new List<VqaAnnotation>();
             var pending = new List<(VqaExample Example, VqaQuery Query)>();
             var images = new LastImageCache(dataset);
+            var progress = console.Progress(parse, "eval", "questions", maximum);
             void AnswerPending()
             {
                 var results = pipeline.Ask(pending.Select(p => p.Query).ToArray(), topK: 1);
                 for (var i = 0; i < pending.Count; i++)
                     predictions.Add(new VqaPrediction(pending[i].Example.QuestionId, results[i].Answers[0].Answer));
                 pending.Clear();
-                if (!parse.GetValue(json) && predictions.Count % (size * 25) == 0) console.Log($"{predictions.Count} questions answered");
+                progress.Report(predictions.Count);
+                // Without a bar (stderr redirected, --quiet), a line now and then.
+                if (!progress.Live && !parse.GetValue(json) && predictions.Count % (size * 25) == 0) console.Log($"{predictions.Count} questions answered");
             }
 
             foreach (var example in dataset.Read())
@@ -97,6 +100,7 @@ internal static class EvalCommand
                 if (pending.Count == size) AnswerPending();
             }
             if (pending.Count > 0) AnswerPending();
+            progress.Finish();
             var skipped = dataset.Skipped.Count + images.Skipped;
             if (skipped > 0) console.Warn($"{skipped} questions skipped (missing or unreadable images).");
             if (predictions.Count == 0) throw new CliUsageException("the dataset has no questions to answer.");

@@ -51,7 +51,11 @@ internal static class ExportCommand
                 Opset = parse.GetValue(opset),
                 Quantization = quantization,
             };
+            // The exporter reports nothing while it runs: the summary line says how much it wrote and how fast.
+            var progress = console.Progress(parse, "export onnx", ProgressBar.Bytes);
             var result = OnnxExporter.Export(folder, parse.GetRequiredValue(output).FullName, options);
+            progress.Report(result.Bytes);
+            progress.Finish();
             var precision = options.Quantization == OnnxQuantization.Int8 ? "int8" : "float32";
             if (parse.GetValue(json))
                 console.WriteJson(new { model = result.ModelPath, bytes = result.Bytes, opset = options.Opset, precision, files = result.CopiedFiles });

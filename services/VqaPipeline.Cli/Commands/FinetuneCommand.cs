@@ -95,7 +95,10 @@ internal static class FinetuneCommand
                 DType = parse.GetRequiredValue(dtype),
                 AllowEmulatedBfloat16 = parse.GetValue(allowEmulated),
             };
-            var result = await Task.Run(() => ViltFineTuningRun.Run(options, console.Log, cancellationToken), cancellationToken);
+            var progress = console.Progress(parse, "finetune", "steps");
+            options = options with { Progress = step => progress.Report(step.Step, step.TotalSteps) };
+            var result = await Task.Run(() => ViltFineTuningRun.Run(options, progress.WriteLine, cancellationToken), cancellationToken);
+            progress.Finish(result.Completed ? null : "stopped early");
             console.Out.WriteLine(result.Completed
                 ? string.Create(CultureInfo.InvariantCulture,
                     $"fine-tuned {result.GlobalStep} steps ({result.ExamplesPerSecond:0.0} examples/s); model saved to {result.OutputFolder}")

@@ -44,7 +44,11 @@ internal static class ReplayCommand
             var matched = await replayer.CountAsync(filter, cancellationToken);
             var republished = 0;
             if (!parse.GetValue(dryRun) && matched > 0)
-                republished = await PublishAsync(replayer, filter, BrokerUrl(), cancellationToken);
+            {
+                var progress = console.Progress(parse, "replay", "messages", matched);
+                republished = await PublishAsync(replayer, filter, BrokerUrl(), progress, cancellationToken);
+                progress.Finish();
+            }
 
             if (parse.GetValue(json))
                 console.WriteJson(new { republished, matched });
@@ -57,13 +61,14 @@ internal static class ReplayCommand
         return command;
     }
 
-    private static async Task<int> PublishAsync(EventLogReplayer replayer, ReplayFilter filter, Uri brokerUrl, CancellationToken cancellationToken)
+    private static async Task<int> PublishAsync(EventLogReplayer replayer, ReplayFilter filter, Uri brokerUrl, IProgress<int> progress,
+        CancellationToken cancellationToken)
     {
         var bus = Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(brokerUrl));
         await bus.StartAsync(cancellationToken);
         try
         {
-            return await replayer.ReplayAsync(filter, bus, cancellationToken);
+            return await replayer.ReplayAsync(filter, bus, cancellationToken, progress);
         }
         finally
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,10 +15,11 @@ namespace VqaPipeline.Messaging.Inbox;
 /// delivery never doubles a result. A batch consumer gets its whole batch, messages seen before included (batch
 /// consumers are idempotent by their own keys); each new one is recorded. Messages outside the contract pass through.
 /// </summary>
-public sealed class InboxFilter<TMessage>(IServiceProvider services, ILogger<InboxFilter<TMessage>> logger)
+public sealed class InboxFilter<TMessage>(IServiceProvider services, MessagingMetrics metrics, ILogger<InboxFilter<TMessage>> logger)
     : IFilter<ConsumeContext<TMessage>> where TMessage : class
 {
     private static readonly Func<TMessage, IReadOnlyList<(ConsumeContext Context, object Message)>>? BatchItems = BatchReader.For<TMessage>();
+    private static readonly string MessageName = (BatchReader.ElementType<TMessage>() ?? typeof(TMessage)).Name;
     private static readonly bool IsContract = MessageCatalog.Contains(BatchReader.ElementType<TMessage>() ?? typeof(TMessage));
 
     public async Task Send(ConsumeContext<TMessage> context, IPipe<ConsumeContext<TMessage>> next)
@@ -27,13 +29,33 @@ public sealed class InboxFilter<TMessage>(IServiceProvider services, ILogger<Inb
             await next.Send(context);
             return;
         }
+        var items = BatchItems?.Invoke(context.Message) ?? [(context, context.Message)];
+        var consumer = ConsumerName(context);
+        // A batch's work continues its first message's trace.
+        using var activity = TraceContext.Start($"consume {MessageName}", ActivityKind.Consumer,
+            items[0].Context.Headers.Get<string>(TraceContext.Header));
+        activity?.SetTag("messaging.destination.name", consumer);
+        activity?.SetTag("messaging.batch.message_count", items.Count);
+        try
+        {
+            await HandleOnceAsync(context, next, items, consumer);
+        }
+        catch (Exception error) when (error is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
+        {
+            metrics.ConsumeFailed(consumer, MessageName, error);
+            activity?.AddException(error);
+            activity?.SetStatus(ActivityStatusCode.Error, error.Message);
+            throw;
+        }
+    }
+
+    private async Task HandleOnceAsync(ConsumeContext<TMessage> context, IPipe<ConsumeContext<TMessage>> next,
+        IReadOnlyList<(ConsumeContext Context, object Message)> items, string consumer)
+    {
         // Resolved only for contract messages: a service's other consumers (replay requests) need no database.
         var db = services.GetRequiredService<MessagingDbContext>();
         var transaction = services.GetRequiredService<InboxTransaction>();
-        var items = BatchItems?.Invoke(context.Message) ?? [(context, context.Message)];
-        var consumer = ConsumerName(context);
         var cancellationToken = context.CancellationToken;
-        using var activity = TraceContext.StartChild($"consume {typeof(TMessage).Name}", context.Headers.Get<string>(TraceContext.Header));
 
         db.ChangeTracker.Clear(); // a retry reuses the scope's context
         transaction.Reset();
@@ -42,6 +64,8 @@ public sealed class InboxFilter<TMessage>(IServiceProvider services, ILogger<Inb
             var fresh = 0;
             foreach (var (item, message) in items)
             {
+                if (BatchItems is not null)
+                    MarkReceived(item, consumer);
                 var messageId = item.MessageId
                     ?? throw new InvalidOperationException($"a {message.GetType().Name} without a MessageId cannot be handled exactly once");
                 if (!await db.TryMarkProcessedAsync(consumer, messageId, cancellationToken))
@@ -62,6 +86,21 @@ public sealed class InboxFilter<TMessage>(IServiceProvider services, ILogger<Inb
             await dbTransaction.CommitAsync(cancellationToken);
         }
         await transaction.CommittedAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A span in the trace of one message of a batch, where it reached this consumer: the batch's work continues only
+    /// its first message's trace, and this keeps every other message's trace going to the service that handled it.
+    /// </summary>
+    private static void MarkReceived(ConsumeContext item, string consumer)
+    {
+        var batch = Activity.Current;
+        using (var received = TraceContext.Start($"receive {MessageName}", ActivityKind.Consumer, item.Headers.Get<string>(TraceContext.Header)))
+        {
+            received?.SetTag("messaging.destination.name", consumer);
+            received?.SetTag("messaging.message.id", item.MessageId?.ToString());
+        }
+        Activity.Current = batch; // a span with a remote parent leaves none current when it stops
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("inbox");

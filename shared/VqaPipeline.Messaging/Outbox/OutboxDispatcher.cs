@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -161,7 +162,9 @@ public sealed class OutboxDispatcher<TContext>(
     {
         var (type, message, endpoint) = await PrepareAsync(entry);
         var correlationId = entry.JobId ?? entry.ImageId ?? entry.CollectionId;
-        using var activity = TraceContext.StartChild($"publish {entry.MessageType}", entry.TraceParent);
+        using var activity = TraceContext.Start($"publish {entry.MessageType}", ActivityKind.Producer, entry.TraceParent);
+        activity?.SetTag("messaging.message.id", entry.MessageId.ToString());
+        activity?.SetTag("messaging.destination.name", entry.Destination ?? entry.MessageType);
         var traceParent = TraceContext.Current ?? entry.TraceParent;
         if (endpoint is not null)
         {
@@ -204,8 +207,13 @@ public sealed class OutboxDispatcher<TContext>(
     {
         context.MessageId = messageId;
         context.CorrelationId = correlationId;
-        if (traceParent is not null)
-            context.Headers.Set(TraceContext.Header, traceParent);
+        if (traceParent is null)
+            return;
+        context.Headers.Set(TraceContext.Header, traceParent);
+        // MassTransit's receive span takes its parent from its own header: the same trace. Its send span, when recorded,
+        // puts its own id there (a child of this publish span).
+        if (!context.Headers.TryGetHeader(TraceContext.MassTransitHeader, out _))
+            context.Headers.Set(TraceContext.MassTransitHeader, traceParent);
     }
 
     private TimeSpan Backoff(int failures)

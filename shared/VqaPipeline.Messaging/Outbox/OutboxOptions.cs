@@ -28,4 +28,7 @@ public sealed record OutboxOptions
     /// is down) is parked: marked with its reason and skipped, so the entries after it go out.
     /// </summary>
     public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>How often the outbox's backlog (entries waiting, age of the oldest) is measured for the metrics.</summary>
+    public TimeSpan MeasureInterval { get; set; } = TimeSpan.FromSeconds(15);
 }

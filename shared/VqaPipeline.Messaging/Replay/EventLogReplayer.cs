@@ -24,7 +24,8 @@ public sealed class EventLogReplayer(string connectionString)
     }
 
     /// <summary>Publishes every message <paramref name="filter"/> selects through <paramref name="publisher"/>; returns how many.</summary>
-    public async Task<int> ReplayAsync(ReplayFilter filter, IPublishEndpoint publisher, CancellationToken cancellationToken = default)
+    public async Task<int> ReplayAsync(ReplayFilter filter, IPublishEndpoint publisher, CancellationToken cancellationToken = default,
+        IProgress<int>? progress = null)
     {
         await using var connection = await OpenAsync(cancellationToken);
         var (where, parameters) = WhereClause(filter);
@@ -50,7 +51,7 @@ public sealed class EventLogReplayer(string connectionString)
                 context.MessageId = NewId.NextGuid();
                 context.Headers.Set(ReplayHeaders.ReplayOf, originalId.ToString());
             }, cancellationToken);
-            republished++;
+            progress?.Report(++republished);
         }
         return republished;
     }

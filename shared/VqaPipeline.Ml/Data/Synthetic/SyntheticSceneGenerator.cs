@@ -41,9 +41,12 @@ public sealed class SyntheticSceneGenerator
         _options = options;
     }
 
-    /// <summary>Writes the dataset into <paramref name="outputFolder"/>, which must be new or empty.</summary>
+    /// <summary>
+    /// Writes the dataset into <paramref name="outputFolder"/>, which must be new or empty; <paramref name="progress"/>
+    /// hears how many images are written after each one.
+    /// </summary>
     /// <exception cref="SyntheticDataException">The folder is not empty, or cannot be created or written.</exception>
-    public SyntheticDatasetStats Generate(string outputFolder, CancellationToken cancellationToken = default)
+    public SyntheticDatasetStats Generate(string outputFolder, CancellationToken cancellationToken = default, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(outputFolder);
         var stopwatch = Stopwatch.StartNew();
@@ -70,6 +73,7 @@ public sealed class SyntheticSceneGenerator
             }));
             scenes.Add(scene);
             WriteFile(Path.Combine(imagesFolder, scene.FileName), path => File.WriteAllBytes(path, SceneRenderer.RenderJpeg(scene)));
+            progress?.Report(index + 1);
         }
 
         WriteFile(Path.Combine(folder, VqaFiles.QuestionsFile), path => VqaFiles.WriteQuestions(path, _options, rows));
