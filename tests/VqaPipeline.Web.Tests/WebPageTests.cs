@@ -209,7 +209,8 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
         await Expect(page.Locator("#nav-admin")).ToBeHiddenAsync();
 
         await web.Stack.Keys.RevokeAsync(member.Prefix);
-        await page.Locator("#nav-labels").ClickAsync();
+        // The page's next call (here the collections it loads on a reload; any call would do) meets the 401.
+        await page.ReloadAsync();
 
         await Expect(page.Locator("#view-signin")).ToBeVisibleAsync();
         await Expect(page.Locator("#signin-error")).ToContainTextAsync("Your key was refused: the API key is unknown, expired or revoked");
@@ -261,6 +262,16 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
         await Expect(page.Locator("#image-grid li.card")).ToHaveCountAsync(2, Patiently);
         await AssertFitsAsync(page, "collections");
         await SignIn.ScreenshotAsync(page, "narrow-collections");
+
+        // The results grid and one image's answers table, the widest things the page shows.
+        await page.Locator("#nav-ask").ClickAsync();
+        await page.GetByLabel("Questions, one per line").FillAsync("How many objects are there?");
+        await page.Locator("#ask-button").ClickAsync();
+        await Expect(page.Locator("#results-grid li.card")).ToHaveCountAsync(2, Patiently);
+        await page.Locator("#results-grid li.card").First.GetByRole(AriaRole.Button).First.ClickAsync();
+        await Expect(page.Locator("#image-answers-table tbody tr")).Not.ToHaveCountAsync(0);
+        await AssertFitsAsync(page, "Ask with results");
+        await SignIn.ScreenshotAsync(page, "narrow-results");
 
         foreach (var section in new[] { "Ask", "Search", "Labels", "Training", "Replay" })
         {

@@ -177,6 +177,7 @@ function showImage(image) {
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Question"), h("th", { scope: "col" }, "Rank"),
       h("th", { scope: "col" }, "Answer"), h("th", { scope: "col" }, "Score"))),
     h("tbody", {}, [...image.answers].flatMap(([question, answers]) => answers.map((answer) => h("tr", {},
-      h("td", {}, question), h("td", {}, String(answer.rank)), h("td", {}, answer.answer), h("td", {}, formatScore(answer.score)))))));
+      h("td", {}, question), h("td", { class: "number" }, String(answer.rank)), h("td", {}, answer.answer),
+      h("td", { class: "number" }, formatScore(answer.score)))))));
   $("image-answers").scrollIntoView({ block: "nearest" });
 }
