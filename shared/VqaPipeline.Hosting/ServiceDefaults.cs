@@ -130,6 +130,7 @@ public static class ServiceDefaults
             });
         });
         services.Configure<MassTransitHostOptions>(host => host.StopTimeout = serviceOptions.ShutdownTimeout);
+        MessagingServices.AddMessagingMetrics(services);
         QueueDepthMonitor.Add(services);
     }
 

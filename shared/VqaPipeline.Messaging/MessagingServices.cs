@@ -47,7 +47,11 @@ public static class MessagingServices
         return services;
     }
 
-    private static void AddMessagingMetrics(IServiceCollection services)
+    /// <summary>
+    /// The counters the inbox filter and the outbox record into; every bus needs them, since the filter wraps every
+    /// consumer, a host without a database included.
+    /// </summary>
+    public static void AddMessagingMetrics(IServiceCollection services)
     {
         services.AddMetrics();
         services.TryAddSingleton<MessagingMetrics>();

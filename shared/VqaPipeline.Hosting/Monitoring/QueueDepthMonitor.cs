@@ -102,8 +102,17 @@ public sealed class QueueDepthMonitor : BackgroundService, IReceiveEndpointObser
         var queue = ready.InputAddress.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
         // Temporary endpoints (the bus's own response queue) come and go: only named queues are measured.
         if (queue is not null && !ready.InputAddress.Query.Contains("temporary", StringComparison.OrdinalIgnoreCase)
-            && _queues.TryAdd(queue, null) && _endpointStarted.CurrentCount == 0)
-            _endpointStarted.Release();
+            && _queues.TryAdd(queue, null))
+        {
+            try
+            {
+                _endpointStarted.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Endpoints starting together: one wake-up measures them all.
+            }
+        }
         return Task.CompletedTask;
     }
 

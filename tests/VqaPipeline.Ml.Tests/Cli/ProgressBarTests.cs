@@ -140,7 +140,8 @@ public sealed class ProgressBarTests
 
             Assert.Equal(0, exitCode);
             Assert.DoesNotContain('\r', stderr.ToString());
-            Assert.Matches(@"^data synth: 3 images in \d+\.\d s \(\d+(\.\d)?/s\)\r?\n$", stderr.ToString());
+            // A rate only when the work took long enough to measure one (a fast machine writes 3 scenes in under 50 ms).
+            Assert.Matches(@"^data synth: 3 images in \d+\.\d s( \(\d+(\.\d)?/s\))?\r?\n$", stderr.ToString());
             Assert.StartsWith("wrote 3 images", stdout.ToString());
         }
         finally
