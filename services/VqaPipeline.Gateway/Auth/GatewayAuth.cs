@@ -54,7 +54,6 @@ public static class GatewayAuth
             npgsql => npgsql.MigrationsHistoryTable(ServiceDbContext.MigrationsHistoryTable, GatewayDbContext.SchemaName)));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ApiKeyAuthenticator>();
-        services.AddProblemDetails();
 
         services.AddOptions<DatabaseOptions>().Bind(builder.Configuration.GetSection(DatabaseOptions.Section));
         var serviceOptions = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
@@ -168,8 +167,7 @@ public static class GatewayAuth
 
     /// <summary>An RFC 7807 problem with <paramref name="detail"/>, repeated as <c>error</c> for older clients.</summary>
     private static Task ProblemAsync(HttpContext context, int status, string detail) =>
-        Results.Problem(detail: detail, statusCode: status, extensions: new Dictionary<string, object?> { ["error"] = detail })
-            .ExecuteAsync(context);
+        ApiProblem.Of(status, detail).ExecuteAsync(context);
 
     /// <summary>The answer of <c>GET /me</c>.</summary>
     public sealed record MeResponse(string Team, Guid TeamId, string Role, string KeyPrefix);
