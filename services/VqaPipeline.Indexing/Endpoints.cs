@@ -16,7 +16,7 @@ internal static class Endpoints
     private static async Task<IResult> SearchAsync(HttpRequest request, RetrievalSearch search, CancellationToken cancellationToken)
     {
         var (query, error) = SearchQuery.Parse(request.Query);
-        return query is null ? ApiProblem.BadRequest(error!) : await search.RunAsync(query, cancellationToken);
+        return query is null ? ApiProblem.BadRequest(error!) : await search.RunAsync(query, request.HttpContext.Caller(), cancellationToken);
     }
 
     /// <summary>

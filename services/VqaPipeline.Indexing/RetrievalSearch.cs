@@ -18,12 +18,12 @@ internal sealed class RetrievalSearch(
 {
     private readonly IndexingOptions _options = options.Value;
 
-    public async Task<IResult> RunAsync(SearchQuery query, CancellationToken cancellationToken)
+    public async Task<IResult> RunAsync(SearchQuery query, Caller caller, CancellationToken cancellationToken)
     {
         bool exists;
         try
         {
-            exists = await collections.ExistsAsync(query.CollectionId, cancellationToken);
+            exists = await collections.ExistsAsync(query.CollectionId, caller, cancellationToken);
         }
         catch (ServiceUnavailableException exception)
         {

@@ -33,7 +33,7 @@ internal static class JobEndpoints
     }
 
     private static async Task<IResult> SubmitAsync(
-        SubmitJobRequest request, InferenceDbContext database, CollectionsClient collections, ModelLocator models,
+        SubmitJobRequest request, HttpContext context, InferenceDbContext database, CollectionsClient collections, ModelLocator models,
         IConfiguration configuration, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (request.CollectionId is not { } collectionId)
@@ -54,7 +54,7 @@ internal static class JobEndpoints
         CollectionSummary? collection;
         try
         {
-            collection = await collections.GetAsync(collectionId, cancellationToken);
+            collection = await collections.GetAsync(collectionId, context.Caller(), cancellationToken);
         }
         catch (ServiceUnavailableException exception)
         {

@@ -41,7 +41,8 @@ public sealed class GatewayTests(ApiOwnersStack owners) : IClassFixture<ApiOwner
                  })
         {
             using var viaGateway = await Stack.Api.GetAsync(path);
-            using var direct = new HttpClient { BaseAddress = Stack.AddressOf(owner) };
+            // Directly as the gateway calls the owner: with the caller's team and the internal secret.
+            using var direct = Stack.DirectClient(owner);
             using var fromOwner = await direct.GetAsync(path);
             Assert.Equal(fromOwner.StatusCode, viaGateway.StatusCode);
             // An error's trace id is the request's own; everything else is the owner's answer, untouched.

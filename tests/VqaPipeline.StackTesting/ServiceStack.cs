@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Gateway;
 using VqaPipeline.Gateway.Auth;
+using VqaPipeline.Hosting;
 using VqaPipeline.Indexing;
 using VqaPipeline.Indexing.Data;
 using VqaPipeline.Inference;
@@ -94,6 +95,23 @@ public sealed class ServiceStack : IAsyncDisposable
     /// <summary>The operator's work on teams and keys (<c>vqa admin</c>), in this stack's database.</summary>
     public KeyAdministration Keys => new(_database.ConnectionString);
 
+    /// <summary>The id of <see cref="Team"/>, which owns what <see cref="Api"/> creates.</summary>
+    public Guid TeamId { get; private set; }
+
+    /// <summary>
+    /// A client of <paramref name="service"/> on its own port that sends what the gateway sends for <see cref="ApiKey"/>:
+    /// the team's headers and the internal secret.
+    /// </summary>
+    public HttpClient DirectClient(string service)
+    {
+        var client = new HttpClient { BaseAddress = AddressOf(service) };
+        using var headers = new HttpRequestMessage();
+        GatewayHeaders.Forward(headers, new VqaPipeline.Hosting.Caller(TeamId, Team, "admin"), InternalSecret);
+        foreach (var (name, values) in headers.Headers)
+            client.DefaultRequestHeaders.Add(name, values);
+        return client;
+    }
+
     /// <summary>The secret the gateway shows the services it forwards to (<c>Gateway:InternalSecret</c>).</summary>
     public string InternalSecret { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
@@ -119,7 +137,7 @@ public sealed class ServiceStack : IAsyncDisposable
             await stack.StartServiceAsync(service);
         await stack.StartServiceAsync(GatewayService.Name);
         stack.Api.BaseAddress = stack.AddressOf(GatewayService.Name);
-        await stack.Keys.CreateTeamAsync(stack.Team, ifAbsent: true);
+        stack.TeamId = await stack.Keys.CreateTeamAsync(stack.Team, ifAbsent: true);
         stack.ApiKey = (await stack.Keys.CreateKeyAsync(stack.Team, "admin", expiresAt: null)).Key;
         stack.Api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", stack.ApiKey);
         return stack;

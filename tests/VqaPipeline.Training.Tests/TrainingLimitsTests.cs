@@ -50,7 +50,7 @@ public sealed class TrainingLimitsTests(TrainingStack stack) : IClassFixture<Tra
                 new TrainingStart(BaseModel, null, null), new TrainingSettings(1, 2, 2, 1, 5e-5, 0.01, 0, 0, "float32", 100), longAgo);
             db.TrainingRuns.Add(new TrainingRun
             {
-                Id = runId, ModelName = "silent", Request = JsonSerializer.Serialize(request, JsonSerializerOptions.Web),
+                Id = runId, TeamId = stack.Stack.TeamId, ModelName = "silent", Request = JsonSerializer.Serialize(request, JsonSerializerOptions.Web),
                 DatasetPrefix = "datasets/silent", Status = TrainingRunStatus.Running, Attempts = 3, Worker = "gone:1",
                 HeartbeatAt = longAgo, CreatedAt = longAgo, UpdatedAt = longAgo,
             });

@@ -144,13 +144,20 @@ public sealed class TrainingRunTests(TrainingStack stack) : IClassFixture<Traini
                 $"collection {collectionId} has no labels to train on (POST /collections/{collectionId}/labels first)"),
             (new { modelName = "m", dataset = new { objectPrefix = $"nothing-{Guid.NewGuid():N}" }, baseModel = BaseModel },
                 "nothing is stored under"),
-            (new { modelName = "m", dataset = new { collectionId = Guid.Empty }, baseModel = BaseModel }, $"collection {Guid.Empty} does not exist"),
         };
         foreach (var (body, reason) in cases)
         {
             using var response = await stack.Api.PostAsJsonAsync("/training-runs", body);
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             Assert.StartsWith(reason, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        }
+        // A collection named in the body that the team does not have is not there: 404, as for an id in the path.
+        using (var unknown = await stack.Api.PostAsJsonAsync("/training-runs",
+                   new { modelName = "m", dataset = new { collectionId = Guid.Empty }, baseModel = BaseModel }))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+            Assert.Equal($"collection {Guid.Empty} does not exist",
+                (await unknown.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
         }
 
         var labelled = await stack.NewCollectionAsync(Fixtures.Images().Skip(1).Take(1));

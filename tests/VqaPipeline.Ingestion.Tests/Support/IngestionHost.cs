@@ -17,7 +17,7 @@ public sealed class IngestionHost : IAsyncLifetime
 {
     private ServiceStack? _stack;
 
-    private ServiceStack Stack => _stack ?? throw new InvalidOperationException("the stack is not started");
+    public ServiceStack Stack => _stack ?? throw new InvalidOperationException("the stack is not started");
 
     /// <summary>A client of the public API (the gateway).</summary>
     public HttpClient Http => Stack.Api;

@@ -22,7 +22,7 @@ public class TrainingStack : IAsyncLifetime
 
     private ServiceStack? _stack;
 
-    private ServiceStack Stack => _stack ?? throw new InvalidOperationException("the stack is not started");
+    public ServiceStack Stack => _stack ?? throw new InvalidOperationException("the stack is not started");
 
     public string WorkFolder { get; } = Directory.CreateTempSubdirectory("vqa-training-tests-").FullName;
 
