@@ -88,11 +88,28 @@ public sealed class ServiceStack : IAsyncDisposable
     /// <summary>The team the stack creates (<c>stack-{purpose}</c>) and whose admin key <see cref="Api"/> sends.</summary>
     public string Team => $"stack-{_options.Purpose}";
 
+    /// <summary>The id of <see cref="Team"/>, which owns what <see cref="Api"/> creates.</summary>
+    public Guid TeamId { get; private set; }
+
     /// <summary>An admin key of <see cref="Team"/>.</summary>
     public string ApiKey { get; private set; } = "";
 
     /// <summary>The operator's work on teams and keys (<c>vqa admin</c>), in this stack's database.</summary>
     public KeyAdministration Keys => new(_database.ConnectionString);
+
+    /// <summary>
+    /// Another team (<c>{Team}-{name}</c>, created when absent) and a client of the gateway sending a new key of it
+    /// with <paramref name="role"/>: what it must not see of <see cref="Team"/>'s. The caller disposes the client.
+    /// </summary>
+    public async Task<(Guid TeamId, HttpClient Api)> OtherTeamAsync(string name, string role = "admin")
+    {
+        var team = $"{Team}-{name}";
+        var teamId = await Keys.CreateTeamAsync(team, ifAbsent: true);
+        var api = new HttpClient { BaseAddress = Api.BaseAddress, Timeout = Api.Timeout };
+        api.DefaultRequestHeaders.Authorization =
+            new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (await Keys.CreateKeyAsync(team, role, expiresAt: null)).Key);
+        return (teamId, api);
+    }
 
     /// <summary>The secret the gateway shows the services it forwards to (<c>Gateway:InternalSecret</c>).</summary>
     public string InternalSecret { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
@@ -119,7 +136,7 @@ public sealed class ServiceStack : IAsyncDisposable
             await stack.StartServiceAsync(service);
         await stack.StartServiceAsync(GatewayService.Name);
         stack.Api.BaseAddress = stack.AddressOf(GatewayService.Name);
-        await stack.Keys.CreateTeamAsync(stack.Team, ifAbsent: true);
+        stack.TeamId = await stack.Keys.CreateTeamAsync(stack.Team, ifAbsent: true);
         stack.ApiKey = (await stack.Keys.CreateKeyAsync(stack.Team, "admin", expiresAt: null)).Key;
         stack.Api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", stack.ApiKey);
         return stack;
