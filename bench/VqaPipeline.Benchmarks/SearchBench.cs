@@ -18,6 +18,9 @@ namespace VqaPipeline.Benchmarks;
 /// </summary>
 internal static class SearchBench
 {
+    /// <summary>The generated index belongs to the team of the data from before teams.</summary>
+    private static readonly Caller BenchCaller = new(Guid.Empty, "bench", "viewer");
+
     private const int Collections = 10;
     private const int AnswersPerImage = 10; // 5 questions x 2 ranks
     private static readonly string[] Questions = ["is there dog", "is it indoors", "what color is car", "how many people are there", "is photo blurry"];
@@ -48,20 +51,20 @@ internal static class SearchBench
             using var store = new ObjectStore(ObjectStoreOptions.FromEnvironment());
             var known = new KnownCollections(null!);
             foreach (var collection in collections)
-                known.Remember(collection);
-            var search = new RetrievalSearch(dataSource, store, new JobsClient(new HttpClient(), new ServiceAddresses()), known,
+                known.Remember(BenchCaller.TeamId, collection);
+            var search = new RetrievalSearch(dataSource, store, new JobsClient(new HttpClient(), new ServiceAddresses(), new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()), known,
                 Options.Create(new IndexingOptions()));
             var random = new Random(7);
             SearchQuery RandomQuery() => new("q", Questions[random.Next(Questions.Length)], "a", Vocabulary[random.Next(Vocabulary.Length)],
                 new[] { 0.0, 0.3, 0.5 }[random.Next(3)], collections[random.Next(collections.Length)], SearchQuery.DefaultLimit, null);
 
-            for (var i = 0; i < 20; i++) await search.RunAsync(RandomQuery(), CancellationToken.None); // warm-up
+            for (var i = 0; i < 20; i++) await search.RunAsync(RandomQuery(), BenchCaller, CancellationToken.None); // warm-up
             var milliseconds = new List<double>(queries);
             for (var i = 0; i < queries; i++)
             {
                 var query = RandomQuery();
                 var watch = Stopwatch.StartNew();
-                await search.RunAsync(query, CancellationToken.None);
+                await search.RunAsync(query, BenchCaller, CancellationToken.None);
                 milliseconds.Add(watch.Elapsed.TotalMilliseconds);
             }
             milliseconds.Sort();

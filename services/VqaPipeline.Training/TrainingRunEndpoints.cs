@@ -61,14 +61,14 @@ internal static partial class TrainingRunEndpoints
     }
 
     private static async Task<IResult> StartAsync(
-        TrainingRunRequest request, TrainingDbContext database, ObjectStore store, ModelLocator models,
+        TrainingRunRequest request, Caller caller, TrainingDbContext database, ObjectStore store, ModelLocator models,
         CollectionsClient collections, IOptions<TrainingOptions> training, IOptions<TrainingRunLimits> limits, TimeProvider clock,
         CancellationToken cancellationToken)
     {
         string? reason;
         try
         {
-            reason = await InvalidAsync(request, store, models, collections, limits.Value, training.Value.MaxMemoryMb, cancellationToken);
+            reason = await InvalidAsync(request, caller, store, models, collections, limits.Value, training.Value.MaxMemoryMb, cancellationToken);
         }
         catch (ServiceUnavailableException exception)
         {
@@ -103,7 +103,7 @@ internal static partial class TrainingRunEndpoints
         return TypedResults.Accepted(statusUrl, new TrainingRunAccepted(message.RunId, statusUrl));
     }
 
-    private static async Task<string?> InvalidAsync(TrainingRunRequest request, ObjectStore store, ModelLocator models,
+    private static async Task<string?> InvalidAsync(TrainingRunRequest request, Caller caller, ObjectStore store, ModelLocator models,
         CollectionsClient collections, TrainingRunLimits limits, int? workerMaxMemoryMb, CancellationToken cancellationToken)
     {
         long? labels = null;
@@ -113,7 +113,7 @@ internal static partial class TrainingRunEndpoints
             return "'dataset' must name exactly one of 'collectionId' (its labels) or 'objectPrefix' (a VQA dataset in object storage)";
         if (dataset.CollectionId is { } collectionId)
         {
-            var collection = await collections.GetAsync(collectionId, cancellationToken);
+            var collection = await collections.GetAsync(collectionId, caller, cancellationToken);
             if (collection is null)
                 return $"collection {collectionId} does not exist";
             if (collection.Labels == 0)

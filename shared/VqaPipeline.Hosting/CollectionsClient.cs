@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace VqaPipeline.Hosting;
@@ -12,19 +13,25 @@ public sealed record CollectionSummary(Guid Id, string Name, int Images, int Lab
 
 /// <summary>
 /// Asks the ingestion service about a collection (<c>Services:Ingestion</c>): the services that refer to collections
-/// own none of their rows. Collections are never deleted, so one that exists is remembered for a while.
+/// own none of their rows. It asks as the caller (its team's headers and the gateway's secret), so another team's
+/// collection is unknown here exactly as it is to the caller.
 /// </summary>
-public sealed class CollectionsClient(HttpClient http)
+public sealed class CollectionsClient(HttpClient http, IConfiguration configuration)
 {
     public const string ClientName = "ingestion-collections";
 
-    /// <summary>The collection, or <c>null</c> when the ingestion service says it does not exist.</summary>
+    /// <summary>
+    /// The collection, or <c>null</c> when the ingestion service says it does not exist for <paramref name="caller"/>'s
+    /// team (unknown, or another team's).
+    /// </summary>
     /// <exception cref="ServiceUnavailableException">The ingestion service could not be asked.</exception>
-    public async Task<CollectionSummary?> GetAsync(Guid collectionId, CancellationToken cancellationToken)
+    public async Task<CollectionSummary?> GetAsync(Guid collectionId, Caller caller, CancellationToken cancellationToken)
     {
         try
         {
-            using var response = await http.GetAsync($"collections/{collectionId}", cancellationToken);
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"collections/{collectionId}");
+            GatewayHeaders.Forward(request, caller, configuration[GatewayHeaders.InternalSecretSetting]);
+            using var response = await http.SendAsync(request, cancellationToken);
             if (response.StatusCode == HttpStatusCode.NotFound)
                 return null;
             if (!response.IsSuccessStatusCode)

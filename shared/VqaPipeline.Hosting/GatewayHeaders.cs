@@ -26,13 +26,35 @@ public static class GatewayHeaders
     /// The caller's role as the gateway stated it, when <paramref name="request"/> carries the gateway's secret
     /// <paramref name="internalSecret"/> (compared in constant time); null otherwise, and always when no secret is set.
     /// </summary>
-    public static string? RoleOf(HttpRequest request, string? internalSecret)
+    public static string? RoleOf(HttpRequest request, string? internalSecret) =>
+        CameThroughGateway(request, internalSecret) ? request.Headers[Role].ToString() : null;
+
+    /// <summary>
+    /// The caller (team and role of its API key) as the gateway stated it, when <paramref name="request"/> carries the
+    /// gateway's secret <paramref name="internalSecret"/> and a team id; null otherwise, and always when no secret is set.
+    /// </summary>
+    public static Caller? CallerOf(HttpRequest request, string? internalSecret) =>
+        CameThroughGateway(request, internalSecret) && Guid.TryParse(request.Headers[TeamId].ToString(), out var teamId)
+            ? new Caller(teamId, request.Headers[Team].ToString(), request.Headers[Role].ToString())
+            : null;
+
+    /// <summary>
+    /// Puts <paramref name="caller"/> and the secret on a request from one service to another, so the service asked
+    /// answers as it would answer the caller through the gateway (another team's resource is unknown there too).
+    /// </summary>
+    public static void Forward(HttpRequestMessage request, Caller caller, string? internalSecret)
+    {
+        request.Headers.Add(TeamId, caller.TeamId.ToString());
+        request.Headers.Add(Team, caller.Team);
+        request.Headers.Add(Role, caller.Role);
+        request.Headers.Add(Secret, internalSecret ?? "");
+    }
+
+    private static bool CameThroughGateway(HttpRequest request, string? internalSecret)
     {
         if (string.IsNullOrEmpty(internalSecret))
-            return null;
+            return false;
         var given = request.Headers[Secret].ToString();
-        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(internalSecret))
-            ? request.Headers[Role].ToString()
-            : null;
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(internalSecret));
     }
 }

@@ -17,7 +17,7 @@ internal static class AdminCommand
                                          "Examples:\n  vqa admin team create catalog --json\n" +
                                          "  vqa admin key create --team catalog --role member --expires 2027-06-30 --json\n" +
                                          "  vqa admin key list --team catalog\n  vqa admin key revoke k3x9m2pq");
-        var team = new Command("team", "Teams: the owners of keys (and, in time, of collections, jobs and models)");
+        var team = new Command("team", "Teams: the owners of keys, collections, jobs, training runs and models");
         team.Subcommands.Add(CreateTeam(console));
         var key = new Command("key", "API keys: create (printed once), list (prefixes only), revoke");
         key.Subcommands.Add(CreateKey(console));
@@ -32,14 +32,19 @@ internal static class AdminCommand
     {
         var name = new Argument<string>("NAME") { Description = "The team's name: letters, digits, '.', '_' or '-'" };
         var ifAbsent = new Option<bool>("--if-absent") { Description = "When the team exists, print its id instead of failing" };
+        var adoptExisting = new Option<bool>("--adopt-existing")
+        {
+            Description = "The team owns the data stored before teams (its id is 00000000-0000-0000-0000-000000000000; one team at most)",
+        };
         var json = CommonOptions.Json();
         var command = new Command("create", "Create a team and print its id\n\nExample:\n  vqa admin team create catalog --json")
         {
-            name, ifAbsent, json,
+            name, ifAbsent, adoptExisting, json,
         };
         SetAction(console, command, async (administration, parse, cancellationToken) =>
         {
-            var id = await administration.CreateTeamAsync(parse.GetValue(name)!, parse.GetValue(ifAbsent), cancellationToken);
+            var id = await administration.CreateTeamAsync(parse.GetValue(name)!, parse.GetValue(ifAbsent),
+                parse.GetValue(adoptExisting), cancellationToken);
             if (parse.GetValue(json))
                 console.WriteJson(new { team = id });
             else

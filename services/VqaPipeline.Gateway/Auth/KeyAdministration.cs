@@ -28,9 +28,12 @@ public sealed partial class KeyAdministration(string connectionString)
 
     /// <summary>
     /// Creates team <paramref name="name"/> and returns its id; when it exists, returns its id if
-    /// <paramref name="ifAbsent"/>, else fails.
+    /// <paramref name="ifAbsent"/>, else fails. With <paramref name="adoptExisting"/> the new team's id is
+    /// <see cref="Guid.Empty"/>, the team of every row stored before teams, so the team owns that data (at most one
+    /// team can).
     /// </summary>
-    public async Task<Guid> CreateTeamAsync(string name, bool ifAbsent, CancellationToken cancellationToken = default)
+    public async Task<Guid> CreateTeamAsync(string name, bool ifAbsent, bool adoptExisting = false,
+        CancellationToken cancellationToken = default)
     {
         // Team names travel in a header (X-Vqa-Team) to the services: plain ASCII only.
         if (!TeamName().IsMatch(name))
@@ -39,20 +42,33 @@ public sealed partial class KeyAdministration(string connectionString)
         await using var db = GatewayDbContext.Open(connectionString);
         if (await db.Teams.FirstOrDefaultAsync(team => team.Name == name, cancellationToken) is { } existing)
             return ifAbsent ? existing.Id : throw new KeyAdministrationException($"team '{name}' already exists");
-        var created = new Team { Id = Guid.CreateVersion7(), Name = name, CreatedAt = DateTimeOffset.UtcNow };
-        db.Teams.Add(created);
+        var created = new Team { Id = adoptExisting ? Guid.Empty : Guid.CreateVersion7(), Name = name, CreatedAt = DateTimeOffset.UtcNow };
+        if (adoptExisting && await db.Teams.FirstOrDefaultAsync(team => team.Id == Guid.Empty, cancellationToken) is { } adopter)
+            throw new KeyAdministrationException($"team '{adopter.Name}' already owns the data stored before teams");
         try
         {
-            await db.SaveChangesAsync(cancellationToken);
+            if (adoptExisting)
+                // EF Core takes an empty Guid key for "not set" and would generate one.
+                await db.Database.ExecuteSqlInterpolatedAsync(
+                    $"INSERT INTO gateway.teams (id, name, created_at) VALUES ({created.Id}, {created.Name}, {created.CreatedAt})",
+                    cancellationToken);
+            else
+            {
+                db.Teams.Add(created);
+                await db.SaveChangesAsync(cancellationToken);
+            }
             return created.Id;
         }
-        catch (DbUpdateException error) when (error.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        catch (Exception error) when ((error as PostgresException ?? error.InnerException as PostgresException)?.SqlState
+                                      == PostgresErrorCodes.UniqueViolation)
         {
-            // Created by another call a moment ago.
-            if (!ifAbsent)
-                throw new KeyAdministrationException($"team '{name}' already exists");
+            // Created by another call a moment ago (the adopting team: by name or by id).
             await using var again = GatewayDbContext.Open(connectionString);
-            return (await again.Teams.SingleAsync(team => team.Name == name, cancellationToken)).Id;
+            if (!ifAbsent || await again.Teams.FirstOrDefaultAsync(team => team.Name == name, cancellationToken) is not { } raced)
+                throw new KeyAdministrationException(adoptExisting
+                    ? $"team '{name}' already exists, or another team owns the data stored before teams"
+                    : $"team '{name}' already exists");
+            return raced.Id;
         }
     }
 

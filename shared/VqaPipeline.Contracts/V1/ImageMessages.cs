@@ -26,6 +26,9 @@ public sealed record ImageIngested(
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;
+
+    /// <summary>The team that owns what this message is about; <see cref="System.Guid.Empty"/> for what was stored before teams.</summary>
+    public Guid TeamId { get; init; }
 }
 
 /// <summary>
@@ -50,6 +53,9 @@ public sealed record ImagePreprocessed(
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;
 
+    /// <summary>The team that owns what this message is about; <see cref="System.Guid.Empty"/> for what was stored before teams.</summary>
+    public Guid TeamId { get; init; }
+
     /// <summary>The file name the image was uploaded under (from <see cref="ImageIngested"/>); null in messages of older senders.</summary>
     public string? FileName { get; init; }
 
@@ -69,6 +75,9 @@ public sealed record ImageRejected(Guid CollectionId, Guid ImageId, string Reaso
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;
+
+    /// <summary>The team that owns what this message is about; <see cref="System.Guid.Empty"/> for what was stored before teams.</summary>
+    public Guid TeamId { get; init; }
 
     /// <summary>The file name the image was uploaded under (from <see cref="ImageIngested"/>); null in messages of older senders.</summary>
     public string? FileName { get; init; }

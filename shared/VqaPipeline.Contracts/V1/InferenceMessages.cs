@@ -11,4 +11,7 @@ public sealed record ImageBatchRequested(Guid JobId, IReadOnlyList<Guid> ImageId
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;
+
+    /// <summary>The team that owns what this message is about; <see cref="System.Guid.Empty"/> for what was stored before teams.</summary>
+    public Guid TeamId { get; init; }
 }

@@ -25,6 +25,9 @@ public sealed record QuestionJobSubmitted(
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;
+
+    /// <summary>The team that owns what this message is about; <see cref="System.Guid.Empty"/> for what was stored before teams.</summary>
+    public Guid TeamId { get; init; }
 }
 
 /// <summary>The answers a model gave to every question of a job about one image.</summary>
@@ -48,6 +51,9 @@ public sealed record AnswersProduced(
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;
+
+    /// <summary>The team that owns what this message is about; <see cref="System.Guid.Empty"/> for what was stored before teams.</summary>
+    public Guid TeamId { get; init; }
 
     /// <summary>The file name the image was uploaded under; null in messages of older senders.</summary>
     public string? FileName { get; init; }
@@ -92,4 +98,7 @@ public sealed record QuestionJobEnded(
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;
+
+    /// <summary>The team that owns what this message is about; <see cref="System.Guid.Empty"/> for what was stored before teams.</summary>
+    public Guid TeamId { get; init; }
 }

@@ -23,6 +23,9 @@ public sealed record TrainingRequested(
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;
+
+    /// <summary>The team that owns what this message is about; <see cref="System.Guid.Empty"/> for what was stored before teams.</summary>
+    public Guid TeamId { get; init; }
 }
 
 /// <summary>
@@ -62,6 +65,9 @@ public sealed record TrainingProgressed(Guid RunId, int Step, int TotalSteps, do
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;
+
+    /// <summary>The team that owns what this message is about; <see cref="System.Guid.Empty"/> for what was stored before teams.</summary>
+    public Guid TeamId { get; init; }
 }
 
 /// <summary>A training run finished and its model is stored as <c>models/{ModelName}/{Version}/</c>.</summary>
@@ -77,6 +83,9 @@ public sealed record ModelTrained(
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;
+
+    /// <summary>The team that owns what this message is about; <see cref="System.Guid.Empty"/> for what was stored before teams.</summary>
+    public Guid TeamId { get; init; }
 }
 
 /// <summary>A training run cannot finish; <see cref="Reason"/> says why in one line.</summary>
@@ -85,6 +94,9 @@ public sealed record TrainingFailed(Guid RunId, string Reason)
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;
+
+    /// <summary>The team that owns what this message is about; <see cref="System.Guid.Empty"/> for what was stored before teams.</summary>
+    public Guid TeamId { get; init; }
 }
 
 /// <summary>
@@ -102,6 +114,9 @@ public sealed record TrainingDatasetPrepared(Guid RunId, Guid CollectionId, stri
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;
+
+    /// <summary>The team that owns what this message is about; <see cref="System.Guid.Empty"/> for what was stored before teams.</summary>
+    public Guid TeamId { get; init; }
 }
 
 /// <summary>A collection's labels cannot make a dataset for a run (no labels, none on a ready image); the run fails with <see cref="Reason"/>.</summary>
@@ -110,4 +125,7 @@ public sealed record TrainingDatasetRejected(Guid RunId, Guid CollectionId, stri
 {
     /// <summary>Version of this message's shape; it changes only with the namespace (<c>V1</c>, <c>V2</c>, …).</summary>
     public int SchemaVersion { get; init; } = ContractVersion.Current;
+
+    /// <summary>The team that owns what this message is about; <see cref="System.Guid.Empty"/> for what was stored before teams.</summary>
+    public Guid TeamId { get; init; }
 }
