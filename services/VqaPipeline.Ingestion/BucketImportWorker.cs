@@ -201,9 +201,9 @@ internal sealed class ImportedObjects(
             report.Refuse(item.Key, read.Refusal);
         await using var transaction = await database.Database.BeginTransactionAsync(cancellationToken);
         if (content is not null && _inPlace)
-            await ingestor.RegisterStoredAsync(import.CollectionId, item.Key, item.Key, content, report, cancellationToken);
+            await ingestor.RegisterStoredAsync(import.TeamId, import.CollectionId, item.Key, item.Key, content, report, cancellationToken);
         else if (content is not null)
-            await ingestor.IngestAsync(import.CollectionId, item.Key, null, content, report, cancellationToken);
+            await ingestor.IngestAsync(import.TeamId, import.CollectionId, item.Key, null, content, report, cancellationToken);
 
         var outcome = report.ToResponse();
         var now = clock.GetUtcNow();

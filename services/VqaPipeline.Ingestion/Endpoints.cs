@@ -14,7 +14,7 @@ internal static class Endpoints
 
     public static void MapIngestionEndpoints(this IEndpointRouteBuilder app)
     {
-        var collections = app.MapGroup("/collections").WithTags("collections");
+        var collections = app.MapGroup("/collections").WithTags("collections").RequireCaller();
         collections.MapPost("/", CreateCollectionAsync);
         collections.MapGet("/", ListCollectionsAsync);
         collections.MapGet("/{collectionId:guid}", GetCollectionAsync);
@@ -26,7 +26,7 @@ internal static class Endpoints
     }
 
     private static async Task<Results<Created<CollectionResponse>, ProblemHttpResult>>
-        CreateCollectionAsync(CreateCollectionRequest request, IngestionDbContext database, TimeProvider clock,
+        CreateCollectionAsync(CreateCollectionRequest request, Caller caller, IngestionDbContext database, TimeProvider clock,
             CancellationToken cancellationToken)
     {
         var name = request.Name?.Trim() ?? "";
@@ -35,7 +35,7 @@ internal static class Endpoints
         if (name.Length > MaxCollectionNameLength)
             return ApiProblem.BadRequest($"a collection name has at most {MaxCollectionNameLength} characters");
 
-        var collection = new Collection { Id = Guid.NewGuid(), Name = name, CreatedAt = clock.GetUtcNow() };
+        var collection = new Collection { Id = Guid.NewGuid(), TeamId = caller.TeamId, Name = name, CreatedAt = clock.GetUtcNow() };
         database.Collections.Add(collection);
         try
         {
@@ -49,28 +49,32 @@ internal static class Endpoints
     }
 
     private static async Task<List<CollectionResponse>> ListCollectionsAsync(
-        IngestionDbContext database, CancellationToken cancellationToken) =>
+        Caller caller, IngestionDbContext database, CancellationToken cancellationToken) =>
         await database.Collections.AsNoTracking()
+            .Where(c => c.TeamId == caller.TeamId)
             .OrderBy(c => c.CreatedAt)
             .Select(c => new CollectionResponse(c.Id, c.Name))
             .ToListAsync(cancellationToken);
 
-    /// <summary>One collection with how many images and labels it holds (what other services ask the owner).</summary>
+    /// <summary>
+    /// One collection of the caller's team with how many images and labels it holds (what other services ask the
+    /// owner, with the caller's headers).
+    /// </summary>
     private static async Task<Results<Ok<CollectionSummary>, ProblemHttpResult>> GetCollectionAsync(
-        Guid collectionId, IngestionDbContext database, CancellationToken cancellationToken)
+        Guid collectionId, Caller caller, IngestionDbContext database, CancellationToken cancellationToken)
     {
         var summary = await database.Collections.AsNoTracking()
-            .Where(c => c.Id == collectionId)
+            .Where(c => c.Id == collectionId && c.TeamId == caller.TeamId)
             .Select(c => new CollectionSummary(c.Id, c.Name, c.Images.Count, database.Labels.Count(l => l.CollectionId == c.Id)))
             .SingleOrDefaultAsync(cancellationToken);
         return summary is null ? UnknownCollection(collectionId) : TypedResults.Ok(summary);
     }
 
     private static async Task<Results<Ok<IngestResponse>, ProblemHttpResult>>
-        UploadImagesAsync(Guid collectionId, HttpRequest request, IngestionDbContext database, ImageIngestor ingestor,
+        UploadImagesAsync(Guid collectionId, Caller caller, HttpRequest request, IngestionDbContext database, ImageIngestor ingestor,
             ArchiveExpander archives, CancellationToken cancellationToken)
     {
-        if (!await CollectionExistsAsync(database, collectionId, cancellationToken))
+        if (!await database.HasCollectionAsync(caller, collectionId, cancellationToken))
             return UnknownCollection(collectionId);
         if (!request.HasFormContentType)
             return ApiProblem.BadRequest("send multipart/form-data with one or more parts named 'files'");
@@ -89,22 +93,22 @@ internal static class Endpoints
                 || fileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
             {
                 await archives.ExpandAsync(content, fileName, report,
-                    (entryName, entry) => ingestor.IngestAsync(collectionId, entryName, null, entry, report, cancellationToken),
+                    (entryName, entry) => ingestor.IngestAsync(caller.TeamId, collectionId, entryName, null, entry, report, cancellationToken),
                     cancellationToken);
             }
             else
             {
-                await ingestor.IngestAsync(collectionId, fileName, file.ContentType, content, report, cancellationToken);
+                await ingestor.IngestAsync(caller.TeamId, collectionId, fileName, file.ContentType, content, report, cancellationToken);
             }
         }
         return TypedResults.Ok(report.ToResponse());
     }
 
     private static async Task<Results<Ok<IngestResponse>, ProblemHttpResult>>
-        IngestUrlsAsync(Guid collectionId, IngestUrlsRequest request, IngestionDbContext database, ImageIngestor ingestor,
+        IngestUrlsAsync(Guid collectionId, Caller caller, IngestUrlsRequest request, IngestionDbContext database, ImageIngestor ingestor,
             UrlDownloader downloader, CancellationToken cancellationToken)
     {
-        if (!await CollectionExistsAsync(database, collectionId, cancellationToken))
+        if (!await database.HasCollectionAsync(caller, collectionId, cancellationToken))
             return UnknownCollection(collectionId);
         if (request.Urls is not { Count: > 0 } urls)
             return ApiProblem.BadRequest("give one or more URLs in 'urls'");
@@ -119,15 +123,15 @@ internal static class Endpoints
                 continue;
             }
             await using var content = download.Content;
-            await ingestor.IngestAsync(collectionId, download.FileName, download.ContentType, content, report, cancellationToken);
+            await ingestor.IngestAsync(caller.TeamId, collectionId, download.FileName, download.ContentType, content, report, cancellationToken);
         }
         return TypedResults.Ok(report.ToResponse());
     }
 
     private static async Task<Results<Ok<List<ImageResponse>>, ProblemHttpResult>>
-        ListImagesAsync(Guid collectionId, string? status, IngestionDbContext database, CancellationToken cancellationToken)
+        ListImagesAsync(Guid collectionId, string? status, Caller caller, IngestionDbContext database, CancellationToken cancellationToken)
     {
-        if (!await CollectionExistsAsync(database, collectionId, cancellationToken))
+        if (!await database.HasCollectionAsync(caller, collectionId, cancellationToken))
             return UnknownCollection(collectionId);
         var images = database.Images.AsNoTracking().Where(i => i.CollectionId == collectionId);
         if (status is not null)
@@ -146,10 +150,10 @@ internal static class Endpoints
     /// (a browser cannot send the API key with a presigned URL's redirect, so the bytes come through the API).
     /// </summary>
     private static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetImageContentAsync(
-        Guid collectionId, Guid imageId, IngestionDbContext database, ObjectStore store, CancellationToken cancellationToken)
+        Guid collectionId, Guid imageId, Caller caller, IngestionDbContext database, ObjectStore store, CancellationToken cancellationToken)
     {
         var image = await database.Images.AsNoTracking()
-            .Where(i => i.CollectionId == collectionId && i.Id == imageId)
+            .Where(i => i.CollectionId == collectionId && i.Id == imageId && i.Collection!.TeamId == caller.TeamId)
             .Select(i => new { i.ObjectKey, i.ContentType })
             .SingleOrDefaultAsync(cancellationToken);
         if (image is null)
@@ -164,9 +168,15 @@ internal static class Endpoints
         }
     }
 
-    private static Task<bool> CollectionExistsAsync(IngestionDbContext database, Guid collectionId, CancellationToken cancellationToken) =>
-        database.Collections.AnyAsync(c => c.Id == collectionId, cancellationToken);
+    /// <summary>
+    /// Whether <paramref name="collectionId"/> is a collection of <paramref name="caller"/>'s team: another team's is
+    /// answered exactly like one that does not exist (<see cref="UnknownCollection"/>).
+    /// </summary>
+    internal static Task<bool> HasCollectionAsync(this IngestionDbContext database, Caller caller, Guid collectionId,
+        CancellationToken cancellationToken) =>
+        database.Collections.AnyAsync(c => c.Id == collectionId && c.TeamId == caller.TeamId, cancellationToken);
 
-    private static ProblemHttpResult UnknownCollection(Guid collectionId) =>
+    /// <summary>The 404 of a collection the caller's team does not have.</summary>
+    internal static ProblemHttpResult UnknownCollection(Guid collectionId) =>
         ApiProblem.NotFound($"collection {collectionId} does not exist");
 }

@@ -22,21 +22,22 @@ internal sealed class ImageIngestor(
 
     /// <summary>Ingests <paramref name="content"/> (seekable, positioned at its start) into the report.</summary>
     public Task IngestAsync(
-        Guid collectionId, string fileName, string? declaredContentType, Stream content, IngestReport report,
+        Guid teamId, Guid collectionId, string fileName, string? declaredContentType, Stream content, IngestReport report,
         CancellationToken cancellationToken) =>
-        IngestAsync(collectionId, fileName, declaredContentType, content, storedKey: null, report, cancellationToken);
+        IngestAsync(teamId, collectionId, fileName, declaredContentType, content, storedKey: null, report, cancellationToken);
 
     /// <summary>
     /// Ingests the object already at <paramref name="storedKey"/> in the system's bucket, whose bytes are
     /// <paramref name="content"/>, without copying it: the image's original is that object.
     /// </summary>
     public Task RegisterStoredAsync(
-        Guid collectionId, string fileName, string storedKey, Stream content, IngestReport report,
+        Guid teamId, Guid collectionId, string fileName, string storedKey, Stream content, IngestReport report,
         CancellationToken cancellationToken) =>
-        IngestAsync(collectionId, fileName, null, content, storedKey, report, cancellationToken);
+        IngestAsync(teamId, collectionId, fileName, null, content, storedKey, report, cancellationToken);
 
+    /// <param name="teamId">The team of the collection, announced with the image.</param>
     private async Task IngestAsync(
-        Guid collectionId, string fileName, string? declaredContentType, Stream content, string? storedKey,
+        Guid teamId, Guid collectionId, string fileName, string? declaredContentType, Stream content, string? storedKey,
         IngestReport report, CancellationToken cancellationToken)
     {
         var sniffed = ImageSignature.MediaTypeOf(await ImageSignature.PeekAsync(content, cancellationToken));
@@ -66,7 +67,7 @@ internal sealed class ImageIngestor(
             UpdatedAt = now,
         };
         var message = new ImageIngested(
-            collectionId, image.Id, stored.Key, stored.Sha256, fileName, contentType, stored.SizeBytes, now);
+            collectionId, image.Id, stored.Key, stored.Sha256, fileName, contentType, stored.SizeBytes, now) { TeamId = teamId };
         database.Images.Add(image);
         database.AddOutgoing(message);
         try

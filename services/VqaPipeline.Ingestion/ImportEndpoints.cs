@@ -42,17 +42,17 @@ internal static class ImportEndpoints
 
     public static void MapImportEndpoints(this IEndpointRouteBuilder app)
     {
-        var imports = app.MapGroup("/collections/{collectionId:guid}/imports").WithTags("imports");
+        var imports = app.MapGroup("/collections/{collectionId:guid}/imports").WithTags("imports").RequireCaller();
         imports.MapPost("/", CreateImportAsync);
         imports.MapGet("/{importId:guid}", GetImportAsync);
     }
 
     private static async Task<Results<Accepted<ImportResponse>, ProblemHttpResult>>
-        CreateImportAsync(Guid collectionId, CreateImportRequest? request, IngestionDbContext database, ImportSignal signal,
-            TimeProvider clock, CancellationToken cancellationToken)
+        CreateImportAsync(Guid collectionId, CreateImportRequest? request, Caller caller, IngestionDbContext database, ImportSignal signal,
+            ObjectStore store, TimeProvider clock, CancellationToken cancellationToken)
     {
-        if (!await database.Collections.AnyAsync(c => c.Id == collectionId, cancellationToken))
-            return ApiProblem.NotFound($"collection {collectionId} does not exist");
+        if (!await database.HasCollectionAsync(caller, collectionId, cancellationToken))
+            return Endpoints.UnknownCollection(collectionId);
         var bucket = request?.Bucket?.Trim() ?? "";
         if (bucket.Length == 0)
             return ApiProblem.BadRequest("give the bucket to import from in 'bucket'");
@@ -62,11 +62,16 @@ internal static class ImportEndpoints
         var prefix = request?.Prefix ?? "";
         if (prefix.Length > MaxPrefixLength)
             return ApiProblem.BadRequest($"a prefix has at most {MaxPrefixLength} characters");
+        // The system's bucket also holds every team's originals, model-ready copies, datasets and models: importing
+        // those would hand another team's images to the caller.
+        if (bucket == store.Bucket && !IsClientArea(prefix))
+            return ApiProblem.BadRequest(
+                $"in the system's bucket '{bucket}', give a prefix of your own: not empty, not under {string.Join(", ", SystemFolders.Select(f => f + "/"))}");
 
         var now = clock.GetUtcNow();
         var import = new BucketImport
         {
-            Id = Guid.NewGuid(), CollectionId = collectionId, Bucket = bucket, Prefix = prefix, CreatedAt = now, UpdatedAt = now,
+            Id = Guid.NewGuid(), CollectionId = collectionId, TeamId = caller.TeamId, Bucket = bucket, Prefix = prefix, CreatedAt = now, UpdatedAt = now,
         };
         database.Imports.Add(import);
         await database.SaveChangesAsync(cancellationToken);
@@ -75,10 +80,10 @@ internal static class ImportEndpoints
     }
 
     private static async Task<Results<Ok<ImportResponse>, ProblemHttpResult>> GetImportAsync(
-        Guid collectionId, Guid importId, IngestionDbContext database, CancellationToken cancellationToken)
+        Guid collectionId, Guid importId, Caller caller, IngestionDbContext database, CancellationToken cancellationToken)
     {
         var import = await database.Imports.AsNoTracking()
-            .SingleOrDefaultAsync(i => i.Id == importId && i.CollectionId == collectionId, cancellationToken);
+            .SingleOrDefaultAsync(i => i.Id == importId && i.CollectionId == collectionId && i.TeamId == caller.TeamId, cancellationToken);
         if (import is null)
             return ApiProblem.NotFound($"collection {collectionId} has no import {importId}");
         var skipped = await database.SkippedObjects.AsNoTracking()
@@ -89,6 +94,14 @@ internal static class ImportEndpoints
             .ToListAsync(cancellationToken);
         return TypedResults.Ok(ToResponse(import, skipped));
     }
+
+    /// <summary>The top-level folders of the system's bucket that the services write.</summary>
+    private static readonly string[] SystemFolders = [ObjectStore.OriginalsPrefix, "preprocessed", "models", "datasets"];
+
+    /// <summary>Whether listing <paramref name="prefix"/> can reach no key of a system folder (listing matches by string prefix).</summary>
+    private static bool IsClientArea(string prefix) =>
+        !SystemFolders.Select(folder => folder + "/").Any(folder => folder.StartsWith(prefix, StringComparison.Ordinal)
+                                                                   || prefix.StartsWith(folder, StringComparison.Ordinal));
 
     private static ImportResponse ToResponse(BucketImport import, IReadOnlyList<SkippedObjectResponse> skipped) =>
         new(import.Id, import.CollectionId, import.Bucket, import.Prefix, import.State.ToString().ToLowerInvariant(),

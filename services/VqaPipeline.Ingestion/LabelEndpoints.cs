@@ -27,17 +27,17 @@ internal static class LabelEndpoints
 
     public static void MapLabelEndpoints(this IEndpointRouteBuilder app)
     {
-        var labels = app.MapGroup("/collections/{collectionId:guid}/labels").WithTags("labels");
+        var labels = app.MapGroup("/collections/{collectionId:guid}/labels").WithTags("labels").RequireCaller();
         labels.MapPost("/", StoreLabelsAsync);
         labels.MapGet("/", ListLabelsAsync);
     }
 
     private static async Task<Results<Ok<StoreLabelsResponse>, ProblemHttpResult>>
-        StoreLabelsAsync(Guid collectionId, List<LabelItem>? items, IngestionDbContext database, TimeProvider clock,
+        StoreLabelsAsync(Guid collectionId, List<LabelItem>? items, Caller caller, IngestionDbContext database, TimeProvider clock,
             CancellationToken cancellationToken)
     {
-        if (!await database.Collections.AnyAsync(c => c.Id == collectionId, cancellationToken))
-            return ApiProblem.NotFound($"collection {collectionId} does not exist");
+        if (!await database.HasCollectionAsync(caller, collectionId, cancellationToken))
+            return Endpoints.UnknownCollection(collectionId);
         if (items is not { Count: > 0 })
             return ApiProblem.BadRequest("send a JSON array of {\"imageId\", \"question\", \"answers\"}");
         if (items.Count > MaxLabelsPerRequest)
@@ -95,10 +95,10 @@ internal static class LabelEndpoints
     }
 
     private static async Task<Results<Ok<List<LabelResponse>>, ProblemHttpResult>> ListLabelsAsync(
-        Guid collectionId, IngestionDbContext database, CancellationToken cancellationToken)
+        Guid collectionId, Caller caller, IngestionDbContext database, CancellationToken cancellationToken)
     {
-        if (!await database.Collections.AnyAsync(c => c.Id == collectionId, cancellationToken))
-            return ApiProblem.NotFound($"collection {collectionId} does not exist");
+        if (!await database.HasCollectionAsync(caller, collectionId, cancellationToken))
+            return Endpoints.UnknownCollection(collectionId);
         var labels = await database.Labels.AsNoTracking()
             .Where(l => l.CollectionId == collectionId)
             .OrderBy(l => l.ImageId).ThenBy(l => l.Question)

@@ -19,7 +19,7 @@ public sealed class TrainingDatasetConsumer(IngestionDbContext db, TrainingDatas
         var request = context.Message;
         if (request.Dataset.CollectionId is not { } collectionId)
             return;
-        var outcome = await writer.WriteAsync(request.RunId, collectionId, context.CancellationToken);
+        var outcome = await writer.WriteAsync(request.RunId, request.TeamId, collectionId, context.CancellationToken);
         db.AddOutgoing(outcome);
     }
 }
@@ -33,11 +33,14 @@ public sealed class TrainingDatasetWriter(IngestionDbContext db, ObjectStore sto
     /// <summary>Where the dataset of run <paramref name="runId"/> is stored.</summary>
     public static string PrefixOf(Guid runId) => $"datasets/training-runs/{runId:N}";
 
-    /// <summary>The message that answers the run: the dataset written, or why there is none.</summary>
-    public async Task<object> WriteAsync(Guid runId, Guid collectionId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The message that answers the run of team <paramref name="teamId"/>: the dataset written, or why there is none
+    /// (another team's collection is one that does not exist).
+    /// </summary>
+    public async Task<object> WriteAsync(Guid runId, Guid teamId, Guid collectionId, CancellationToken cancellationToken)
     {
-        if (!await db.Collections.AnyAsync(c => c.Id == collectionId, cancellationToken))
-            return new TrainingDatasetRejected(runId, collectionId, $"collection {collectionId} does not exist");
+        if (!await db.Collections.AnyAsync(c => c.Id == collectionId && c.TeamId == teamId, cancellationToken))
+            return new TrainingDatasetRejected(runId, collectionId, $"collection {collectionId} does not exist") { TeamId = teamId };
         var labels = await db.Labels.AsNoTracking()
             .Where(l => l.CollectionId == collectionId)
             .Join(db.Images.AsNoTracking(), l => l.ImageId, i => i.Id, (l, i) => new { Label = l, Image = i })
@@ -47,7 +50,7 @@ public sealed class TrainingDatasetWriter(IngestionDbContext db, ObjectStore sto
         if (usable.Count == 0)
             return new TrainingDatasetRejected(runId, collectionId, labels.Count == 0
                 ? $"collection {collectionId} has no labels"
-                : $"none of the {labels.Count} labels of collection {collectionId} is on a ready image");
+                : $"none of the {labels.Count} labels of collection {collectionId} is on a ready image") { TeamId = teamId };
         if (usable.Count < labels.Count)
             logger.LogWarning("{Skipped} of {Count} labels of collection {CollectionId} are on images that are not ready; left out",
                 labels.Count - usable.Count, labels.Count, collectionId);
@@ -80,6 +83,6 @@ public sealed class TrainingDatasetWriter(IngestionDbContext db, ObjectStore sto
             Directory.Delete(folder, recursive: true);
         }
         logger.LogInformation("Wrote {Examples} labels of collection {CollectionId} for training run {RunId}", usable.Count, collectionId, runId);
-        return new TrainingDatasetPrepared(runId, collectionId, PrefixOf(runId), usable.Count, labels.Count - usable.Count);
+        return new TrainingDatasetPrepared(runId, collectionId, PrefixOf(runId), usable.Count, labels.Count - usable.Count) { TeamId = teamId };
     }
 }

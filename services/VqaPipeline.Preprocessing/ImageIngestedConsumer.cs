@@ -105,7 +105,7 @@ public sealed class ImageIngestedConsumer(
     {
         /// <summary>
         /// Writes the outcome onto <paramref name="image"/>; returns the message announcing it, which carries the upload's
-        /// name and time from <paramref name="ingested"/> for the services that keep their own view of images.
+        /// name and time from <paramref name="ingested"/> for the services that keep their own view of images, and its team.
         /// </summary>
         public abstract object Apply(PreprocessedImage image, DateTimeOffset now, ImageIngested ingested);
     }
@@ -118,7 +118,7 @@ public sealed class ImageIngestedConsumer(
                 (PreprocessingStatus.Ready, Width, Height, Format, ObjectKey, null, now);
             return new ImagePreprocessed(image.CollectionId, image.Id, Width, Height, Format, ObjectKey)
             {
-                FileName = ingested.FileName, IngestedAt = ingested.IngestedAt,
+                FileName = ingested.FileName, IngestedAt = ingested.IngestedAt, TeamId = ingested.TeamId,
             };
         }
     }
@@ -132,7 +132,10 @@ public sealed class ImageIngestedConsumer(
         {
             (image.Status, image.Width, image.Height, image.Format, image.PreprocessedObjectKey, image.RejectionReason, image.UpdatedAt) =
                 (PreprocessingStatus.Rejected, null, null, null, null, Reason, now);
-            return new ImageRejected(image.CollectionId, image.Id, Reason) { FileName = ingested.FileName, IngestedAt = ingested.IngestedAt };
+            return new ImageRejected(image.CollectionId, image.Id, Reason) 
+            {
+                FileName = ingested.FileName, IngestedAt = ingested.IngestedAt, TeamId = ingested.TeamId,
+            };
         }
     }
 }

@@ -21,8 +21,8 @@ public sealed class TrainingRequestedConsumer(TrainingDbContext db, TrainingRunn
         var now = clock.GetUtcNow();
         await db.Database.ExecuteSqlInterpolatedAsync(
             $"""
-             INSERT INTO training_runs (id, model_name, request, dataset_prefix, status, step, total_steps, created_at, updated_at)
-             VALUES ({message.RunId}, {message.ModelName}, {JsonSerializer.Serialize(message, JsonSerializerOptions.Web)}::jsonb,
+             INSERT INTO training_runs (id, team_id, model_name, request, dataset_prefix, status, step, total_steps, created_at, updated_at)
+             VALUES ({message.RunId}, {message.TeamId}, {message.ModelName}, {JsonSerializer.Serialize(message, JsonSerializerOptions.Web)}::jsonb,
                      {message.Dataset.ObjectPrefix}, 'queued', 0, 0, {now}, {now})
              ON CONFLICT (id) DO NOTHING
              """, context.CancellationToken);
@@ -65,6 +65,6 @@ public sealed class TrainingDatasetOutcomeConsumer(TrainingDbContext db, Trainin
                 .SetProperty(r => r.Error, message.Reason)
                 .SetProperty(r => r.UpdatedAt, now), context.CancellationToken);
         if (failed == 1)
-            db.AddOutgoing(new TrainingFailed(message.RunId, message.Reason));
+            db.AddOutgoing(new TrainingFailed(message.RunId, message.Reason) { TeamId = message.TeamId });
     }
 }

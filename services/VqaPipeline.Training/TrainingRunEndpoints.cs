@@ -53,11 +53,11 @@ internal static partial class TrainingRunEndpoints
 {
     public static void MapTrainingRunEndpoints(this IEndpointRouteBuilder app)
     {
-        var runs = app.MapGroup("/training-runs").WithTags("training");
+        var runs = app.MapGroup("/training-runs").WithTags("training").RequireCaller();
         runs.MapPost("/", StartAsync);
         runs.MapGet("/{runId:guid}", GetAsync);
         runs.MapPost("/{runId:guid}/cancel", CancelAsync);
-        app.MapGet("/models", ListModelsAsync).WithTags("models");
+        app.MapGet("/models", ListModelsAsync).WithTags("models").RequireCaller();
     }
 
     private static async Task<IResult> StartAsync(
@@ -75,7 +75,10 @@ internal static partial class TrainingRunEndpoints
             return ApiProblem.Of(StatusCodes.Status503ServiceUnavailable, exception.Message);
         }
         if (reason is not null)
-            return ApiProblem.BadRequest(reason);
+            // A collection the caller's team does not have is not there, whether its id is in the path or in the body.
+            return request.Dataset?.CollectionId is { } named && reason == UnknownCollection(named)
+                ? ApiProblem.NotFound(reason)
+                : ApiProblem.BadRequest(reason);
 
         var now = clock.GetUtcNow();
         var message = new TrainingRequested(
@@ -87,10 +90,11 @@ internal static partial class TrainingRunEndpoints
                 request.Epochs ?? TrainingRunDefaults.Epochs, request.MaxSteps, request.BatchSize ?? TrainingRunDefaults.BatchSize, request.GradientAccumulation ?? 1,
                 request.LearningRate ?? 5e-5, request.WeightDecay ?? 0.01, request.WarmupSteps ?? 0, request.Seed ?? 0,
                 request.DType ?? "float32", request.SaveEvery ?? 100, request.MaxMemoryMb),
-            now);
+            now) { TeamId = caller.TeamId };
         database.TrainingRuns.Add(new TrainingRun
         {
             Id = message.RunId,
+            TeamId = caller.TeamId,
             ModelName = message.ModelName,
             Request = JsonSerializer.Serialize(message, JsonSerializerOptions.Web),
             DatasetPrefix = message.Dataset.ObjectPrefix,
@@ -115,7 +119,7 @@ internal static partial class TrainingRunEndpoints
         {
             var collection = await collections.GetAsync(collectionId, caller, cancellationToken);
             if (collection is null)
-                return $"collection {collectionId} does not exist";
+                return UnknownCollection(collectionId);
             if (collection.Labels == 0)
                 return $"collection {collectionId} has no labels to train on (POST /collections/{collectionId}/labels first)";
             labels = collection.Labels;
@@ -144,10 +148,12 @@ internal static partial class TrainingRunEndpoints
             };
     }
 
+    private static string UnknownCollection(Guid collectionId) => $"collection {collectionId} does not exist";
+
     private static async Task<Results<Ok<TrainingRunResponse>, ProblemHttpResult>> GetAsync(
-        Guid runId, TrainingDbContext database, CancellationToken cancellationToken)
+        Guid runId, Caller caller, TrainingDbContext database, CancellationToken cancellationToken)
     {
-        var run = await database.TrainingRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        var run = await database.TrainingRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId && r.TeamId == caller.TeamId, cancellationToken);
         if (run is null)
             return ApiProblem.NotFound($"training run {runId} does not exist");
         return TypedResults.Ok(ResponseOf(run));
@@ -158,17 +164,17 @@ internal static partial class TrainingRunEndpoints
     /// heartbeat finds the run gone and stops training at the next step, and it stores no model.
     /// </summary>
     private static async Task<Results<Ok<TrainingRunResponse>, ProblemHttpResult>> CancelAsync(
-        Guid runId, TrainingDbContext database, TimeProvider clock, CancellationToken cancellationToken)
+        Guid runId, Caller caller, TrainingDbContext database, TimeProvider clock, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var cancelled = await database.TrainingRuns
-            .Where(r => r.Id == runId && (r.Status == TrainingRunStatus.Queued || r.Status == TrainingRunStatus.Running))
+            .Where(r => r.Id == runId && r.TeamId == caller.TeamId && (r.Status == TrainingRunStatus.Queued || r.Status == TrainingRunStatus.Running))
             .ExecuteUpdateAsync(set => set
                 .SetProperty(r => r.Status, TrainingRunStatus.Cancelled)
                 .SetProperty(r => r.ClaimToken, r => r.ClaimToken + 1)
                 .SetProperty(r => r.Worker, (string?)null)
                 .SetProperty(r => r.UpdatedAt, now), cancellationToken);
-        var run = await database.TrainingRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        var run = await database.TrainingRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId && r.TeamId == caller.TeamId, cancellationToken);
         if (run is null)
             return ApiProblem.NotFound($"training run {runId} does not exist");
         if (cancelled == 0)
@@ -183,8 +189,9 @@ internal static partial class TrainingRunEndpoints
             run.Id, run.ModelName, StatusName(run.Status), run.Step, run.TotalSteps, run.Loss,
             run.ExamplesPerSecond, run.ModelReference, run.Error, run.CreatedAt, run.UpdatedAt, run.Attempts);
 
-    private static async Task<List<ModelVersionResponse>> ListModelsAsync(TrainingDbContext database, CancellationToken cancellationToken) =>
-        (await database.ModelVersions.AsNoTracking().OrderBy(m => m.Name).ThenBy(m => m.Version).ToListAsync(cancellationToken))
+    /// <summary>The caller's team's stored model versions (the bundled model and Hub models are open to every team and not stored here).</summary>
+    private static async Task<List<ModelVersionResponse>> ListModelsAsync(Caller caller, TrainingDbContext database, CancellationToken cancellationToken) =>
+        (await database.ModelVersions.AsNoTracking().Where(m => m.TeamId == caller.TeamId).OrderBy(m => m.Name).ThenBy(m => m.Version).ToListAsync(cancellationToken))
         .Select(m => new ModelVersionResponse(m.Name, m.Version, m.Reference, m.TrainingRunId, m.TrainingExamples, m.CreatedAt))
         .ToList();
 

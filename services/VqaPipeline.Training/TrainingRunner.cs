@@ -246,6 +246,7 @@ public sealed class TrainingRunner(
         var version = new ModelVersion
         {
             Id = Guid.NewGuid(),
+            TeamId = request.TeamId,
             Name = request.ModelName,
             Version = number,
             ObjectPrefix = prefix,
@@ -262,7 +263,10 @@ public sealed class TrainingRunner(
         run.Worker = null;
         run.Error = null; // an earlier attempt's reason, now moot
         run.UpdatedAt = now;
-        var trained = new ModelTrained(request.RunId, request.ModelName, version.Version, version.Reference, result.TrainingExamples, now);
+        var trained = new ModelTrained(request.RunId, request.ModelName, version.Version, version.Reference, result.TrainingExamples, now)
+        {
+            TeamId = request.TeamId,
+        };
         await PublishAfterCommitAsync(db, trained, CancellationToken.None, transaction);
         logger.LogInformation("Training run {RunId} stored {Model}", request.RunId, version.Reference);
     }
@@ -355,7 +359,7 @@ public sealed class TrainingRunner(
                 .SetProperty(r => r.Worker, (string?)null)
                 .SetProperty(r => r.UpdatedAt, now));
         if (failed == 1)
-            await PublishAfterCommitAsync(db, new TrainingFailed(claim.Id, failure), CancellationToken.None, transaction);
+            await PublishAfterCommitAsync(db, new TrainingFailed(claim.Id, failure) { TeamId = claim.TeamId }, CancellationToken.None, transaction);
     }
 
     /// <summary>Puts the run back in the queue without counting the attempt: the host stopped, the run did nothing wrong.</summary>
@@ -405,7 +409,7 @@ public sealed class TrainingRunner(
                     {
                         reported = latest.Step;
                         await PublishAfterCommitAsync(db, new TrainingProgressed(runId, latest.Step, latest.TotalSteps, latest.Loss,
-                            latest.ExamplesPerSecond), claim.Token);
+                            latest.ExamplesPerSecond) { TeamId = run.TeamId }, claim.Token);
                     }
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)

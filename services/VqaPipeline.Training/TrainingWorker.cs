@@ -60,12 +60,12 @@ public sealed class TrainingWorker(
                  WHERE id IN (SELECT id FROM training_runs
                               WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < {stale}) AND attempts >= {maxAttempts}
                               FOR UPDATE SKIP LOCKED)
-                 RETURNING id AS "Id", error AS "Reason"
+                 RETURNING id AS "Id", team_id AS "TeamId", error AS "Reason"
                  """).ToListAsync(cancellationToken);
             foreach (var run in abandoned)
             {
                 logger.LogWarning("Training run {RunId} failed: {Reason}", run.Id, run.Reason);
-                db.AddOutgoing(new TrainingFailed(run.Id, run.Reason));
+                db.AddOutgoing(new TrainingFailed(run.Id, run.Reason) { TeamId = run.TeamId });
             }
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -81,7 +81,7 @@ public sealed class TrainingWorker(
                                 OR (status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < {stale})))
                            AND attempts < {maxAttempts}
                          ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-             RETURNING id AS "Id", attempts AS "Attempt", claim_token AS "Token"
+             RETURNING id AS "Id", attempts AS "Attempt", claim_token AS "Token", team_id AS "TeamId"
              """).ToListAsync(cancellationToken);
         return claimed.Count == 0 ? null : claimed[0];
     }
@@ -89,11 +89,12 @@ public sealed class TrainingWorker(
     /// <summary>Why an attempt ended when its worker went silent (killed, out of memory, lost its machine).</summary>
     public const string StalledReason = "the worker stopped heartbeating";
 
-    private sealed record AbandonedRun(Guid Id, string Reason);
+    private sealed record AbandonedRun(Guid Id, Guid TeamId, string Reason);
 }
 
 /// <summary>
-/// A run this worker took: its id, which attempt this is (1 for the first), and the fencing token of this claim. Every
-/// write of the run is conditional on the token, so a worker whose run was taken over or cancelled writes nothing.
+/// A run this worker took: its id, which attempt this is (1 for the first), the fencing token of this claim, and the
+/// team it belongs to (its messages carry it). Every write of the run is conditional on the token, so a worker whose
+/// run was taken over or cancelled writes nothing.
 /// </summary>
-public sealed record ClaimedRun(Guid Id, int Attempt, long Token);
+public sealed record ClaimedRun(Guid Id, int Attempt, long Token, Guid TeamId);

@@ -6,7 +6,10 @@ public sealed class Collection
     /// <summary>The collection's id.</summary>
     public Guid Id { get; set; }
 
-    /// <summary>Its name, unique across collections.</summary>
+    /// <summary>The team that owns it (and so its images, labels and imports); <see cref="Guid.Empty"/> for collections from before teams.</summary>
+    public Guid TeamId { get; set; }
+
+    /// <summary>Its name, unique among its team's collections.</summary>
     public required string Name { get; set; }
 
     /// <summary>When it was created.</summary>
@@ -133,6 +136,9 @@ public sealed class BucketImport
 
     /// <summary>The collection the images join.</summary>
     public Guid CollectionId { get; set; }
+
+    /// <summary>The team of the collection, whose images these become (<see cref="Contracts.V1.ImageIngested.TeamId"/>).</summary>
+    public Guid TeamId { get; set; }
 
     /// <summary>The bucket listed.</summary>
     public required string Bucket { get; set; }

@@ -35,7 +35,7 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
         modelBuilder.Entity<Collection>(collection =>
         {
             collection.Property(c => c.Name).HasMaxLength(200);
-            collection.HasIndex(c => c.Name).IsUnique();
+            collection.HasIndex(c => new { c.TeamId, c.Name }).IsUnique();
         });
 
         modelBuilder.Entity<Image>(image =>

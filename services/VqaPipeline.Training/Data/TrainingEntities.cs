@@ -25,6 +25,9 @@ public sealed class TrainingRun
     /// <summary>The run's id.</summary>
     public Guid Id { get; set; }
 
+    /// <summary>The team that asked for it; <see cref="Guid.Empty"/> for runs from before teams.</summary>
+    public Guid TeamId { get; set; }
+
     /// <summary>The name the model is stored under.</summary>
     public required string ModelName { get; set; }
 
@@ -94,6 +97,9 @@ public sealed class ModelVersion
 {
     /// <summary>The row's id.</summary>
     public Guid Id { get; set; }
+
+    /// <summary>The team whose run trained it (only that team lists it); <see cref="Guid.Empty"/> for models from before teams.</summary>
+    public Guid TeamId { get; set; }
 
     /// <summary>The model's name.</summary>
     public required string Name { get; set; }

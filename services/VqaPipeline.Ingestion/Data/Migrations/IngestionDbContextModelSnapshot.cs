@@ -82,6 +82,10 @@ namespace VqaPipeline.Ingestion.Data.Migrations
                         .HasColumnType("character varying(16)")
                         .HasColumnName("state");
 
+                    b.Property<Guid>("TeamId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("team_id");
+
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");
@@ -115,12 +119,16 @@ namespace VqaPipeline.Ingestion.Data.Migrations
                         .HasColumnType("character varying(200)")
                         .HasColumnName("name");
 
+                    b.Property<Guid>("TeamId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("team_id");
+
                     b.HasKey("Id")
                         .HasName("pk_collections");
 
-                    b.HasIndex("Name")
+                    b.HasIndex("TeamId", "Name")
                         .IsUnique()
-                        .HasDatabaseName("ix_collections_name");
+                        .HasDatabaseName("ix_collections_team_id_name");
 
                     b.ToTable("collections", "ingestion");
                 });

@@ -156,6 +156,10 @@ namespace VqaPipeline.Training.Data.Migrations
                         .HasColumnType("character varying(1024)")
                         .HasColumnName("object_prefix");
 
+                    b.Property<Guid>("TeamId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("team_id");
+
                     b.Property<int>("TrainingExamples")
                         .HasColumnType("integer")
                         .HasColumnName("training_examples");
@@ -251,6 +255,10 @@ namespace VqaPipeline.Training.Data.Migrations
                     b.Property<int>("Step")
                         .HasColumnType("integer")
                         .HasColumnName("step");
+
+                    b.Property<Guid>("TeamId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("team_id");
 
                     b.Property<int>("TotalSteps")
                         .HasColumnType("integer")
