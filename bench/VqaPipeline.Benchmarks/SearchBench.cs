@@ -52,7 +52,7 @@ internal static class SearchBench
             var known = new KnownCollections(null!);
             foreach (var collection in collections)
                 known.Remember(BenchCaller.TeamId, collection);
-            var search = new RetrievalSearch(dataSource, store, new JobsClient(new HttpClient(), new ServiceAddresses()), known,
+            var search = new RetrievalSearch(dataSource, store, new JobsClient(new HttpClient(), new ServiceAddresses(), new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()), known,
                 Options.Create(new IndexingOptions()));
             var random = new Random(7);
             SearchQuery RandomQuery() => new("q", Questions[random.Next(Questions.Length)], "a", Vocabulary[random.Next(Vocabulary.Length)],

@@ -8,12 +8,13 @@ namespace VqaPipeline.Indexing;
 /// <summary>
 /// Writes answers into the retrieval index in bulk, one statement per table. Rows are upserted on their natural key
 /// (image, normalized question, model version, rank), the newest production winning, so the same answers indexed any
-/// number of times, in any order, leave the same index.
+/// number of times, in any order, leave the same index. A row keeps the team it was first indexed under: an image
+/// never changes team.
 /// </summary>
 internal static class AnswerIndex
 {
     private sealed record Row(
-        Guid CollectionId, Guid ImageId, string? FileName, string? ObjectKey, string Question, string QuestionAsked,
+        Guid TeamId, Guid CollectionId, Guid ImageId, string? FileName, string? ObjectKey, string Question, string QuestionAsked,
         string Answer, string NormalizedAnswer, int Rank, double Score, string ModelVersion, Guid JobId, DateTimeOffset ProducedAt);
 
     /// <summary>Upserts the answers of <paramref name="messages"/> in the context's current transaction.</summary>
@@ -28,9 +29,9 @@ internal static class AnswerIndex
             .ToList();
         await db.Database.ExecuteSqlRawAsync(
             """
-            INSERT INTO indexed_answers (collection_id, image_id, file_name, object_key, question, question_asked, answer,
+            INSERT INTO indexed_answers (team_id, collection_id, image_id, file_name, object_key, question, question_asked, answer,
                                          normalized_answer, rank, score, model_version, job_id, produced_at)
-            SELECT * FROM unnest(@collections, @images, @fileNames, @objectKeys, @questions, @asked, @answers, @normalized,
+            SELECT * FROM unnest(@teams, @collections, @images, @fileNames, @objectKeys, @questions, @asked, @answers, @normalized,
                                  @ranks, @scores, @versions, @jobs, @produced)
             ON CONFLICT (image_id, question, model_version, rank) DO UPDATE SET
                 collection_id = excluded.collection_id, question_asked = excluded.question_asked,
@@ -42,7 +43,8 @@ internal static class AnswerIndex
             WHERE indexed_answers.produced_at <= excluded.produced_at
             """,
             [
-                Array("collections", rows, r => r.CollectionId), Array("images", rows, r => r.ImageId),
+                Array("teams", rows, r => r.TeamId), Array("collections", rows, r => r.CollectionId),
+                Array("images", rows, r => r.ImageId),
                 Array("fileNames", rows, r => r.FileName), Array("objectKeys", rows, r => r.ObjectKey),
                 Array("questions", rows, r => r.Question), Array("asked", rows, r => r.QuestionAsked),
                 Array("answers", rows, r => r.Answer), Array("normalized", rows, r => r.NormalizedAnswer),
@@ -81,7 +83,7 @@ internal static class AnswerIndex
         from question in message.Questions
         let normalizedQuestion = QuestionText.Normalize(question.Question)
         from ranked in question.Answers.Select((answer, index) => (answer, rank: index + 1))
-        select new Row(message.CollectionId, message.ImageId, message.FileName, message.ObjectKey, normalizedQuestion,
+        select new Row(message.TeamId, message.CollectionId, message.ImageId, message.FileName, message.ObjectKey, normalizedQuestion,
             question.Question, ranked.answer.Text, QuestionText.Normalize(ranked.answer.Text), ranked.rank, ranked.answer.Score,
             message.ModelVersion, message.JobId, message.ProducedAt);
 

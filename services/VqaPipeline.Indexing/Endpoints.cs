@@ -9,14 +9,14 @@ internal static class Endpoints
 {
     public static void MapIndexingEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/search", SearchAsync).WithTags("search");
+        app.MapGet("/search", SearchAsync).WithTags("search").RequireCaller();
         app.MapPost("/admin/replay", ReplayAsync).WithTags("admin");
     }
 
-    private static async Task<IResult> SearchAsync(HttpRequest request, RetrievalSearch search, CancellationToken cancellationToken)
+    private static async Task<IResult> SearchAsync(HttpRequest request, Caller caller, RetrievalSearch search, CancellationToken cancellationToken)
     {
         var (query, error) = SearchQuery.Parse(request.Query);
-        return query is null ? ApiProblem.BadRequest(error!) : await search.RunAsync(query, request.HttpContext.Caller(), cancellationToken);
+        return query is null ? ApiProblem.BadRequest(error!) : await search.RunAsync(query, caller, cancellationToken);
     }
 
     /// <summary>

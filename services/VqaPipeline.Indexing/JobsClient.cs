@@ -8,21 +8,27 @@ namespace VqaPipeline.Indexing;
 /// The inference service's jobs API (<c>Services:Inference</c>): starts question jobs for searches. The status URL a
 /// search answers with is the public one, on the gateway (<c>VQA_API_URL</c>).
 /// </summary>
-internal sealed class JobsClient(HttpClient http, ServiceAddresses addresses)
+internal sealed class JobsClient(HttpClient http, ServiceAddresses addresses, IConfiguration configuration)
 {
     public const string ClientName = "jobs-api";
 
     /// <summary>A started job, or the reason there is none and whether it is the request's fault.</summary>
     public sealed record Outcome(Guid JobId, string StatusUrl, string? Refusal, bool Unavailable);
 
-    public async Task<Outcome> StartAsync(Guid collectionId, string question, string? model, int topK, CancellationToken cancellationToken)
+    /// <summary>
+    /// Submits the job as <paramref name="caller"/> (their team's headers and the gateway's secret): the job is the
+    /// caller's team's, and the collection is looked up as the caller sees it.
+    /// </summary>
+    public async Task<Outcome> StartAsync(Caller caller, Guid collectionId, string question, string? model, int topK, CancellationToken cancellationToken)
     {
         var body = new Dictionary<string, object> { ["collectionId"] = collectionId, ["questions"] = new[] { question }, ["topK"] = topK };
         if (!string.IsNullOrEmpty(model))
             body["model"] = model;
         try
         {
-            using var response = await http.PostAsJsonAsync("jobs", body, JsonSerializerOptions.Web, cancellationToken);
+            using var request = new HttpRequestMessage(HttpMethod.Post, "jobs") { Content = JsonContent.Create(body, options: JsonSerializerOptions.Web) };
+            GatewayHeaders.Forward(request, caller, configuration[GatewayHeaders.InternalSecretSetting]);
+            using var response = await http.SendAsync(request, cancellationToken);
             var text = await response.Content.ReadAsStringAsync(cancellationToken);
             if ((int)response.StatusCode is >= 400 and < 500)
                 return Refused($"the jobs API refused the question job ({(int)response.StatusCode}): {ErrorOf(text)}");

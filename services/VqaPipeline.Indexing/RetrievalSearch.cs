@@ -11,7 +11,9 @@ namespace VqaPipeline.Indexing;
 /// one is named) starts a question job instead, once: later searches get the same job (202) until it has ended and
 /// every image it answered is indexed — never a ranking of the images answered so far — then the whole ranking; an
 /// empty ranking once the job has ended without any answers; or, when the job failed as a whole, its reason (502),
-/// and the next search asks again.
+/// and the next search asks again. Everything a search reads or starts is its caller's team's: the collection as
+/// ingestion answers the caller (another team's is unknown, 404), the indexed answers and search jobs by team, and a
+/// job started as the caller.
 /// </summary>
 internal sealed class RetrievalSearch(
     NpgsqlDataSource database, ObjectStore store, JobsClient jobs, KnownCollections collections, IOptions<IndexingOptions> options)
@@ -34,9 +36,9 @@ internal sealed class RetrievalSearch(
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
 
         string? modelVersion;
-        if (await SearchJobAsync(connection, query, transaction: null, cancellationToken) is { } searchJob)
+        if (await SearchJobAsync(connection, query, caller, transaction: null, cancellationToken) is { } searchJob)
         {
-            if (!await IsSettledAsync(connection, query, searchJob, cancellationToken))
+            if (!await IsSettledAsync(connection, query, caller, searchJob, cancellationToken))
                 return Accepted(searchJob.Pending);
             if (searchJob.Answered == 0)
             {
@@ -54,7 +56,7 @@ internal sealed class RetrievalSearch(
         {
             modelVersion = await AskedModelVersionAsync(connection, query, cancellationToken);
             if (modelVersion is null)
-                return await PendingJobAsync(connection, query, cancellationToken);
+                return await PendingJobAsync(connection, query, caller, cancellationToken);
         }
 
         var hits = new List<SearchHit>();
@@ -63,7 +65,7 @@ internal sealed class RetrievalSearch(
                          SELECT a.image_id, coalesce(a.file_name, ''), a.object_key, a.score
                          FROM indexed_answers a
                          WHERE a.question = @question AND a.normalized_answer = @answer AND a.collection_id = @collection
-                           AND a.model_version = @version AND a.score >= @minScore
+                           AND a.team_id = @team AND a.model_version = @version AND a.score >= @minScore
                          ORDER BY a.score DESC, a.image_id
                          LIMIT @limit
                          """, connection))
@@ -71,6 +73,7 @@ internal sealed class RetrievalSearch(
             command.Parameters.AddWithValue("question", query.NormalizedQuestion);
             command.Parameters.AddWithValue("answer", query.NormalizedAnswer);
             command.Parameters.AddWithValue("collection", query.CollectionId);
+            command.Parameters.AddWithValue("team", caller.TeamId);
             command.Parameters.AddWithValue("version", modelVersion);
             command.Parameters.AddWithValue("minScore", query.MinScore);
             command.Parameters.AddWithValue("limit", query.Limit);
@@ -98,7 +101,8 @@ internal sealed class RetrievalSearch(
         return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
-    private async Task<IResult> PendingJobAsync(NpgsqlConnection connection, SearchQuery query, CancellationToken cancellationToken)
+    /// <summary>Starts the question's job as <paramref name="caller"/> (the jobs API sees the search's caller, not this service).</summary>
+    private async Task<IResult> PendingJobAsync(NpgsqlConnection connection, SearchQuery query, Caller caller, CancellationToken cancellationToken)
     {
         var model = query.ModelVersion ?? "";
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -109,10 +113,10 @@ internal sealed class RetrievalSearch(
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
         }
         // Another search may have started the job while this one waited for the lock.
-        if (await SearchJobAsync(connection, query, transaction, cancellationToken) is { } searchJob)
+        if (await SearchJobAsync(connection, query, caller, transaction, cancellationToken) is { } searchJob)
             return Accepted(searchJob.Pending);
 
-        var started = await jobs.StartAsync(query.CollectionId, query.Question,
+        var started = await jobs.StartAsync(caller, query.CollectionId, query.Question,
             query.ModelVersion ?? _options.JobModel, _options.JobTopK, cancellationToken);
         if (started.Refusal is { } reason)
             return started.Unavailable
@@ -121,10 +125,11 @@ internal sealed class RetrievalSearch(
 
         await using (var insert = new NpgsqlCommand(
                          """
-                         INSERT INTO search_jobs (collection_id, question, model, job_id, status_url, requested_at)
-                         VALUES (@collection, @question, @model, @job, @statusUrl, clock_timestamp())
+                         INSERT INTO search_jobs (team_id, collection_id, question, model, job_id, status_url, requested_at)
+                         VALUES (@team, @collection, @question, @model, @job, @statusUrl, clock_timestamp())
                          """, connection, transaction))
         {
+            insert.Parameters.AddWithValue("team", caller.TeamId);
             insert.Parameters.AddWithValue("collection", query.CollectionId);
             insert.Parameters.AddWithValue("question", query.NormalizedQuestion);
             insert.Parameters.AddWithValue("model", model);
@@ -145,7 +150,7 @@ internal sealed class RetrievalSearch(
     /// </summary>
     private sealed record SearchJob(SearchPending Pending, bool Ended, string ModelVersion, long Answered, string? FailureReason);
 
-    private static async Task<SearchJob?> SearchJobAsync(NpgsqlConnection connection, SearchQuery query,
+    private static async Task<SearchJob?> SearchJobAsync(NpgsqlConnection connection, SearchQuery query, Caller caller,
         NpgsqlTransaction? transaction, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
@@ -153,9 +158,10 @@ internal sealed class RetrievalSearch(
             SELECT s.job_id, s.status_url, e.job_id IS NOT NULL, coalesce(e.model_version, s.model), coalesce(e.answered, 0)::bigint,
                    CASE WHEN e.status = 'failed' THEN coalesce(e.failure_reason, 'no reason recorded') END
             FROM search_jobs s LEFT JOIN ended_jobs e ON e.job_id = s.job_id
-            WHERE s.collection_id = @collection AND s.question = @question AND s.model = @model
+            WHERE s.collection_id = @collection AND s.team_id = @team AND s.question = @question AND s.model = @model
             """, connection, transaction);
         command.Parameters.AddWithValue("collection", query.CollectionId);
+        command.Parameters.AddWithValue("team", caller.TeamId);
         command.Parameters.AddWithValue("question", query.NormalizedQuestion);
         command.Parameters.AddWithValue("model", query.ModelVersion ?? "");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -169,7 +175,7 @@ internal sealed class RetrievalSearch(
     /// Whether the job has ended and the index holds the answers of every image it answered: answers reach the index
     /// through the broker, so a job can be over in the database while its last answers are still on their way.
     /// </summary>
-    private static async Task<bool> IsSettledAsync(NpgsqlConnection connection, SearchQuery query, SearchJob job,
+    private static async Task<bool> IsSettledAsync(NpgsqlConnection connection, SearchQuery query, Caller caller, SearchJob job,
         CancellationToken cancellationToken)
     {
         if (!job.Ended)
@@ -181,10 +187,11 @@ internal sealed class RetrievalSearch(
         await using var command = new NpgsqlCommand(
             """
             SELECT count(*) FROM indexed_answers
-            WHERE question = @question AND collection_id = @collection AND model_version = @version AND rank = 1
+            WHERE question = @question AND collection_id = @collection AND team_id = @team AND model_version = @version AND rank = 1
             """, connection);
         command.Parameters.AddWithValue("question", query.NormalizedQuestion);
         command.Parameters.AddWithValue("collection", query.CollectionId);
+        command.Parameters.AddWithValue("team", caller.TeamId);
         command.Parameters.AddWithValue("version", job.ModelVersion);
         var indexed = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
         return indexed >= job.Answered;

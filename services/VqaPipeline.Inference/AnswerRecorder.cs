@@ -71,7 +71,7 @@ public sealed class AnswerRecorder(InferenceDbContext db) : IAnswerRecorder
             var image = outcome.Images[imageId];
             db.AddOutgoing(new AnswersProduced(job.Id, job.CollectionId, imageId, outcome.ModelVersion, outcome.Answered[imageId], now)
             {
-                FileName = image.FileName, ObjectKey = image.ObjectKey,
+                TeamId = job.TeamId, FileName = image.FileName, ObjectKey = image.ObjectKey,
             }, traceParent: outcome.TraceParents?.GetValueOrDefault(imageId));
         }
         await JobProgress.RecountAsync(db, job.Id, cancellationToken);

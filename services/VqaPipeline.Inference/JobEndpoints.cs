@@ -13,7 +13,10 @@ using VqaPipeline.Storage;
 
 namespace VqaPipeline.Inference;
 
-/// <summary>The jobs API: submit, follow, cancel, export the answers.</summary>
+/// <summary>
+/// The jobs API: submit, follow, cancel, export the answers — each only through the gateway, for the caller's team: a
+/// job or collection of another team answers exactly as an unknown one (404, the same sentence).
+/// </summary>
 internal static class JobEndpoints
 {
     /// <summary>The setting naming the model a job without one uses.</summary>
@@ -25,7 +28,7 @@ internal static class JobEndpoints
 
     public static void MapJobEndpoints(this IEndpointRouteBuilder app)
     {
-        var jobs = app.MapGroup("/jobs").WithTags("jobs");
+        var jobs = app.MapGroup("/jobs").WithTags("jobs").RequireCaller();
         jobs.MapPost("/", SubmitAsync);
         jobs.MapGet("/{jobId:guid}", GetAsync);
         jobs.MapPost("/{jobId:guid}/cancel", CancelAsync);
@@ -33,7 +36,7 @@ internal static class JobEndpoints
     }
 
     private static async Task<IResult> SubmitAsync(
-        SubmitJobRequest request, HttpContext context, InferenceDbContext database, CollectionsClient collections, ModelLocator models,
+        SubmitJobRequest request, Caller caller, InferenceDbContext database, CollectionsClient collections, ModelLocator models,
         IConfiguration configuration, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (request.CollectionId is not { } collectionId)
@@ -54,31 +57,31 @@ internal static class JobEndpoints
         CollectionSummary? collection;
         try
         {
-            collection = await collections.GetAsync(collectionId, context.Caller(), cancellationToken);
+            collection = await collections.GetAsync(collectionId, caller, cancellationToken);
         }
         catch (ServiceUnavailableException exception)
         {
             return ApiProblem.Of(StatusCodes.Status503ServiceUnavailable, exception.Message);
         }
         if (collection is null)
-            return BadRequest($"collection {collectionId} does not exist");
+            return ApiProblem.NotFound($"collection {collectionId} does not exist");
 
         var now = clock.GetUtcNow();
         var job = new QuestionJob
         {
-            Id = NewId.NextGuid(), CollectionId = collectionId, Questions = [.. request.Questions!.Select(q => q!)], Model = model.Text,
+            Id = NewId.NextGuid(), TeamId = caller.TeamId, CollectionId = collectionId, Questions = [.. request.Questions!.Select(q => q!)], Model = model.Text,
             TopK = topK, ExpectedImages = collection.Images, Total = collection.Images, CreatedAt = now, UpdatedAt = now,
         };
         database.QuestionJobs.Add(job);
-        database.AddOutgoing(new QuestionJobSubmitted(job.Id, collectionId, job.Questions, job.Model, topK, now));
+        database.AddOutgoing(new QuestionJobSubmitted(job.Id, collectionId, job.Questions, job.Model, topK, now) { TeamId = caller.TeamId });
         await database.SaveChangesAsync(cancellationToken);
         return TypedResults.Accepted($"/jobs/{job.Id}", new JobAcceptedResponse(job.Id, $"/jobs/{job.Id}"));
     }
 
     private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(
-        Guid jobId, InferenceDbContext database, TimeProvider clock, CancellationToken cancellationToken)
+        Guid jobId, Caller caller, InferenceDbContext database, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var job = await database.QuestionJobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        var job = await TeamJobAsync(database, jobId, caller, cancellationToken);
         return job is null ? UnknownJob(jobId) : TypedResults.Ok(await DescribeAsync(database, job, clock.GetUtcNow(), cancellationToken));
     }
 
@@ -95,8 +98,11 @@ internal static class JobEndpoints
     }
 
     private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> CancelAsync(
-        Guid jobId, InferenceDbContext database, TimeProvider clock, CancellationToken cancellationToken)
+        Guid jobId, Caller caller, InferenceDbContext database, TimeProvider clock, CancellationToken cancellationToken)
     {
+        // Another team's job is left as it is and answered as unknown.
+        if (await TeamJobAsync(database, jobId, caller, cancellationToken) is null)
+            return UnknownJob(jobId);
         var now = clock.GetUtcNow();
         // Ended in one conditional update, so a job the worker completes at the same moment is never reported as cancelled.
         await using (var transaction = await database.Database.BeginTransactionAsync(cancellationToken))
@@ -105,21 +111,19 @@ internal static class JobEndpoints
             await database.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
-        var job = await database.QuestionJobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
-        if (job is null)
-            return UnknownJob(jobId);
+        var job = await database.QuestionJobs.AsNoTracking().SingleAsync(j => j.Id == jobId, cancellationToken);
         if (job.Status != JobStatus.Cancelled)
             return ApiProblem.Conflict($"job {jobId} is already {job.Status.Text()}");
         return TypedResults.Ok(await DescribeAsync(database, job, now, cancellationToken));
     }
 
     private static async Task<IResult> ExportAsync(
-        Guid jobId, string? format, HttpContext http, InferenceDbContext database, CancellationToken cancellationToken)
+        Guid jobId, string? format, Caller caller, HttpContext http, InferenceDbContext database, CancellationToken cancellationToken)
     {
         format = (format ?? "jsonl").ToLowerInvariant();
         if (format is not ("jsonl" or "csv"))
             return BadRequest($"format '{format}' is not one of jsonl, csv");
-        if (!await database.QuestionJobs.AnyAsync(j => j.Id == jobId, cancellationToken))
+        if (await TeamJobAsync(database, jobId, caller, cancellationToken) is null)
             return UnknownJob(jobId);
 
         var rows = database.JobAnswers.AsNoTracking()
@@ -163,6 +167,10 @@ internal static class JobEndpoints
     }
 
     private static ProblemHttpResult BadRequest(string reason) => ApiProblem.BadRequest(reason);
+
+    /// <summary>The job, when it is <paramref name="caller"/>'s team's; another team's is <c>null</c> like an unknown one.</summary>
+    private static Task<QuestionJob?> TeamJobAsync(InferenceDbContext database, Guid jobId, Caller caller, CancellationToken cancellationToken) =>
+        database.QuestionJobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId && j.TeamId == caller.TeamId, cancellationToken);
 
     private static ProblemHttpResult UnknownJob(Guid jobId) =>
         ApiProblem.NotFound($"job {jobId} does not exist");

@@ -16,7 +16,7 @@ namespace VqaPipeline.Inference;
 public sealed class JobProgress(IOptions<InferenceOptions> options)
 {
     /// <summary>
-    /// Adds to the job every image of its collection that is ready or rejected and not yet in it (or only
+    /// Adds to the job every image of its collection and its team that is ready or rejected and not yet in it (or only
     /// <paramref name="imageId"/>): ready ones are queued, rejected ones fail with their reason; then recounts the job
     /// (which completes it when nothing is left to answer). The batch commands for the newly queued images go into the
     /// outbox. Returns how many there are.
@@ -31,7 +31,8 @@ public sealed class JobProgress(IOptions<InferenceOptions> options)
             SELECT @job, i.id, CASE i.status WHEN 'ready' THEN 'queued' ELSE 'failed' END,
                    CASE i.status WHEN 'ready' THEN NULL ELSE coalesce(i.rejection_reason, 'rejected by preprocessing') END, clock_timestamp()
             FROM images i
-            WHERE i.collection_id = @collection AND i.status IN ('ready', 'rejected') AND (@image::uuid IS NULL OR i.id = @image)
+            WHERE i.collection_id = @collection AND i.team_id = @team AND i.status IN ('ready', 'rejected')
+              AND (@image::uuid IS NULL OR i.id = @image)
             ORDER BY i.created_at, i.id
             ON CONFLICT (job_id, image_id) DO NOTHING
             RETURNING image_id, state
@@ -39,6 +40,7 @@ public sealed class JobProgress(IOptions<InferenceOptions> options)
         {
             command.Parameters.AddWithValue("job", job.Id);
             command.Parameters.AddWithValue("collection", job.CollectionId);
+            command.Parameters.AddWithValue("team", job.TeamId);
             command.Parameters.Add(new NpgsqlParameter("image", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)imageId ?? DBNull.Value });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
@@ -49,7 +51,7 @@ public sealed class JobProgress(IOptions<InferenceOptions> options)
         var batches = 0;
         foreach (var chunk in queued.Chunk(Math.Max(1, options.Value.ImagesPerBatch)))
         {
-            db.AddOutgoing(new ImageBatchRequested(job.Id, chunk), destinationQueue: options.Value.BatchQueueName);
+            db.AddOutgoing(new ImageBatchRequested(job.Id, chunk) { TeamId = job.TeamId }, destinationQueue: options.Value.BatchQueueName);
             batches++;
         }
         await RecountAsync(db, job.Id, cancellationToken);
@@ -139,7 +141,7 @@ public sealed class JobProgress(IOptions<InferenceOptions> options)
         var job = await db.QuestionJobs.AsNoTracking().SingleAsync(j => j.Id == jobId, cancellationToken);
         var answered = await db.JobImages.CountAsync(i => i.JobId == jobId && i.State == JobImageState.Answered, cancellationToken);
         db.AddOutgoing(new QuestionJobEnded(job.Id, job.CollectionId, job.Status.Text(), job.ModelVersion ?? job.Model, answered,
-            job.FailureReason, job.FinishedAt ?? DateTimeOffset.UtcNow));
+            job.FailureReason, job.FinishedAt ?? DateTimeOffset.UtcNow) { TeamId = job.TeamId });
     }
 
     /// <summary>A command on the context's connection, in its current transaction.</summary>

@@ -132,7 +132,6 @@ public sealed class JobTests(InProcessPipeline pipeline)
         var model = TestData.TinyModel;
         var cases = new (object Body, string Reason)[]
         {
-            (new { collectionId = Guid.NewGuid(), questions = new[] { "Is it red?" }, model }, "does not exist"),
             (new { collectionId, questions = Array.Empty<string>(), model }, "one or more questions"),
             (new { collectionId, questions = new[] { "Is it red?", "  " }, model }, "question 2 is empty"),
             (new { collectionId, questions = new[] { "Is it red?" }, model = "./no/such/folder" }, "must be an absolute path on the workers' disks"),
@@ -146,6 +145,12 @@ public sealed class JobTests(InProcessPipeline pipeline)
             using var response = await pipeline.Api.PostAsJsonAsync("/jobs", body);
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             Assert.Contains(reason, (await response.Content.ReadFromJsonAsync<ErrorResponse>())!.Error);
+        }
+        var unknownCollection = Guid.NewGuid();
+        using (var response = await pipeline.Api.PostAsJsonAsync("/jobs", new { collectionId = unknownCollection, questions = new[] { "Is it red?" }, model }))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal($"collection {unknownCollection} does not exist", (await response.Content.ReadFromJsonAsync<ErrorResponse>())!.Error);
         }
         Assert.Equal(HttpStatusCode.NotFound, (await pipeline.Api.GetAsync($"/jobs/{Guid.NewGuid()}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await pipeline.Api.PostAsync($"/jobs/{Guid.NewGuid()}/cancel", null)).StatusCode);

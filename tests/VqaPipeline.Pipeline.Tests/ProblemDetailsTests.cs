@@ -27,7 +27,7 @@ public sealed class ProblemDetailsTests(ApiOwnersStack owners) : IClassFixture<A
         {
             (Post("/collections", """{"name": ""}"""), HttpStatusCode.BadRequest, "a collection needs a non-empty name"),
             (Get($"/collections/{unknown}"), HttpStatusCode.NotFound, $"collection {unknown} does not exist"),
-            (Post("/jobs", $$"""{"collectionId": "{{unknown}}", "questions": ["what is it?"]}"""), HttpStatusCode.BadRequest,
+            (Post("/jobs", $$"""{"collectionId": "{{unknown}}", "questions": ["what is it?"]}"""), HttpStatusCode.NotFound,
                 $"collection {unknown} does not exist"),
             (Get($"/jobs/{unknown}"), HttpStatusCode.NotFound, $"job {unknown} does not exist"),
             (Get($"/training-runs/{unknown}"), HttpStatusCode.NotFound, $"training run {unknown} does not exist"),

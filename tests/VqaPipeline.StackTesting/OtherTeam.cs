@@ -28,6 +28,9 @@ public sealed class OtherTeam : IDisposable
     /// <summary>A client of the public API (the gateway) sending this team's key.</summary>
     public HttpClient Api { get; }
 
+    /// <summary>The team's id and its client, for <c>var (teamB, clientB) = …</c>.</summary>
+    public void Deconstruct(out Guid id, out HttpClient api) => (id, api) = (Id, Api);
+
     /// <summary>
     /// Creates a team named after <paramref name="purpose"/> on <paramref name="stack"/> with a key of
     /// <paramref name="role"/> (admin by default, so no route is refused for its role: what is left is the scoping).

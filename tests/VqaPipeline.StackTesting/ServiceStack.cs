@@ -89,14 +89,14 @@ public sealed class ServiceStack : IAsyncDisposable
     /// <summary>The team the stack creates (<c>stack-{purpose}</c>) and whose admin key <see cref="Api"/> sends.</summary>
     public string Team => $"stack-{_options.Purpose}";
 
+    /// <summary>The id of <see cref="Team"/>, which owns what <see cref="Api"/> creates.</summary>
+    public Guid TeamId { get; private set; }
+
     /// <summary>An admin key of <see cref="Team"/>.</summary>
     public string ApiKey { get; private set; } = "";
 
     /// <summary>The operator's work on teams and keys (<c>vqa admin</c>), in this stack's database.</summary>
     public KeyAdministration Keys => new(_database.ConnectionString);
-
-    /// <summary>The id of <see cref="Team"/>, which owns what <see cref="Api"/> creates.</summary>
-    public Guid TeamId { get; private set; }
 
     /// <summary>
     /// A client of <paramref name="service"/> on its own port that sends what the gateway sends for <see cref="ApiKey"/>:

@@ -10,6 +10,12 @@ public sealed class IndexedAnswer
     /// <summary>The row's id.</summary>
     public long Id { get; set; }
 
+    /// <summary>
+    /// The team of the image (from <c>AnswersProduced.TeamId</c>): searches reach only their caller's team's rows;
+    /// <see cref="Guid.Empty"/> for answers from before teams.
+    /// </summary>
+    public Guid TeamId { get; set; }
+
     /// <summary>The collection the image belongs to.</summary>
     public Guid CollectionId { get; set; }
 
@@ -75,6 +81,9 @@ public sealed class IndexedQuestion
 /// <summary>A question job the indexing service started for a search about a question never asked of a collection.</summary>
 public sealed class SearchJob
 {
+    /// <summary>The team whose search started it (and as whose caller the job was submitted).</summary>
+    public Guid TeamId { get; set; }
+
     /// <summary>The collection asked about.</summary>
     public Guid CollectionId { get; set; }
 

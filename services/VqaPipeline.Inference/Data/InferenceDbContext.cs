@@ -36,6 +36,7 @@ public sealed class InferenceDbContext(DbContextOptions<InferenceDbContext> opti
             job.Property(j => j.ModelVersion).HasMaxLength(1024);
             job.Property(j => j.Status).HasMaxLength(16).HasConversion(LowerCaseEnum.Converter<JobStatus>());
             job.HasIndex(j => new { j.CollectionId, j.Status });
+            job.HasIndex(j => new { j.TeamId, j.CreatedAt });
         });
 
         modelBuilder.Entity<JobImage>(image =>

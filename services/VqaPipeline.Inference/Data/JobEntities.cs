@@ -38,6 +38,9 @@ public sealed class QuestionJob
     /// <summary>The job's id.</summary>
     public Guid Id { get; set; }
 
+    /// <summary>The team that submitted it (the team of its collection); <see cref="Guid.Empty"/> for jobs from before teams.</summary>
+    public Guid TeamId { get; set; }
+
     /// <summary>The collection asked about.</summary>
     public Guid CollectionId { get; set; }
 
@@ -171,6 +174,9 @@ public sealed class CollectionImage
 {
     /// <summary>The image's id (the ingestion service's).</summary>
     public Guid Id { get; set; }
+
+    /// <summary>The team of its collection, as the image's messages carried it; <see cref="Guid.Empty"/> before teams.</summary>
+    public Guid TeamId { get; set; }
 
     /// <summary>The collection it belongs to.</summary>
     public Guid CollectionId { get; set; }

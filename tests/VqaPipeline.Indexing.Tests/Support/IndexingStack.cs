@@ -40,6 +40,12 @@ public sealed class IndexingStack : IAsyncLifetime
     /// <summary>The admin key the stack's team was given; what <see cref="Indexing"/> sends.</summary>
     public string ApiKey => Stack.ApiKey;
 
+    /// <summary>The id of the team whose key <see cref="Ingestion"/> and <see cref="Indexing"/> send.</summary>
+    public Guid TeamId => Stack.TeamId;
+
+    /// <summary>Another team with an admin key of its own (<see cref="OtherTeam"/>).</summary>
+    public Task<OtherTeam> OtherTeamAsync(string name) => OtherTeam.CreateAsync(Stack, name);
+
     public IndexingDbContext IndexDatabase() => Stack.Indexing();
 
     public InferenceDbContext JobsDatabase() => Stack.Inference();
@@ -66,17 +72,21 @@ public sealed class IndexingStack : IAsyncLifetime
             await _stack.DisposeAsync();
     }
 
-    /// <summary>A new collection with every fixture image uploaded and preprocessed; returns its id and the images by file name.</summary>
-    public async Task<(Guid CollectionId, IReadOnlyDictionary<string, Guid> Images)> NewCollectionWithFixtureImagesAsync()
+    /// <summary>
+    /// A new collection (of <paramref name="api"/>'s team; by default the stack's) with every fixture image uploaded and
+    /// preprocessed; returns its id and the images by file name.
+    /// </summary>
+    public async Task<(Guid CollectionId, IReadOnlyDictionary<string, Guid> Images)> NewCollectionWithFixtureImagesAsync(HttpClient? api = null)
     {
-        using var created = await Ingestion.PostAsJsonAsync("/collections", new { name = $"indexing-{Guid.NewGuid():N}" });
+        api ??= Ingestion;
+        using var created = await api.PostAsJsonAsync("/collections", new { name = $"indexing-{Guid.NewGuid():N}" });
         created.EnsureSuccessStatusCode();
         var collectionId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
 
         using var form = new MultipartFormDataContent();
         foreach (var path in Fixtures.Images())
             form.Add(new ByteArrayContent(await File.ReadAllBytesAsync(path)), "files", Path.GetFileName(path));
-        using var uploaded = await Ingestion.PostAsync($"/collections/{collectionId}/images", form);
+        using var uploaded = await api.PostAsync($"/collections/{collectionId}/images", form);
         uploaded.EnsureSuccessStatusCode();
         var accepted = (await uploaded.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accepted").EnumerateArray()
             .ToDictionary(image => image.GetProperty("fileName").GetString()!, image => image.GetProperty("imageId").GetGuid());
@@ -91,9 +101,9 @@ public sealed class IndexingStack : IAsyncLifetime
 
     /// <summary>
     /// Puts answers into the inference service's outbox as it does itself (each with its image's file name and
-    /// original), and its dispatcher publishes them.
+    /// original) under <paramref name="teamId"/> (by default the stack's team), and its dispatcher publishes them.
     /// </summary>
-    public async Task ProduceAsync(IEnumerable<AnswersProduced> messages)
+    public async Task ProduceAsync(IEnumerable<AnswersProduced> messages, Guid? teamId = null)
     {
         var list = messages.ToList();
         var ids = list.Select(m => m.ImageId).Distinct().ToList();
@@ -102,7 +112,10 @@ public sealed class IndexingStack : IAsyncLifetime
             images = await ingestion.Images.AsNoTracking().Where(i => ids.Contains(i.Id)).ToDictionaryAsync(i => i.Id);
         await using var db = JobsDatabase();
         foreach (var message in list)
-            db.AddOutgoing(message with { FileName = images[message.ImageId].FileName, ObjectKey = images[message.ImageId].ObjectKey });
+            db.AddOutgoing(message with
+            {
+                TeamId = teamId ?? TeamId, FileName = images[message.ImageId].FileName, ObjectKey = images[message.ImageId].ObjectKey,
+            });
         await db.SaveChangesAsync();
     }
 

@@ -37,6 +37,12 @@ public abstract class Pipeline : IAsyncLifetime
     /// <summary>A client of the public API (the gateway).</summary>
     public HttpClient Api => Stack.Api;
 
+    /// <summary>The id of the team whose key <see cref="Api"/> sends.</summary>
+    public Guid TeamId => Stack.TeamId;
+
+    /// <summary>Another team with an admin key of its own (<see cref="OtherTeam"/>).</summary>
+    public Task<OtherTeam> OtherTeamAsync(string name) => OtherTeam.CreateAsync(Stack, name);
+
     /// <summary>The inference service's schema (jobs, answers, their event log).</summary>
     public InferenceDbContext NewContext() => Stack.Inference();
 

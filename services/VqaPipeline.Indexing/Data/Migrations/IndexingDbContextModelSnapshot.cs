@@ -137,6 +137,10 @@ namespace VqaPipeline.Indexing.Data.Migrations
                         .HasColumnType("double precision")
                         .HasColumnName("score");
 
+                    b.Property<Guid>("TeamId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("team_id");
+
                     b.HasKey("Id")
                         .HasName("pk_indexed_answers");
 
@@ -212,6 +216,10 @@ namespace VqaPipeline.Indexing.Data.Migrations
                         .HasMaxLength(2000)
                         .HasColumnType("character varying(2000)")
                         .HasColumnName("status_url");
+
+                    b.Property<Guid>("TeamId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("team_id");
 
                     b.HasKey("CollectionId", "Question", "Model")
                         .HasName("pk_search_jobs");

@@ -65,6 +65,10 @@ namespace VqaPipeline.Inference.Data.Migrations
                         .HasColumnType("character varying(16)")
                         .HasColumnName("status");
 
+                    b.Property<Guid>("TeamId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("team_id");
+
                     b.HasKey("Id")
                         .HasName("pk_images");
 
@@ -216,6 +220,10 @@ namespace VqaPipeline.Inference.Data.Migrations
                         .HasColumnType("character varying(16)")
                         .HasColumnName("status");
 
+                    b.Property<Guid>("TeamId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("team_id");
+
                     b.Property<int>("TopK")
                         .HasColumnType("integer")
                         .HasColumnName("top_k");
@@ -233,6 +241,9 @@ namespace VqaPipeline.Inference.Data.Migrations
 
                     b.HasIndex("CollectionId", "Status")
                         .HasDatabaseName("ix_question_jobs_collection_id_status");
+
+                    b.HasIndex("TeamId", "CreatedAt")
+                        .HasDatabaseName("ix_question_jobs_team_id_created_at");
 
                     b.ToTable("question_jobs", "inference");
                 });
