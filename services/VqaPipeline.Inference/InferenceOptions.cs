@@ -26,6 +26,12 @@ public sealed record InferenceOptions
     /// <summary>How long the batch consumer waits for more commands before running what it has.</summary>
     public TimeSpan BatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Most answers a job may store per image: its questions × top-k. Each is a row of the job's answers and of the
+    /// index, for every image of the collection, so the product (not each factor alone) bounds what one job writes.
+    /// </summary>
+    public int MaxAnswersPerImage { get; set; } = 1000;
+
     /// <summary>(image, question) pairs per forward pass of the engine.</summary>
     public int EngineBatchSize { get; set; } = 8;
 

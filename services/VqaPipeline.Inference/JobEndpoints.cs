@@ -5,6 +5,7 @@ using System.Text.Json;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Hosting;
 using VqaPipeline.Inference.Data;
@@ -26,6 +27,12 @@ internal static class JobEndpoints
     public const int MaxTopK = 100;
     public const int MaxQuestions = 100;
 
+    /// <summary>
+    /// A team's question jobs pending or running (<c>Quotas:JobsInFlight</c>); a job of a small collection ends in
+    /// seconds, a large one in minutes: half a minute lets a client try again without hammering.
+    /// </summary>
+    public static readonly TeamQuota JobsInFlight = new("JobsInFlight", 20, "question jobs pending or running", TimeSpan.FromSeconds(30));
+
     public static void MapJobEndpoints(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/jobs").WithTags("jobs").RequireCaller();
@@ -37,7 +44,8 @@ internal static class JobEndpoints
 
     private static async Task<IResult> SubmitAsync(
         SubmitJobRequest request, Caller caller, InferenceDbContext database, CollectionsClient collections, ModelLocator models,
-        IConfiguration configuration, TimeProvider clock, CancellationToken cancellationToken)
+        IConfiguration configuration, IOptions<InferenceOptions> options, HttpResponse response, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         if (request.CollectionId is not { } collectionId)
             return BadRequest("give the collection to ask about in 'collectionId'");
@@ -46,6 +54,13 @@ internal static class JobEndpoints
         var topK = request.TopK ?? DefaultTopK;
         if (topK is < 1 or > MaxTopK)
             return BadRequest($"topK must be between 1 and {MaxTopK}, not {topK}");
+        var answersPerImage = request.Questions!.Count * topK;
+        if (answersPerImage > options.Value.MaxAnswersPerImage)
+            return BadRequest($"{request.Questions.Count} questions × topK {topK} = {answersPerImage} answers per image, more than {options.Value.MaxAnswersPerImage}: ask fewer questions or a smaller topK");
+        if (await JobsInFlight.RefusalAsync(configuration, caller, response, token => database.QuestionJobs
+                .CountAsync(j => j.TeamId == caller.TeamId && (j.Status == JobStatus.Pending || j.Status == JobStatus.Running), token),
+                cancellationToken) is { } overQuota)
+            return overQuota;
         var named = !string.IsNullOrWhiteSpace(request.Model) ? request.Model.Trim()
             : configuration[DefaultModelSetting] is { Length: > 0 } configured ? configured.Trim()
             : BundledModels.Default;

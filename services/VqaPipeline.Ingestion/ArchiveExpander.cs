@@ -12,6 +12,37 @@ internal sealed class ArchiveExpander(IngestionOptions limits)
     private const int UnixFileTypeMask = 0xF000;
     private const int UnixRegularFile = 0x8000;
 
+    /// <summary>
+    /// Why <paramref name="archive"/> (a zip, positioned at its start, left there) is refused as a whole before any
+    /// entry is inflated — more entries than <see cref="IngestionOptions.MaxArchiveEntries"/>, or declared sizes adding
+    /// up past <see cref="IngestionOptions.MaxArchiveBytes"/> — or <c>null</c>. Only the central directory is read. An
+    /// archive that does not open is left to <see cref="ExpandAsync"/>, which reports it; sizes that lie are caught
+    /// there, by bounded reads.
+    /// </summary>
+    public string? RefusalReason(Stream archive, string archiveName)
+    {
+        var start = archive.Position;
+        try
+        {
+            using var zip = new ZipArchive(archive, ZipArchiveMode.Read, leaveOpen: true);
+            var entries = zip.Entries;
+            if (entries.Count > limits.MaxArchiveEntries)
+                return $"{archiveName} has {entries.Count} entries, more than the {limits.MaxArchiveEntries} an archive may have";
+            var declared = entries.Sum(entry => entry.Length);
+            return declared > limits.MaxArchiveBytes
+                ? $"{archiveName} expands to {declared} bytes, more than the {limits.MaxArchiveBytes} bytes an archive may hold"
+                : null;
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
+        finally
+        {
+            archive.Position = start;
+        }
+    }
+
     public async Task ExpandAsync(
         Stream archive, string archiveName, IngestReport report, Func<string, Stream, Task> ingest,
         CancellationToken cancellationToken)
@@ -55,12 +86,15 @@ internal sealed class ArchiveExpander(IngestionOptions limits)
                     continue;
                 }
 
-                using var content = await ReadBoundedAsync(entry, cancellationToken);
+                // What is inflated stays within both limits whatever the entries declare.
+                var room = Math.Min(limits.MaxImageBytes, limits.MaxArchiveBytes - expanded);
+                using var content = await ReadBoundedAsync(entry, room, cancellationToken);
                 if (content is null)
                 {
                     // The declared size lied (a zip bomb's trick): the bounded read stopped at the limit.
-                    report.Refuse(entry.FullName,
-                        $"entry of {archiveName} expands beyond the {limits.MaxImageBytes}-byte limit per image");
+                    report.Refuse(entry.FullName, room < limits.MaxImageBytes
+                        ? $"{archiveName} expands beyond the {limits.MaxArchiveBytes}-byte limit per archive at this entry"
+                        : $"entry of {archiveName} expands beyond the {limits.MaxImageBytes}-byte limit per image");
                     continue;
                 }
                 expanded += content.Length;
@@ -107,7 +141,7 @@ internal sealed class ArchiveExpander(IngestionOptions limits)
         return unixFileType is 0 or UnixRegularFile;
     }
 
-    private async Task<MemoryStream?> ReadBoundedAsync(ZipArchiveEntry entry, CancellationToken cancellationToken)
+    private static async Task<MemoryStream?> ReadBoundedAsync(ZipArchiveEntry entry, long maxBytes, CancellationToken cancellationToken)
     {
         await using var source = entry.Open();
         var buffer = new MemoryStream();
@@ -115,7 +149,7 @@ internal sealed class ArchiveExpander(IngestionOptions limits)
         int read;
         while ((read = await source.ReadAsync(chunk, cancellationToken)) > 0)
         {
-            if (buffer.Length + read > limits.MaxImageBytes)
+            if (buffer.Length + read > maxBytes)
             {
                 await buffer.DisposeAsync();
                 return null;

@@ -19,7 +19,8 @@ internal static class Endpoints
         collections.MapGet("/", ListCollectionsAsync);
         collections.MapGet("/{collectionId:guid}", GetCollectionAsync);
         collections.MapPost("/{collectionId:guid}/images", UploadImagesAsync).DisableAntiforgery()
-            .Accepts<IFormFileCollection>("multipart/form-data");
+            .Accepts<IFormFileCollection>("multipart/form-data")
+            .WithBodyLimit(app.ServiceProvider.GetRequiredService<IngestionOptions>().MaxRequestBytes);
         collections.MapPost("/{collectionId:guid}/images/urls", IngestUrlsAsync);
         collections.MapGet("/{collectionId:guid}/images", ListImagesAsync);
         collections.MapGet("/{collectionId:guid}/images/{imageId:guid}/content", GetImageContentAsync);
@@ -72,25 +73,28 @@ internal static class Endpoints
 
     private static async Task<Results<Ok<IngestResponse>, ProblemHttpResult>>
         UploadImagesAsync(Guid collectionId, Caller caller, HttpRequest request, IngestionDbContext database, ImageIngestor ingestor,
-            ArchiveExpander archives, CancellationToken cancellationToken)
+            ArchiveExpander archives, IConfiguration configuration, CancellationToken cancellationToken)
     {
         if (!await database.HasCollectionAsync(caller, collectionId, cancellationToken))
             return UnknownCollection(collectionId);
         if (!request.HasFormContentType)
             return ApiProblem.BadRequest("send multipart/form-data with one or more parts named 'files'");
+        if (await database.UploadRefusalAsync(caller, configuration, request.HttpContext.Response, cancellationToken) is { } overQuota)
+            return overQuota;
 
         var form = await request.ReadFormAsync(cancellationToken);
         var files = form.Files.GetFiles("files");
         if (files.Count == 0)
             return ApiProblem.BadRequest("no part named 'files' in the form");
+        if (await ArchiveRefusalAsync(files, archives, cancellationToken) is { } archiveProblem)
+            return archiveProblem;
 
         var report = new IngestReport();
         foreach (var file in files)
         {
-            var fileName = Path.GetFileName(file.FileName.Replace('\\', '/'));
+            var fileName = UploadedName(file);
             await using var content = file.OpenReadStream();
-            if (ImageSignature.IsZip(await ImageSignature.PeekAsync(content, cancellationToken))
-                || fileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+            if (await IsArchiveAsync(content, fileName, cancellationToken))
             {
                 await archives.ExpandAsync(content, fileName, report,
                     (entryName, entry) => ingestor.IngestAsync(caller.TeamId, collectionId, entryName, null, entry, report, cancellationToken),
@@ -104,14 +108,43 @@ internal static class Endpoints
         return TypedResults.Ok(report.ToResponse());
     }
 
+    /// <summary>The name a part was uploaded under, without the client's folders.</summary>
+    private static string UploadedName(IFormFile file) => Path.GetFileName(file.FileName.Replace('\\', '/'));
+
+    private static async Task<bool> IsArchiveAsync(Stream content, string fileName, CancellationToken cancellationToken) =>
+        ImageSignature.IsZip(await ImageSignature.PeekAsync(content, cancellationToken))
+        || fileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A 413 when an archive of the upload has too many entries or declares too much content, found from the central
+    /// directories before any file of the upload is ingested, so a zip bomb is refused without being inflated.
+    /// </summary>
+    private static async Task<ProblemHttpResult?> ArchiveRefusalAsync(
+        IReadOnlyList<IFormFile> files, ArchiveExpander archives, CancellationToken cancellationToken)
+    {
+        foreach (var file in files)
+        {
+            var fileName = UploadedName(file);
+            await using var content = file.OpenReadStream();
+            if (await IsArchiveAsync(content, fileName, cancellationToken) && archives.RefusalReason(content, fileName) is { } reason)
+                return ApiProblem.Of(StatusCodes.Status413PayloadTooLarge, reason);
+        }
+        return null;
+    }
+
     private static async Task<Results<Ok<IngestResponse>, ProblemHttpResult>>
         IngestUrlsAsync(Guid collectionId, Caller caller, IngestUrlsRequest request, IngestionDbContext database, ImageIngestor ingestor,
-            UrlDownloader downloader, CancellationToken cancellationToken)
+            UrlDownloader downloader, IngestionOptions limits, IConfiguration configuration, HttpResponse response,
+            CancellationToken cancellationToken)
     {
         if (!await database.HasCollectionAsync(caller, collectionId, cancellationToken))
             return UnknownCollection(collectionId);
         if (request.Urls is not { Count: > 0 } urls)
             return ApiProblem.BadRequest("give one or more URLs in 'urls'");
+        if (urls.Count > limits.MaxUrlsPerRequest)
+            return ApiProblem.BadRequest($"give at most {limits.MaxUrlsPerRequest} URLs per request, not {urls.Count}");
+        if (await database.UploadRefusalAsync(caller, configuration, response, cancellationToken) is { } overQuota)
+            return overQuota;
 
         var report = new IngestReport();
         foreach (var url in urls)

@@ -49,7 +49,7 @@ internal static class ImportEndpoints
 
     private static async Task<Results<Accepted<ImportResponse>, ProblemHttpResult>>
         CreateImportAsync(Guid collectionId, CreateImportRequest? request, Caller caller, IngestionDbContext database, ImportSignal signal,
-            ObjectStore store, TimeProvider clock, CancellationToken cancellationToken)
+            ObjectStore store, TimeProvider clock, IConfiguration configuration, HttpResponse response, CancellationToken cancellationToken)
     {
         if (!await database.HasCollectionAsync(caller, collectionId, cancellationToken))
             return Endpoints.UnknownCollection(collectionId);
@@ -67,6 +67,8 @@ internal static class ImportEndpoints
         if (bucket == store.Bucket && !IsClientArea(prefix))
             return ApiProblem.BadRequest(
                 $"in the system's bucket '{bucket}', give a prefix of your own: not empty, not under {string.Join(", ", SystemFolders.Select(f => f + "/"))}");
+        if (await database.UploadRefusalAsync(caller, configuration, response, cancellationToken) is { } overQuota)
+            return overQuota;
 
         var now = clock.GetUtcNow();
         var import = new BucketImport

@@ -11,8 +11,17 @@ public sealed record IngestionOptions
     /// <summary>Largest total of uncompressed entries one archive may expand to.</summary>
     public long MaxArchiveBytes { get; set; } = 1024L * 1024 * 1024;
 
-    /// <summary>Largest request body (every part of one upload together).</summary>
+    /// <summary>
+    /// Largest body of an upload (every part of one multipart request together); every other route takes the server's
+    /// JSON limit (<c>Limits:MaxJsonBodyBytes</c>).
+    /// </summary>
     public long MaxRequestBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>Most entries (files, folders, links) one zip archive may list; more refuses the upload before any is read.</summary>
+    public int MaxArchiveEntries { get; set; } = 10_000;
+
+    /// <summary>Most URLs one <c>POST …/images/urls</c> may give.</summary>
+    public int MaxUrlsPerRequest { get; set; } = 1000;
 
     /// <summary>Longest one URL download may take, headers and body.</summary>
     public TimeSpan DownloadTimeout { get; set; } = TimeSpan.FromSeconds(30);

@@ -54,7 +54,6 @@ public static class IngestionService
             .ConfigurePrimaryHttpMessageHandler(() =>
                 OutboundAddressGuard.CreateHandler(limits.DownloadTimeout, limits.AllowPrivateNetworkUrls));
         services.Configure<FormOptions>(form => form.MultipartBodyLengthLimit = limits.MaxRequestBytes);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBytes);
         services.AddOpenApi();
 
         var app = builder.Build();

@@ -25,10 +25,14 @@ internal static class LabelEndpoints
     public const int MaxAnswerLength = 200;
     public const int MaxLabelsPerRequest = 10_000;
 
+    /// <summary>The largest body of <c>POST …/labels</c>.</summary>
+    public const long LabelsBodyBytes = 32L * 1024 * 1024;
+
     public static void MapLabelEndpoints(this IEndpointRouteBuilder app)
     {
         var labels = app.MapGroup("/collections/{collectionId:guid}/labels").WithTags("labels").RequireCaller();
-        labels.MapPost("/", StoreLabelsAsync);
+        // Up to MaxLabelsPerRequest labels of long questions and many answers: more than the server's 1 MiB for JSON.
+        labels.MapPost("/", StoreLabelsAsync).WithBodyLimit(LabelsBodyBytes);
         labels.MapGet("/", ListLabelsAsync);
     }
 

@@ -51,6 +51,13 @@ public sealed record ModelVersionResponse(
 /// <summary>The training API: starting and following training runs, and the model versions they stored.</summary>
 internal static partial class TrainingRunEndpoints
 {
+    /// <summary>
+    /// A team's training runs queued or running (<c>Quotas:TrainingRunsQueued</c>); runs take minutes to hours, so a
+    /// client is told to come back in five minutes.
+    /// </summary>
+    public static readonly TeamQuota TrainingRunsQueued =
+        new("TrainingRunsQueued", 5, "training runs queued or running", TimeSpan.FromMinutes(5));
+
     public static void MapTrainingRunEndpoints(this IEndpointRouteBuilder app)
     {
         var runs = app.MapGroup("/training-runs").WithTags("training").RequireCaller();
@@ -63,7 +70,7 @@ internal static partial class TrainingRunEndpoints
     private static async Task<IResult> StartAsync(
         TrainingRunRequest request, Caller caller, TrainingDbContext database, ObjectStore store, ModelLocator models,
         CollectionsClient collections, IOptions<TrainingOptions> training, IOptions<TrainingRunLimits> limits, TimeProvider clock,
-        CancellationToken cancellationToken)
+        IConfiguration configuration, HttpResponse response, CancellationToken cancellationToken)
     {
         string? reason;
         try
@@ -79,6 +86,10 @@ internal static partial class TrainingRunEndpoints
             return request.Dataset?.CollectionId is { } named && reason == UnknownCollection(named)
                 ? ApiProblem.NotFound(reason)
                 : ApiProblem.BadRequest(reason);
+        if (await TrainingRunsQueued.RefusalAsync(configuration, caller, response, token => database.TrainingRuns
+                .CountAsync(r => r.TeamId == caller.TeamId && (r.Status == TrainingRunStatus.Queued || r.Status == TrainingRunStatus.Running), token),
+                cancellationToken) is { } overQuota)
+            return overQuota;
 
         var now = clock.GetUtcNow();
         var message = new TrainingRequested(

@@ -36,6 +36,7 @@ public static class ServiceHost
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
             builder.WebHost.UseUrls($"http://127.0.0.1:{defaultPort}");
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestLineSize = MaxRequestLineBytes);
+        builder.WebHost.UseJsonBodyLimit();
         configure?.Invoke(builder);
         VqaEnvironment.Apply(builder.Configuration);
         return builder;

@@ -37,6 +37,8 @@ public sealed class InferenceDbContext(DbContextOptions<InferenceDbContext> opti
             job.Property(j => j.Status).HasMaxLength(16).HasConversion(LowerCaseEnum.Converter<JobStatus>());
             job.HasIndex(j => new { j.CollectionId, j.Status });
             job.HasIndex(j => new { j.TeamId, j.CreatedAt });
+            // The jobs-in-flight quota counts a team's jobs by status.
+            job.HasIndex(j => new { j.TeamId, j.Status });
         });
 
         modelBuilder.Entity<JobImage>(image =>

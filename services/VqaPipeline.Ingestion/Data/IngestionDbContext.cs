@@ -48,6 +48,8 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             image.Property(i => i.Format).HasMaxLength(32);
             image.Property(i => i.Status).HasMaxLength(16).HasConversion(LowerCaseEnum.Converter<ImageStatus>());
             image.HasIndex(i => new { i.CollectionId, i.Sha256 }).IsUnique();
+            // The uploads-in-flight quota counts a team's pending images: a small index of those alone.
+            image.HasIndex(i => i.CollectionId).HasFilter("status = 'pending'").HasDatabaseName("ix_images_pending_collection_id");
             image.HasOne(i => i.Collection).WithMany(c => c.Images).HasForeignKey(i => i.CollectionId);
         });
 

@@ -32,6 +32,8 @@ public sealed class TrainingDbContext(DbContextOptions<TrainingDbContext> option
             run.Property(r => r.Worker).HasMaxLength(255);
             run.Property(r => r.ModelReference).HasMaxLength(255);
             run.HasIndex(r => r.Status);
+            // The training-runs quota counts a team's runs by status.
+            run.HasIndex(r => new { r.TeamId, r.Status });
         });
 
         modelBuilder.Entity<ModelVersion>(model =>

@@ -245,6 +245,9 @@ namespace VqaPipeline.Inference.Data.Migrations
                     b.HasIndex("TeamId", "CreatedAt")
                         .HasDatabaseName("ix_question_jobs_team_id_created_at");
 
+                    b.HasIndex("TeamId", "Status")
+                        .HasDatabaseName("ix_question_jobs_team_id_status");
+
                     b.ToTable("question_jobs", "inference");
                 });
 

@@ -212,6 +212,10 @@ namespace VqaPipeline.Ingestion.Data.Migrations
                     b.HasKey("Id")
                         .HasName("pk_images");
 
+                    b.HasIndex("CollectionId")
+                        .HasDatabaseName("ix_images_pending_collection_id")
+                        .HasFilter("status = 'pending'");
+
                     b.HasIndex("CollectionId", "Sha256")
                         .IsUnique()
                         .HasDatabaseName("ix_images_collection_id_sha256");

@@ -279,6 +279,9 @@ namespace VqaPipeline.Training.Data.Migrations
                     b.HasIndex("Status")
                         .HasDatabaseName("ix_training_runs_status");
 
+                    b.HasIndex("TeamId", "Status")
+                        .HasDatabaseName("ix_training_runs_team_id_status");
+
                     b.ToTable("training_runs", "training");
                 });
 #pragma warning restore 612, 618
