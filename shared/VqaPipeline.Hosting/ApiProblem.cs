@@ -76,9 +76,16 @@ public static class ApiProblem
     {
         StatusCodes.Status404NotFound => $"there is no {context.Request.Method} {context.Request.Path}",
         StatusCodes.Status405MethodNotAllowed => $"{context.Request.Path} does not take {context.Request.Method}",
+        StatusCodes.Status413PayloadTooLarge => BodyTooLargeDetail(context),
         StatusCodes.Status500InternalServerError => UnexpectedDetail,
         _ => ReasonPhrase(status),
     };
+
+    /// <summary>The detail of a body over the route's limit (<see cref="RequestBodyLimits"/>), with that limit.</summary>
+    private static string BodyTooLargeDetail(HttpContext context) =>
+        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } limit
+            ? $"the request body is larger than the {limit} bytes {context.Request.Method} {context.Request.Path} takes"
+            : "the request body is larger than this route takes";
 
     private static string ReasonPhrase(int status) =>
         Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase
