@@ -22,7 +22,7 @@ public static class GatewayService
         builder.Services.AddSingleton(addresses);
         builder.AddGatewayAuth();
         builder.Services.AddReverseProxy().LoadFromMemory(PublicRoutes.Routes(), PublicRoutes.Clusters(addresses))
-            .AddTransforms(GatewayAuth.ForwardCaller);
+            .AddTransforms(GatewayAuth.ForwardCaller).AddTransforms(OwnerRefusals.ExpectContinue);
         builder.Services.AddHttpClient<OpenApiDocuments>(client => client.Timeout = TimeSpan.FromSeconds(10));
         // Uploads are bounded by the ingestion service; the gateway must not cut them shorter.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = null);
