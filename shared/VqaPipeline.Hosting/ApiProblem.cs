@@ -60,7 +60,9 @@ public static class ApiProblem
         if (context.Exception is BadHttpRequestException badRequest)
         {
             problem.Status = badRequest.StatusCode;
-            problem.Detail ??= badRequest.Message;
+            problem.Detail ??= badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? BodyTooLargeDetail(context.HttpContext)
+                : badRequest.Message;
         }
         else if (context.Exception is not null)
             problem.Detail ??= UnexpectedDetail;
