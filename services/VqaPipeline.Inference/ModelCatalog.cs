@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using VqaPipeline.Ml.Pipelines;
 using VqaPipeline.Storage;
+using VqaPipeline.Hosting;
 
 namespace VqaPipeline.Inference;
 
@@ -46,12 +47,12 @@ public sealed class ModelCatalog(ModelLocator locator, IOptions<InferenceOptions
             BatchSize = options.Value.EngineBatchSize, Threads = options.Value.Threads, Device = options.Value.Device,
         };
         var engine = await VqaEngine.FromPretrainedAsync(located.Folder, engineOptions, cancellationToken);
-        logger.LogInformation("Loaded model {Model} as version {Version} from {Folder} on {Runtime}", model, located.Version,
+        logger.LogInformation("Loaded model {Model} as version {Version} from {Folder} on {Runtime}", LogText.Sanitize(model), LogText.Sanitize(located.Version),
             engine.ModelFolder, engine.Runtime);
         if (engine.LoadWarning is { } warning)
-            logger.LogWarning("Model {Model}: {Warning}", model, warning);
+            logger.LogWarning("Model {Model}: {Warning}", LogText.Sanitize(model), warning);
         if (engine.RuntimeWarning is { } runtimeWarning)
-            logger.LogWarning("Model {Model}: {Warning}", model, runtimeWarning);
+            logger.LogWarning("Model {Model}: {Warning}", LogText.Sanitize(model), runtimeWarning);
         return new LoadedModel(engine, located.Version);
     }
 

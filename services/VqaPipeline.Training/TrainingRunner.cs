@@ -10,6 +10,7 @@ using VqaPipeline.Ml.Onnx;
 using VqaPipeline.Ml.Training;
 using VqaPipeline.Storage;
 using VqaPipeline.Training.Data;
+using VqaPipeline.Hosting;
 
 namespace VqaPipeline.Training;
 
@@ -67,7 +68,7 @@ public sealed class TrainingRunner(
 
         try
         {
-            logger.LogInformation("Training run {RunId}: model {ModelName}, attempt {Attempt}", runId, request.ModelName, claim.Attempt);
+            logger.LogInformation("Training run {RunId}: model {ModelName}, attempt {Attempt}", runId, LogText.Sanitize(request.ModelName), claim.Attempt);
             var result = await TrainAsync(request, datasetPrefix, progress, attempt.Token);
             // The heartbeat goes on through the upload: a run whose model is being stored is not taken over.
             await StoreModelAsync(claim, request, result, attempt.Token);
@@ -268,7 +269,7 @@ public sealed class TrainingRunner(
             TeamId = request.TeamId,
         };
         await PublishAfterCommitAsync(db, trained, CancellationToken.None, transaction);
-        logger.LogInformation("Training run {RunId} stored {Model}", request.RunId, version.Reference);
+        logger.LogInformation("Training run {RunId} stored {Model}", request.RunId, LogText.Sanitize(version.Reference));
     }
 
     /// <summary>
