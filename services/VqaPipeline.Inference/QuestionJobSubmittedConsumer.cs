@@ -30,7 +30,7 @@ public sealed class QuestionJobSubmittedConsumer(
         LoadedModel model;
         try
         {
-            model = await models.GetAsync(job.Model, cancellationToken);
+            model = await models.GetAsync(job.Model, job.TeamId, cancellationToken);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
