@@ -33,7 +33,8 @@ public sealed class TrainingTeamScopeTests(TrainingStackWithoutWorker stack) : I
         Assert.Equal("queued", run.GetProperty("status").GetString());
         await using var db = stack.NewContext();
         Assert.Equal(stack.Stack.TeamId, (await db.TrainingRuns.SingleAsync(r => r.Id == runId)).TeamId);
-        var requested = (await db.EventLog.Where(e => e.MessageType == nameof(TrainingRequested)).ToListAsync())
+        // The published row: the training service also consumes its own TrainingRequested, which logs it again.
+        var requested = (await db.EventLog.Where(e => e.MessageType == nameof(TrainingRequested) && e.Direction == VqaPipeline.Messaging.MessageDirection.Published).ToListAsync())
             .Single(e => e.Body.Contains(runId.ToString()));
         Assert.Equal(stack.Stack.TeamId, JsonSerializer.Deserialize<TrainingRequested>(requested.Body, JsonSerializerOptions.Web)!.TeamId);
         Assert.False(await db.TrainingRuns.AnyAsync(r => r.ModelName == "stolen"));
