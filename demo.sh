@@ -25,20 +25,26 @@ case $stack in
 esac
 started=$SECONDS
 if [ "$stack" = docker ]; then
+  # Compose takes every credential from .env (docs/operations.md#secrets); a first demo writes one of random values.
+  if [ ! -f .env ]; then
+    command -v openssl >/dev/null || { echo "error: no .env, and no openssl to make one: copy .env.example to .env and fill it" >&2; exit 1; }
+    (umask 077; sed -E 's/^([A-Z0-9_]+)=$/echo "\1=$(openssl rand -hex 32)"/e' .env.example >.env)
+    echo "wrote .env with random credentials (keep it; the volumes are made with them)" >&2
+  fi
   docker compose up -d --build >&2 || { echo "error: docker compose up failed (see above)" >&2; exit 1; }
   # One public base URL, the gateway, as with infra/local/up.sh.
   export VQA_API_URL=http://127.0.0.1:5080 VQA_INGESTION_URL=http://127.0.0.1:5080 VQA_SEARCH_URL=http://127.0.0.1:5080 \
     VQA_SEQ_URL=http://127.0.0.1:5341
-  all_ready() { # the gateway and each service behind it, on the ports docker-compose.yml publishes
-    local port
-    for port in 5080 5081 5082 5083 5084 5085; do
-      curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null || return 1
-    done
+  all_ready() { # only the gateway is published; compose starts it once every service behind it is healthy
+    curl -sf "http://127.0.0.1:5080/health/ready" >/dev/null
   }
   ready=""
   for _ in $(seq 1 180); do all_ready && { ready=1; break; }; sleep 2; done
   [ -n "$ready" ] || { echo "error: the services were not ready within 6 minutes; see docker compose ps and docker compose logs" >&2; exit 1; }
-  # An admin key of the team `local`, made with `vqa admin` on the compose database (infra/local/up.sh does the same).
+  # An admin key of the team `local`, made with `vqa admin` on the compose database (infra/local/up.sh does the same),
+  # through PostgreSQL's port on 127.0.0.1 as the database's owner.
+  VQA_POSTGRES="Host=127.0.0.1;Port=55432;Database=vqapipeline;Username=vqa;Password=$(sed -n 's/^VQA_POSTGRES_PASSWORD=//p' .env)"
+  export VQA_POSTGRES
   VQA_API_KEY=$(infra/local/api-key.sh) || { echo "error: could not make an API key (see above)" >&2; exit 1; }
   export VQA_API_KEY
   logs_hint="docker compose logs inference"

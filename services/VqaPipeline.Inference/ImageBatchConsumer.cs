@@ -57,7 +57,7 @@ public sealed class ImageBatchConsumer(
         LoadedModel model;
         try
         {
-            model = await models.GetAsync(job.Model, cancellationToken);
+            model = await models.GetAsync(job.Model, job.TeamId, cancellationToken);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {

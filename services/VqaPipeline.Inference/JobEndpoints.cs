@@ -66,7 +66,7 @@ internal static class JobEndpoints
             : BundledModels.Default;
         if (TextLimits.ModelProblem(named) is { } modelTooLong)
             return BadRequest(modelTooLong);
-        var (model, modelProblem) = await models.CheckAsync(named, cancellationToken);
+        var (model, modelProblem) = await models.CheckAsync(named, caller.TeamId, cancellationToken);
         if (model is null)
             return BadRequest(modelProblem!);
         CollectionSummary? collection;

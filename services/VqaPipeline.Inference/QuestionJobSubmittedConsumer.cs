@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Inference.Data;
+using VqaPipeline.Hosting;
 
 namespace VqaPipeline.Inference;
 
@@ -29,12 +30,12 @@ public sealed class QuestionJobSubmittedConsumer(
         LoadedModel model;
         try
         {
-            model = await models.GetAsync(job.Model, cancellationToken);
+            model = await models.GetAsync(job.Model, job.TeamId, cancellationToken);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             var reason = $"model '{job.Model}' could not be loaded: {exception.Message}";
-            logger.LogError("Job {JobId} failed: {Reason}", job.Id, reason);
+            logger.LogError("Job {JobId} failed: {Reason}", job.Id, LogText.Sanitize(reason, LogText.MaxLength * 2));
             await JobProgress.FailAsync(db, job.Id, reason, cancellationToken);
             return;
         }
@@ -47,6 +48,6 @@ public sealed class QuestionJobSubmittedConsumer(
                 .SetProperty(j => j.StartedAt, now)
                 .SetProperty(j => j.UpdatedAt, now), cancellationToken);
         var batches = await progress.ClaimAsync(db, job, imageId: null, cancellationToken);
-        logger.LogInformation("Job {JobId} started with model {ModelVersion}: {Batches} image batches sent", job.Id, model.Version, batches);
+        logger.LogInformation("Job {JobId} started with model {ModelVersion}: {Batches} image batches sent", job.Id, LogText.Sanitize(model.Version), batches);
     }
 }

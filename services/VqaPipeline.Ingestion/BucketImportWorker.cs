@@ -2,6 +2,7 @@ using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Ingestion.Data;
 using VqaPipeline.Storage;
+using VqaPipeline.Hosting;
 
 namespace VqaPipeline.Ingestion;
 
@@ -109,7 +110,7 @@ internal sealed class BucketImportWorker(
             if (import.State != ImportState.Running)
                 return;
             logger.LogInformation("Bucket import {ImportId} of s3://{Bucket}/{Prefix} runs after key {LastKey}",
-                importId, import.Bucket, import.Prefix, import.LastKey ?? "(none)");
+                importId, LogText.Sanitize(import.Bucket), LogText.Sanitize(import.Prefix), LogText.Sanitize(import.LastKey) ?? "(none)");
             var objects = new ImportedObjects(database, ingestor, store, import, limits, clock);
             var startAfter = import.LastKey;
             do
@@ -153,7 +154,7 @@ internal sealed class BucketImportWorker(
             .SetProperty(i => i.State, state)
             .SetProperty(i => i.FailureReason, reason)
             .SetProperty(i => i.UpdatedAt, now), cancellationToken);
-        logger.LogInformation("Bucket import {ImportId} {State}{Reason}", importId, state, reason is null ? "" : $": {reason}");
+        logger.LogInformation("Bucket import {ImportId} {State}{Reason}", importId, state, reason is null ? "" : $": {LogText.Sanitize(reason)}");
     }
 
     /// <summary>Calls <paramref name="function"/> (try-lock or unlock) on the import's advisory lock key.</summary>

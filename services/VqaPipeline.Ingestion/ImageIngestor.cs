@@ -91,7 +91,7 @@ internal sealed class ImageIngestor(
         }
 
         logger.LogInformation("Ingested {FileName} as {ImageId} ({Sha256}) into {CollectionId}",
-            fileName, image.Id, stored.Sha256, collectionId);
+            LogText.Sanitize(fileName), image.Id, stored.Sha256, collectionId);
         report.Accept(new IngestedImage(image.Id, fileName, stored.Sha256));
         metrics.Ingested();
     }

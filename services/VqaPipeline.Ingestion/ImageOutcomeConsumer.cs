@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Ingestion.Data;
+using VqaPipeline.Hosting;
 
 namespace VqaPipeline.Ingestion;
 
@@ -41,8 +42,8 @@ public sealed class ImageOutcomeConsumer(IngestionDbContext db, TimeProvider clo
         apply(image);
         if (db.Entry(image).State == EntityState.Modified)
             image.UpdatedAt = clock.GetUtcNow();
-        logger.LogInformation("Image {ImageId} ({FileName}) is {Status}{Reason}", image.Id, image.FileName,
-            LowerCase(image.Status), image.RejectionReason is { } reason ? $": {reason}" : "");
+        logger.LogInformation("Image {ImageId} ({FileName}) is {Status}{Reason}", image.Id, LogText.Sanitize(image.FileName),
+            LowerCase(image.Status), image.RejectionReason is { } reason ? $": {LogText.Sanitize(reason)}" : "");
     }
 
     private static string LowerCase(ImageStatus status) => status.ToString().ToLowerInvariant();

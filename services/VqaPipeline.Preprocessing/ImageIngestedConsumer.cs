@@ -6,6 +6,7 @@ using VqaPipeline.Messaging.Replay;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Preprocessing.Data;
 using VqaPipeline.Storage;
+using VqaPipeline.Hosting;
 
 namespace VqaPipeline.Preprocessing;
 
@@ -59,7 +60,7 @@ public sealed class ImageIngestedConsumer(
 
         metrics.Record(image.Status.ToString().ToLowerInvariant(), (outcome as Rejected)?.Failure.ToString(), stopwatch.Elapsed);
         logger.LogInformation("Image {ImageId} ({FileName}) is {Status}{Reason} in {ElapsedMs:0} ms",
-            image.Id, image.FileName, image.Status, image.RejectionReason is { } reason ? $": {reason}" : "",
+            image.Id, LogText.Sanitize(image.FileName), image.Status, image.RejectionReason is { } reason ? $": {LogText.Sanitize(reason)}" : "",
             stopwatch.Elapsed.TotalMilliseconds);
     }
 

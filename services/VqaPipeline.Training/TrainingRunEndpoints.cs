@@ -146,7 +146,7 @@ internal static partial class TrainingRunEndpoints
             return "'fromConfig' needs 'tokenizer': a model whose tokenizer and image processor files to use";
         foreach (var reference in new[] { request.BaseModel, request.Tokenizer })
         {
-            if (reference is not null && (await models.CheckAsync(reference, cancellationToken)).Problem is { } unknown)
+            if (reference is not null && (await models.CheckAsync(reference, caller.TeamId, cancellationToken)).Problem is { } unknown)
                 return unknown;
         }
 

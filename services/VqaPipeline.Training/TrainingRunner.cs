@@ -10,6 +10,7 @@ using VqaPipeline.Ml.Onnx;
 using VqaPipeline.Ml.Training;
 using VqaPipeline.Storage;
 using VqaPipeline.Training.Data;
+using VqaPipeline.Hosting;
 
 namespace VqaPipeline.Training;
 
@@ -67,7 +68,7 @@ public sealed class TrainingRunner(
 
         try
         {
-            logger.LogInformation("Training run {RunId}: model {ModelName}, attempt {Attempt}", runId, request.ModelName, claim.Attempt);
+            logger.LogInformation("Training run {RunId}: model {ModelName}, attempt {Attempt}", runId, LogText.Sanitize(request.ModelName), claim.Attempt);
             var result = await TrainAsync(request, datasetPrefix, progress, attempt.Token);
             // The heartbeat goes on through the upload: a run whose model is being stored is not taken over.
             await StoreModelAsync(claim, request, result, attempt.Token);
@@ -108,7 +109,7 @@ public sealed class TrainingRunner(
         var data = await PrepareDataAsync(datasetPrefix, Path.Combine(workFolder, "data"), cancellationToken);
         var settings = request.Settings;
         CheckTrainingExamples(settings, data);
-        var model = await StartingPointAsync(request.Start, workFolder, cancellationToken);
+        var model = await StartingPointAsync(request.Start, request.TeamId, workFolder, cancellationToken);
         var output = Path.Combine(workFolder, "output");
         var fineTuning = new FineTuningOptions
         {
@@ -186,23 +187,23 @@ public sealed class TrainingRunner(
         return folder;
     }
 
-    private async Task<FineTuningModelSource> StartingPointAsync(TrainingStart start, string workFolder, CancellationToken cancellationToken)
+    private async Task<FineTuningModelSource> StartingPointAsync(TrainingStart start, Guid team, string workFolder, CancellationToken cancellationToken)
     {
         if (start.BaseModel is { } baseModel)
-            return new FineTuningModelSource.Backbone(await ResolveModelAsync(baseModel, cancellationToken));
+            return new FineTuningModelSource.Backbone(await ResolveModelAsync(baseModel, team, cancellationToken));
         var configPath = Path.Combine(workFolder, "start-config.json");
         await File.WriteAllTextAsync(configPath, start.ConfigJson ?? throw new TrainingRunException("the request names no starting point"),
             cancellationToken);
         return new FineTuningModelSource.FromConfig(configPath,
-            await ResolveModelAsync(start.TokenizerModel ?? throw new TrainingRunException("'fromConfig' needs a tokenizer model"), cancellationToken));
+            await ResolveModelAsync(start.TokenizerModel ?? throw new TrainingRunException("'fromConfig' needs a tokenizer model"), team, cancellationToken));
     }
 
-    /// <summary>A model reference as a local folder, as every service resolves one.</summary>
-    private async Task<string> ResolveModelAsync(string reference, CancellationToken cancellationToken)
+    /// <summary>A model reference as a local folder, as every service resolves one (stored models: the run's team's).</summary>
+    private async Task<string> ResolveModelAsync(string reference, Guid team, CancellationToken cancellationToken)
     {
         try
         {
-            return (await models.ResolveAsync(reference, cancellationToken)).Folder;
+            return (await models.ResolveAsync(reference, team, cancellationToken)).Folder;
         }
         catch (ModelLocationException exception)
         {
@@ -224,7 +225,7 @@ public sealed class TrainingRunner(
             LogLost(claim.Id);
             return;
         }
-        var prefix = StoredModel.Of(request.ModelName, number).Prefix;
+        var prefix = StoredModel.Of(request.ModelName, number, request.TeamId).Prefix;
         // Question jobs naming the version run it on ONNX Runtime (the runtime a GPU is reached through), from the
         // same weights; the export is deterministic, so a repeated upload writes the same file.
         var export = OnnxExporter.Export(result.OutputFolder, result.OutputFolder);
@@ -268,26 +269,27 @@ public sealed class TrainingRunner(
             TeamId = request.TeamId,
         };
         await PublishAfterCommitAsync(db, trained, CancellationToken.None, transaction);
-        logger.LogInformation("Training run {RunId} stored {Model}", request.RunId, version.Reference);
+        logger.LogInformation("Training run {RunId} stored {Model}", request.RunId, LogText.Sanitize(version.Reference));
     }
 
     /// <summary>
     /// The version number the run stores its model under: the one an earlier claim of the run reserved, or the name's
-    /// next (after its stored versions and those reserved by runs still running). Null when the claim lost the run.
+    /// next (after its stored versions and those reserved by runs still running). Numbers are counted per team: each
+    /// team's <c>shapes</c> starts at 1. Null when the claim lost the run.
     /// </summary>
     private async Task<int?> ReserveVersionAsync(ClaimedRun claim, string modelName, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtext({"model-version:" + modelName}))", cancellationToken);
+        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtext({$"model-version:{claim.TeamId:D}:{modelName}"}))", cancellationToken);
         if (!await StillHeldAsync(db, claim, cancellationToken))
             return null;
         var reserved = await db.TrainingRuns.Where(r => r.Id == claim.Id).Select(r => r.ReservedVersion).SingleAsync(cancellationToken);
         if (reserved is { } earlier)
             return earlier;
-        var stored = await db.ModelVersions.Where(m => m.Name == modelName).MaxAsync(m => (int?)m.Version, cancellationToken) ?? 0;
+        var stored = await db.ModelVersions.Where(m => m.TeamId == claim.TeamId && m.Name == modelName).MaxAsync(m => (int?)m.Version, cancellationToken) ?? 0;
         var reservedByOthers = await db.TrainingRuns
-            .Where(r => r.ModelName == modelName && r.Status == TrainingRunStatus.Running && r.Id != claim.Id)
+            .Where(r => r.TeamId == claim.TeamId && r.ModelName == modelName && r.Status == TrainingRunStatus.Running && r.Id != claim.Id)
             .MaxAsync(r => r.ReservedVersion, cancellationToken) ?? 0;
         var next = Math.Max(stored, reservedByOthers) + 1;
         await db.TrainingRuns.Where(r => r.Id == claim.Id).ExecuteUpdateAsync(set => set.SetProperty(r => r.ReservedVersion, next), cancellationToken);

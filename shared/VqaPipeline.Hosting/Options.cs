@@ -56,6 +56,12 @@ public sealed record ServiceOptions
     public Uri? SeqUrl { get; set; }
 
     /// <summary>
+    /// The API key the logs are sent to Seq with (<c>VQA_SEQ_API_KEY</c>), for a Seq that takes events only with one;
+    /// none when empty.
+    /// </summary>
+    public string? SeqApiKey { get; set; }
+
+    /// <summary>
     /// Longest a request to Seq may take, so an unresponsive Seq never holds up start or shutdown; the final flush at
     /// shutdown makes up to two requests (measured: 2 s gives a 4 s stop, 8 s a 16 s stop, against a silent Seq).
     /// </summary>
@@ -87,6 +93,7 @@ public static class VqaEnvironment
         ["VQA_S3_SECRET_KEY"] = $"{StorageOptions.Section}:{nameof(StorageOptions.SecretKey)}",
         ["VQA_S3_BUCKET"] = $"{StorageOptions.Section}:{nameof(StorageOptions.Bucket)}",
         ["VQA_SEQ_URL"] = $"{ServiceOptions.Section}:{nameof(ServiceOptions.SeqUrl)}",
+        ["VQA_SEQ_API_KEY"] = $"{ServiceOptions.Section}:{nameof(ServiceOptions.SeqApiKey)}",
         ["VQA_API_URL"] = $"{ServiceAddresses.Section}:{nameof(ServiceAddresses.Api)}",
     };
 }

@@ -108,6 +108,7 @@ public static class ServiceDefaults
             Telemetry.AddLogExport(logger, configuration, serviceName);
             if (options.SeqUrl is { } seqUrl)
                 logger.WriteTo.Seq(seqUrl.ToString(), formatProvider: CultureInfo.InvariantCulture,
+                    apiKey: string.IsNullOrWhiteSpace(options.SeqApiKey) ? null : options.SeqApiKey,
                     messageHandler: new TimeoutHandler(options.SeqTimeout));
         }, preserveStaticLogger: true); // each host owns its logger, so hosts sharing a process (tests) stay apart
 

@@ -9,7 +9,7 @@ public enum ModelKind
     /// <summary>A model shipped with every program (<c>vilt-shapes</c>): a bare name.</summary>
     Bundled,
 
-    /// <summary>A model version in object storage: <c>models/{name}/{version}</c>.</summary>
+    /// <summary>A model version in object storage: <c>models/{name}/{version}</c>, of the caller's team.</summary>
     Stored,
 
     /// <summary>A folder on the disk of whoever runs the model: an absolute path (<c>/models/vilt</c>).</summary>
@@ -26,7 +26,7 @@ public sealed record ModelReference(string Text, ModelKind Kind);
 /// <summary>A model brought onto local disk, and the version its answers are stored under.</summary>
 /// <param name="Folder">The local model folder.</param>
 /// <param name="Version">
-/// Stable across processes and hosts: <c>models/{name}/{version}</c>, <c>org/name@{commit}</c>, or a folder (a bundled
+/// Stable across processes and hosts: <c>models/{name}/{version}</c> (within its team), <c>org/name@{commit}</c>, or a folder (a bundled
 /// model by its name) with its weights' hash.
 /// </param>
 public sealed record LocatedModel(ModelReference Reference, string Folder, string Version);
@@ -50,7 +50,9 @@ public sealed record ModelLocatorOptions
 /// The one place a model reference is understood, by every service and by <c>vqa</c>. A reference is classified by its
 /// form (<see cref="Parse"/>); the API side checks it with <see cref="CheckAsync"/> — what every worker sees alike
 /// (object storage, the bundled models), never the API host's own disk or Hub cache, which workers do not share — and
-/// a worker resolves it to a local folder with <see cref="ResolveAsync"/>.
+/// a worker resolves it to a local folder with <see cref="ResolveAsync"/>. Stored models belong to a team: both look
+/// for <c>models/{name}/{version}</c> among the given team's models only (<see cref="StoredModel"/>), so another
+/// team's model is answered exactly as one that does not exist; bundled and Hub models are open to every team.
 /// </summary>
 public sealed class ModelLocator(ObjectStore? store, ModelLocatorOptions options, HubOptions? hub = null)
 {
@@ -90,7 +92,7 @@ public sealed class ModelLocator(ObjectStore? store, ModelLocatorOptions options
     /// A folder must be an absolute path (it is a worker's path, not the caller's); whether it exists, and whether a
     /// Hub model can be fetched, the worker finds out (a job then fails with the reason).
     /// </summary>
-    public async Task<(ModelReference? Reference, string? Problem)> CheckAsync(string text, CancellationToken cancellationToken)
+    public async Task<(ModelReference? Reference, string? Problem)> CheckAsync(string text, Guid team, CancellationToken cancellationToken)
     {
         var (reference, problem) = Parse(text);
         if (reference is null)
@@ -99,11 +101,12 @@ public sealed class ModelLocator(ObjectStore? store, ModelLocatorOptions options
             return (null, $"model folder '{reference.Text}' must be an absolute path on the workers' disks");
         if (reference.Kind == ModelKind.Stored)
         {
-            var prefix = StoredModel.TryParse(reference.Text)!.Prefix;
+            var stored = StoredModel.TryParse(reference.Text, team)!;
             if (store is null)
                 return (null, $"model '{reference.Text}' is in object storage, and no object storage is configured (VQA_S3_ENDPOINT)");
-            if (await store.StatAsync($"{prefix}/{ModelResolver.ConfigFile}", cancellationToken) is null)
-                return (null, $"model '{reference.Text}' is not in object storage: no {prefix}/{ModelResolver.ConfigFile} in bucket {store.Bucket}");
+            // The same sentence for another team's model as for none: the reference, never the team's folder.
+            if (await store.StatAsync($"{stored.Prefix}/{ModelResolver.ConfigFile}", cancellationToken) is null)
+                return (null, $"model '{reference.Text}' is not in object storage: this team has no model {stored.Name} version {stored.Version}");
         }
         return (reference, null);
     }
@@ -114,8 +117,9 @@ public sealed class ModelLocator(ObjectStore? store, ModelLocatorOptions options
     /// cache (downloaded when the Hub settings allow). A Hub-like reference that is a local folder is that folder, as
     /// transformers' <c>from_pretrained</c> does.
     /// </summary>
+    /// <param name="team">Whose stored models <c>models/{name}/{version}</c> names.</param>
     /// <exception cref="ModelLocationException">The reference names nothing that can be found here.</exception>
-    public async Task<LocatedModel> ResolveAsync(string text, CancellationToken cancellationToken)
+    public async Task<LocatedModel> ResolveAsync(string text, Guid team, CancellationToken cancellationToken)
     {
         var (reference, problem) = Parse(text);
         if (reference is null)
@@ -123,12 +127,12 @@ public sealed class ModelLocator(ObjectStore? store, ModelLocatorOptions options
         switch (reference.Kind)
         {
             case ModelKind.Stored:
-                var stored = StoredModel.TryParse(reference.Text)!;
+                var stored = StoredModel.TryParse(reference.Text, team)!;
                 if (store is null)
                     throw new ModelLocationException($"model '{reference.Text}' is in object storage, and no object storage is configured (VQA_S3_ENDPOINT)");
                 try
                 {
-                    return new LocatedModel(reference, await store.DownloadModelAsync(stored, options.CacheDir, cancellationToken), stored.Prefix);
+                    return new LocatedModel(reference, await store.DownloadModelAsync(stored, options.CacheDir, cancellationToken), stored.Reference);
                 }
                 catch (FileNotFoundException)
                 {

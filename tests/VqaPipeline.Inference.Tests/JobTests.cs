@@ -12,8 +12,6 @@ using VqaPipeline.Ingestion;
 using VqaPipeline.Ingestion.Data;
 using VqaPipeline.Ml.Checkpoints.Hub;
 using VqaPipeline.Ml.Imaging;
-using Minio;
-using Minio.DataModel.Args;
 using VqaPipeline.Storage;
 
 namespace VqaPipeline.Inference.Tests;
@@ -210,18 +208,10 @@ public sealed class JobTests(InProcessPipeline pipeline)
     [StackFact]
     public async Task A_model_in_object_storage_is_downloaded_once_and_named_by_its_version()
     {
-        var model = $"models/tiny-{Guid.NewGuid():N}/3";
-        var storage = ObjectStoreOptions.FromEnvironment();
-        using (var minio = new MinioClient().WithEndpoint(storage.Endpoint.Host, storage.Endpoint.Port)
-                   .WithCredentials(storage.AccessKey, storage.SecretKey).Build())
-        {
-            foreach (var file in Directory.GetFiles(TestData.TinyModel))
-            {
-                await using var content = File.OpenRead(file);
-                await minio.PutObjectAsync(new PutObjectArgs().WithBucket(storage.Bucket).WithObject($"{model}/{Path.GetFileName(file)}")
-                    .WithStreamData(content).WithObjectSize(content.Length).WithContentType("application/octet-stream"));
-            }
-        }
+        var name = $"tiny-{Guid.NewGuid():N}";
+        var model = $"models/{name}/3";
+        // A team's models are stored in its own folder and named without it.
+        await TestData.StoreTinyModelAsync($"models/{pipeline.TeamId:D}/{name}/3");
         var collectionId = await pipeline.NewCollectionAsync("stored-model");
         var images = await pipeline.IngestAsync(collectionId, TestData.NoiseImages("stored", 2, seed: 700));
 

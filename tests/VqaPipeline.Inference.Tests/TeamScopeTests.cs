@@ -62,6 +62,33 @@ public sealed class TeamScopeTests(InProcessPipeline pipeline)
     }
 
     [StackFact]
+    public async Task Another_teams_stored_model_is_refused_with_the_sentence_of_an_unknown_one_while_its_team_runs_it()
+    {
+        var name = $"team-model-{Guid.NewGuid():N}"[..24];
+        await TestData.StoreTinyModelAsync($"models/{pipeline.TeamId:D}/{name}/1");
+        using var teamB = (await pipeline.OtherTeamAsync("jobs-models")).Api;
+
+        // The model is checked before the collection, so B's refusal is about the model alone.
+        async Task<string> RefusalAsync(string model)
+        {
+            using var response = await teamB.PostAsJsonAsync("/jobs", new { collectionId = Guid.NewGuid(), questions = new[] { "Is it red?" }, model });
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<ErrorResponse>())!.Detail!;
+        }
+        var theirs = await RefusalAsync($"models/{name}/1");
+        var unknown = await RefusalAsync($"models/{name}-none/1");
+        Assert.Equal(unknown.Replace($"{name}-none", name, StringComparison.Ordinal), theirs);
+        Assert.DoesNotContain(pipeline.TeamId.ToString(), theirs);
+        // Nor can B name the owner's folder itself.
+        await RefusalAsync($"models/{pipeline.TeamId:D}/{name}/1");
+
+        var collectionId = await pipeline.NewCollectionAsync("team-model");
+        var images = await pipeline.IngestAsync(collectionId, TestData.NoiseImages("team-model", 1, seed: 9400));
+        var job = await pipeline.WaitForJobAsync(await pipeline.SubmitAsync(collectionId, ["Is it red?"], $"models/{name}/1", topK: 1));
+        Assert.Equal(("completed", $"models/{name}/1", images.Count), (job.Status, job.ModelVersion, job.Done));
+    }
+
+    [StackFact]
     public async Task A_jobs_rows_images_and_every_message_it_publishes_carry_its_team()
     {
         var collectionId = await pipeline.NewCollectionAsync("team-messages");

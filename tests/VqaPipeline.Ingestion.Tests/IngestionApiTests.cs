@@ -279,6 +279,32 @@ public sealed class IngestionApiTests(IngestionHost host, ITestOutputHelper outp
         }
     }
 
+    [StackFact]
+    public async Task A_file_name_that_would_forge_a_log_line_is_logged_on_one_line_with_its_line_break_escaped()
+    {
+        var collection = await CreateCollectionAsync("log-forging");
+        var marker = Guid.NewGuid().ToString("N");
+        var fileName = $"{marker}.png\r\n[FAKE] injected\u001b[31m\u202Egnp.exe";
+        var form = new MultipartFormDataContent();
+        var part = new ByteArrayContent(File.ReadAllBytes(Fixtures.Images()[0]));
+        part.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        // filename* (RFC 5987) carries the line break as %0D%0A, as a hostile client can send it.
+        part.Headers.ContentDisposition = new ContentDispositionHeaderValue("form-data") { Name = "\"files\"", FileNameStar = fileName };
+        form.Add(part);
+
+        using var response = await host.Http.PostAsync($"/collections/{collection.Id}/images", form);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {body}");
+        var accepted = Assert.Single(JsonSerializer.Deserialize<IngestResponse>(body, JsonSerializerOptions.Web)!.Accepted);
+        Assert.Equal(fileName, accepted.FileName); // the name itself is kept; only its log line is made safe
+
+        var line = Assert.Single(CapturedLog.Instance.Lines, line => line.Contains(marker) && line.Contains("Ingested"));
+        output.WriteLine(line);
+        Assert.Equal(line.TrimEnd('\n', '\r'), line.TrimEnd('\n', '\r').ReplaceLineEndings(""));
+        Assert.Contains($"{marker}.png\\r\\n[FAKE] injected\\u001B[31m\\u202Egnp.exe", line);
+        Assert.DoesNotContain(CapturedLog.Instance.Lines, logged => logged.StartsWith("[FAKE]", StringComparison.Ordinal));
+    }
+
     private static string UniqueName(string prefix) => $"ingestion-test-{prefix}-{Guid.NewGuid():N}";
 
     private async Task<CollectionResponse> CreateCollectionAsync(string prefix)

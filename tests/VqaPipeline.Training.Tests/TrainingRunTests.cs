@@ -34,15 +34,17 @@ public sealed class TrainingRunTests(TrainingStack stack) : IClassFixture<Traini
         Assert.Equal("completed", run.GetProperty("status").GetString());
         Assert.Equal($"models/{modelName}/1", run.GetProperty("model").GetString());
         Assert.Equal(4, run.GetProperty("step").GetInt32());
+        // Stored in the team's folder; the team names it models/{name}/1.
+        var prefix = $"models/{stack.Stack.TeamId:D}/{modelName}/1";
         await using (var db = stack.NewContext())
         {
             var version = await db.ModelVersions.SingleAsync(m => m.TrainingRunId == runId);
-            Assert.Equal((modelName, 1, $"models/{modelName}/1", 6), (version.Name, version.Version, version.ObjectPrefix, version.TrainingExamples));
+            Assert.Equal((modelName, 1, prefix, 6), (version.Name, version.Version, version.ObjectPrefix, version.TrainingExamples));
             var trained = await db.EventLog.Where(e => e.MessageType == nameof(ModelTrained)).ToListAsync();
             Assert.Single(trained, e => e.Body.Contains(runId.ToString()));
         }
 
-        var keys = (await stack.Store.ListAsync($"models/{modelName}/1/")).Select(o => o.Key[$"models/{modelName}/1/".Length..]).ToList();
+        var keys = (await stack.Store.ListAsync($"{prefix}/")).Select(o => o.Key[$"{prefix}/".Length..]).ToList();
         // The ONNX export beside the weights: question jobs naming the version run it on ONNX Runtime.
         Assert.Subset(keys.ToHashSet(), new HashSet<string> { "config.json", "model.safetensors", "model.onnx", "vocab.txt", "preprocessor_config.json" });
         Assert.DoesNotContain(keys, key => key.StartsWith(TrainingCheckpoints.FolderName + "/"));
@@ -50,7 +52,7 @@ public sealed class TrainingRunTests(TrainingStack stack) : IClassFixture<Traini
         var folder = Directory.CreateTempSubdirectory("vqa-trained-").FullName;
         try
         {
-            await stack.Store.DownloadFolderAsync($"models/{modelName}/1", folder);
+            await stack.Store.DownloadFolderAsync(prefix, folder);
             // The vocabulary holds each question's majority answer (as ViLT builds it): "no" is a minority answer.
             var vocabulary = new HashSet<string> { "thing0", "thing1", "thing2", "yes" };
             Assert.Equal(vocabulary, ModelConfig.Load<ViltConfig>(folder).Id2Label.Values.ToHashSet());
@@ -100,7 +102,7 @@ public sealed class TrainingRunTests(TrainingStack stack) : IClassFixture<Traini
         Assert.Equal(imageIds.Count * questions.Length * topK, answers.Count);
         Assert.All(answers, answer => Assert.Equal(model, answer.GetProperty("modelVersion").GetString()));
         JsonElement config;
-        await using (var stored = await stack.Store.GetAsync($"{model}/config.json"))
+        await using (var stored = await stack.Store.GetAsync($"models/{stack.Stack.TeamId:D}/{modelName}/1/config.json"))
             config = (await JsonDocument.ParseAsync(stored)).RootElement;
         var vocabulary = config.GetProperty("id2label").EnumerateObject().Select(label => label.Value.GetString()).ToHashSet();
         Assert.All(answers, answer => Assert.Contains(answer.GetProperty("answer").GetString(), vocabulary));

@@ -33,7 +33,8 @@ public sealed class TrainingTeamScopeTests(TrainingStackWithoutWorker stack) : I
         Assert.Equal("queued", run.GetProperty("status").GetString());
         await using var db = stack.NewContext();
         Assert.Equal(stack.Stack.TeamId, (await db.TrainingRuns.SingleAsync(r => r.Id == runId)).TeamId);
-        var requested = (await db.EventLog.Where(e => e.MessageType == nameof(TrainingRequested)).ToListAsync())
+        // The published row: the training service also consumes its own TrainingRequested, which logs it again.
+        var requested = (await db.EventLog.Where(e => e.MessageType == nameof(TrainingRequested) && e.Direction == VqaPipeline.Messaging.MessageDirection.Published).ToListAsync())
             .Single(e => e.Body.Contains(runId.ToString()));
         Assert.Equal(stack.Stack.TeamId, JsonSerializer.Deserialize<TrainingRequested>(requested.Body, JsonSerializerOptions.Web)!.TeamId);
         Assert.False(await db.TrainingRuns.AnyAsync(r => r.ModelName == "stolen"));
@@ -63,15 +64,65 @@ public sealed class TrainingTeamScopeTests(TrainingStackWithoutWorker stack) : I
     }
 
     [StackFact]
+    public async Task Another_teams_stored_model_is_no_starting_point_and_is_refused_like_an_unknown_one()
+    {
+        var name = $"base-{Guid.NewGuid():N}"[..20];
+        await PutAsync($"models/{stack.Stack.TeamId:D}/{name}/1/config.json", "{}");
+        var dataset = $"datasets/team-scope-{Guid.NewGuid():N}";
+        await PutAsync($"{dataset}/metadata.jsonl", "{}");
+        using var other = await OtherTeam.CreateAsync(stack.Stack, "training-base-model");
+
+        async Task<(HttpStatusCode Status, string? Error)> StartAsync(HttpClient api, string baseModel)
+        {
+            using var response = await api.PostAsJsonAsync("/training-runs",
+                new { modelName = "borrowed", dataset = new { objectPrefix = dataset }, baseModel, maxSteps = 1 });
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            return (response.StatusCode, body.TryGetProperty("error", out var error) ? error.GetString() : null);
+        }
+        var theirs = await StartAsync(other.Api, $"models/{name}/1");
+        var unknown = await StartAsync(other.Api, $"models/{name}-none/1");
+        var ours = await StartAsync(stack.Api, $"models/{name}/1");
+
+        Assert.Equal(HttpStatusCode.BadRequest, theirs.Status);
+        Assert.StartsWith($"model 'models/{name}/1' is not in object storage", theirs.Error);
+        Assert.Equal(unknown.Error!.Replace($"{name}-none", name, StringComparison.Ordinal), theirs.Error);
+        Assert.Equal(HttpStatusCode.Accepted, ours.Status);
+    }
+
+    [StackFact]
+    public async Task Version_numbers_are_counted_per_team_so_two_teams_each_have_a_version_1_of_one_name()
+    {
+        using var other = await OtherTeam.CreateAsync(stack.Stack, "training-versions");
+        var name = $"shared-{Guid.NewGuid():N}"[..20];
+        await using (var db = stack.NewContext())
+        {
+            db.ModelVersions.Add(Version(name, stack.Stack.TeamId));
+            db.ModelVersions.Add(Version(name, other.Id));
+            await db.SaveChangesAsync();
+        }
+
+        // Within a team a number is still taken once.
+        await using var again = stack.NewContext();
+        again.ModelVersions.Add(Version(name, other.Id));
+        await Assert.ThrowsAsync<DbUpdateException>(() => again.SaveChangesAsync());
+    }
+
+    [StackFact]
     public async Task The_training_service_reached_without_the_gateways_secret_answers_401()
     {
         await OtherTeam.AssertRefusedWithoutGatewayAsync(stack.Stack, Services.Training, "/models");
         await OtherTeam.AssertRefusedWithoutGatewayAsync(stack.Stack, Services.Training, $"/training-runs/{Guid.NewGuid()}");
     }
 
+    private async Task PutAsync(string key, string text)
+    {
+        using var content = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text));
+        await stack.Store.PutAtAsync(stack.Store.Bucket, key, content, "application/json");
+    }
+
     private static ModelVersion Version(string name, Guid teamId) => new()
     {
-        Id = Guid.NewGuid(), TeamId = teamId, Name = name, Version = 1, ObjectPrefix = $"models/{name}/1", TrainingExamples = 1,
+        Id = Guid.NewGuid(), TeamId = teamId, Name = name, Version = 1, ObjectPrefix = $"models/{teamId:D}/{name}/1", TrainingExamples = 1,
         CreatedAt = DateTimeOffset.UtcNow,
     };
 }

@@ -21,9 +21,10 @@ public sealed class UploadRetryTests(TrainingStackWithFaultyStorage stack) : ICl
         Assert.Equal(2, stack.Proxy.Cut);
         // The upload was tried again within the attempt, not by training the run again.
         Assert.Equal(1, run.GetProperty("attempts").GetInt32());
-        var keys = (await stack.Store.ListAsync("models/retried-upload/1/")).Select(o => o.Key).ToList();
-        Assert.Contains("models/retried-upload/1/config.json", keys);
-        Assert.Contains("models/retried-upload/1/model.safetensors", keys);
+        var prefix = $"models/{stack.Stack.TeamId:D}/retried-upload/1";
+        var keys = (await stack.Store.ListAsync($"{prefix}/")).Select(o => o.Key).ToList();
+        Assert.Contains($"{prefix}/config.json", keys);
+        Assert.Contains($"{prefix}/model.safetensors", keys);
         await using var db = stack.NewContext();
         Assert.Single(await db.ModelVersions.Where(m => m.TrainingRunId == runId).ToListAsync());
     }

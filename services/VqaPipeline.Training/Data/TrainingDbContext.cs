@@ -41,7 +41,8 @@ public sealed class TrainingDbContext(DbContextOptions<TrainingDbContext> option
             model.Property(m => m.Name).HasMaxLength(100);
             model.Property(m => m.ObjectPrefix).HasMaxLength(1024);
             model.Ignore(m => m.Reference);
-            model.HasIndex(m => new { m.Name, m.Version }).IsUnique();
+            // Version numbers are counted per team (each team's "shapes" has its own 1, 2, …).
+            model.HasIndex(m => new { m.TeamId, m.Name, m.Version }).IsUnique();
             model.HasIndex(m => m.TrainingRunId).IsUnique();
         });
     }

@@ -104,10 +104,13 @@ public sealed class ModelVersion
     /// <summary>The model's name.</summary>
     public required string Name { get; set; }
 
-    /// <summary>1 for a name's first model, then 2, 3, …</summary>
+    /// <summary>1 for a name's first model in its team, then 2, 3, …</summary>
     public int Version { get; set; }
 
-    /// <summary>The storage prefix of the Hugging Face model folder (<c>models/{name}/{version}/</c>).</summary>
+    /// <summary>
+    /// The storage prefix of the Hugging Face model folder: <c>models/{team}/{name}/{version}</c>, or
+    /// <c>models/{name}/{version}</c> for the team <see cref="Guid.Empty"/> (as every model was stored before teams).
+    /// </summary>
     public required string ObjectPrefix { get; set; }
 
     /// <summary>The training run that produced it, if any.</summary>
@@ -119,6 +122,6 @@ public sealed class ModelVersion
     /// <summary>When it was stored.</summary>
     public DateTimeOffset CreatedAt { get; set; }
 
-    /// <summary>What a question job names to use it.</summary>
+    /// <summary>What a question job of its team names to use it.</summary>
     public string Reference => $"models/{Name}/{Version}";
 }

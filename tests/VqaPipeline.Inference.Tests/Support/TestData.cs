@@ -4,6 +4,8 @@ using RabbitMQ.Client;
 using VqaPipeline.Inference.Data;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Preprocessing;
+using Minio;
+using Minio.DataModel.Args;
 
 [assembly: CollectionBehavior(DisableTestParallelization = true)] // timings and worker memory are measured
 
@@ -13,6 +15,21 @@ public static class TestData
 {
     /// <summary>The tiny fixture model folder.</summary>
     public static string TinyModel => Fixtures.PathOf("vilt-tiny");
+
+    /// <summary>Puts <see cref="TinyModel"/>'s files under <paramref name="prefix"/> in the test bucket, as a stored model.</summary>
+    public static async Task StoreTinyModelAsync(string prefix)
+    {
+        var storage = VqaPipeline.Storage.ObjectStoreOptions.FromEnvironment();
+        using var minio = new MinioClient().WithEndpoint(storage.Endpoint.Host, storage.Endpoint.Port)
+            .WithCredentials(storage.AccessKey, storage.SecretKey).Build();
+        foreach (var file in Directory.GetFiles(TinyModel))
+        {
+            await using var content = File.OpenRead(file);
+            await minio.PutObjectAsync(new PutObjectArgs().WithBucket(storage.Bucket)
+                .WithObject($"{prefix}/{Path.GetFileName(file)}").WithStreamData(content).WithObjectSize(content.Length)
+                .WithContentType("application/octet-stream"));
+        }
+    }
 
     /// <summary>The example scenes the demo ingests (<c>examples/</c>), which the bundled model was trained to answer.</summary>
     public static string ExamplesFolder => Path.Combine(Fixtures.RepositoryRoot, "examples");

@@ -36,7 +36,7 @@ public sealed class IngestionHost : IAsyncLifetime
             Purpose = "ingestion",
             InProcess = [Services.Ingestion],
             // The URL tests serve their images from 127.0.0.1.
-            Settings = new Dictionary<string, string?> { ["Ingestion:AllowPrivateNetworkUrls"] = "true" },
+            Settings = new Dictionary<string, string?>(CapturedLog.Settings) { ["Ingestion:AllowPrivateNetworkUrls"] = "true" },
             Configure = (_, builder) => builder.Services.AddSingleton(Messages),
             ConfigureBus = (_, bus) => bus.AddConsumer<IngestedMessages.Consumer>().Endpoint(endpoint => endpoint.Name = queue),
             Patience = TimeSpan.FromSeconds(30),

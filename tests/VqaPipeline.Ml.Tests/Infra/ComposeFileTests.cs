@@ -5,9 +5,10 @@ namespace VqaPipeline.Ml.Tests.Infra;
 /// <summary>
 /// docker-compose.yml cannot be started here (no Docker engine), so its shape is checked instead: every server of the
 /// stack, with a health check, its data in a declared named volume, valid depends_on conditions, each service on its
-/// own database role, the gateway in front, and the same ports and credentials as infra/local/settings.sh.
+/// own database role, the gateway in front and the only service published, and every credential taken from the .env
+/// the user writes (.env.example lists them), never written in the file.
 /// </summary>
-public class ComposeFileTests
+public partial class ComposeFileTests
 {
     private static readonly string[] Servers = ["rabbitmq", "postgres", "minio", "seq"];
     private static readonly string[] DependencyConditions =
@@ -103,7 +104,7 @@ public class ComposeFileTests
         Assert.Equal("service_healthy", Scalar((YamlMappingNode)((YamlMappingNode)provision["depends_on"])["postgres"], "condition"));
         Assert.Contains("./shared/VqaPipeline.Data/Provisioning/provision.sql:/provision.sql:ro", Mounts(provision));
         Assert.Contains("-f /provision.sql", string.Join(" ", ((YamlSequenceNode)provision["entrypoint"]).Children));
-        Assert.Contains(Defaults["VQA_POSTGRES_SERVICE_PASSWORD"], Scalar((YamlMappingNode)provision["environment"], "VQA_POSTGRES_SERVICE_PASSWORD"));
+        Assert.Equal(RequiredVariable("VQA_POSTGRES_SERVICE_PASSWORD"), Scalar((YamlMappingNode)provision["environment"], "VQA_POSTGRES_SERVICE_PASSWORD"));
     }
 
     [Theory]
@@ -129,7 +130,7 @@ public class ComposeFileTests
         {
             program = entrypoint;
         }
-        var containerPort = Ports(name).Single().Split(':')[^1];
+        var containerPort = ContainerPort(name);
         Assert.Equal(["CMD", .. program, "--health-check", $"http://127.0.0.1:{containerPort}/health/ready"], test);
         Assert.Contains($"EXPOSE {containerPort}", dockerfile);
     }
@@ -150,7 +151,6 @@ public class ComposeFileTests
         Assert.Equal("cuda", Scalar(gpuEnvironment, "Inference__Device"));
         var device = (YamlMappingNode)Assert.Single(((YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)((YamlMappingNode)gpu["deploy"])["resources"])["reservations"])["devices"]).Children);
         Assert.Equal("nvidia", Scalar(device, "driver"));
-        Assert.DoesNotContain(Ports("inference").Single().Split(':')[0], Ports("inference-gpu").Single());
     }
 
     [Fact]
@@ -191,25 +191,143 @@ public class ComposeFileTests
         Assert.Equal("service_healthy", Scalar(dependency, "condition"));
         var script = string.Join(" ", ((YamlSequenceNode)init["entrypoint"]).Children);
         Assert.Contains($"mc mb --ignore-existing vqa/{Defaults["VQA_S3_BUCKET"]}", script);
-        Assert.Contains($"{Defaults["VQA_S3_ACCESS_KEY"]} {Defaults["VQA_S3_SECRET_KEY"]}", script);
+        Assert.Contains("\"$$VQA_S3_ACCESS_KEY\" \"$$VQA_S3_SECRET_KEY\"", script);
+        var environment = (YamlMappingNode)init["environment"];
+        Assert.Equal(RequiredVariable("VQA_S3_ACCESS_KEY"), Scalar(environment, "VQA_S3_ACCESS_KEY"));
+        Assert.Equal(RequiredVariable("VQA_S3_SECRET_KEY"), Scalar(environment, "VQA_S3_SECRET_KEY"));
     }
 
     [Fact]
-    public void PortsAndCredentialsMatchTheLocalScripts()
+    public void Only_the_gateway_is_published_and_what_a_person_on_the_host_needs_listens_on_loopback_only()
     {
-        Assert.Contains($"{Defaults["VQA_RABBITMQ_PORT"]}:5672", Ports("rabbitmq"));
-        Assert.Contains("15672:15672", Ports("rabbitmq"));
-        Assert.Contains($"{Defaults["VQA_POSTGRES_PORT"]}:5432", Ports("postgres"));
-        Assert.Contains($"{Defaults["VQA_S3_PORT"]}:9000", Ports("minio"));
+        var published = Services.Children.Where(pair => ((YamlMappingNode)pair.Value).Children.ContainsKey("ports"))
+            .ToDictionary(pair => pair.Key.ToString(), pair => Ports(pair.Key.ToString()).ToList());
 
-        var postgres = (YamlMappingNode)Service("postgres")["environment"];
-        Assert.Equal(Defaults["VQA_POSTGRES_DB"], Scalar(postgres, "POSTGRES_DB"));
-        Assert.Equal(Defaults["VQA_POSTGRES_USER"], Scalar(postgres, "POSTGRES_USER"));
-        Assert.Equal(Defaults["VQA_POSTGRES_PASSWORD"], Scalar(postgres, "POSTGRES_PASSWORD"));
-        var minio = (YamlMappingNode)Service("minio")["environment"];
-        Assert.Equal(Defaults["VQA_S3_ACCESS_KEY"], Scalar(minio, "MINIO_ROOT_USER"));
-        Assert.Equal(Defaults["VQA_S3_SECRET_KEY"], Scalar(minio, "MINIO_ROOT_PASSWORD"));
+        Assert.Equal(["5080:8080"], published["gateway"]);
+        // PostgreSQL for `vqa admin` (teams and keys) and Seq's UI (the logs): this machine only.
+        Assert.Equal([$"127.0.0.1:{Defaults["VQA_POSTGRES_PORT"]}:5432"], published["postgres"]);
+        Assert.Equal(["127.0.0.1:5341:80"], published["seq"]);
+        Assert.Equal(["gateway", "postgres", "seq"], published.Keys.Order());
     }
+
+    [Fact]
+    public void Every_credential_is_a_required_variable_from_the_env_file_and_none_is_written_in_the_file()
+    {
+        var checkedSettings = 0;
+        foreach (var (name, service) in Services.Children.Select(entry => (entry.Key.ToString(), (YamlMappingNode)entry.Value)))
+        {
+            if (!service.Children.TryGetValue("environment", out var environment))
+                continue;
+            foreach (var (key, node) in ((YamlMappingNode)environment).Children.Select(pair => (pair.Key.ToString(), pair.Value.ToString())))
+            {
+                foreach (var credential in CredentialsIn(key, node))
+                {
+                    checkedSettings++;
+                    Assert.True(RequiredReference().IsMatch(credential),
+                        $"{name}: {key} holds '{credential}', not a required ${{VAR:?…}} from .env");
+                }
+            }
+        }
+        // Postgres (superuser, services), RabbitMQ, MinIO, the gateway's secret, Seq's password and key at least.
+        Assert.True(checkedSettings >= 30, $"only {checkedSettings} credentials found: the classification missed some");
+    }
+
+    [Fact]
+    public void Every_variable_the_file_uses_is_required_with_the_same_message_and_listed_in_the_env_example()
+    {
+        var text = File.ReadAllText(Path.Combine(Fixtures.RepositoryRoot, "docker-compose.yml"));
+        var example = EnvExampleVariables();
+
+        var references = VariableReference().Matches(text).Select(match => match.Value).ToList();
+        Assert.NotEmpty(references);
+        foreach (var reference in references)
+        {
+            var variable = RequiredReference().Match(reference);
+            Assert.True(variable.Success, $"{reference} is not ${{VAR:?set VAR in .env — see .env.example}}: a missing value would not stop compose");
+            Assert.Contains(variable.Groups[1].Value, example);
+        }
+        Assert.Equal(example.Order(), references.Select(reference => RequiredReference().Match(reference).Groups[1].Value).Distinct().Order());
+        Assert.Contains("/.env", File.ReadAllLines(Path.Combine(Fixtures.RepositoryRoot, ".gitignore")));
+    }
+
+    [Fact]
+    public void The_env_example_holds_no_values_and_says_how_to_make_them()
+    {
+        var lines = File.ReadAllLines(Path.Combine(Fixtures.RepositoryRoot, ".env.example"));
+
+        Assert.All(lines.Where(line => line.Length > 0 && !line.StartsWith('#')), line => Assert.EndsWith("=", line));
+        Assert.Contains(lines, line => line.Contains("openssl rand -hex 32"));
+    }
+
+    [Theory]
+    [MemberData(nameof(ApplicationServices))]
+    public void Every_service_refuses_model_paths_trusts_only_the_gateway_and_logs_to_seq_with_the_api_key(string name)
+    {
+        var environment = (YamlMappingNode)Service(name)["environment"];
+
+        Assert.Equal(RequiredVariable("VQA_GATEWAY_SECRET"), Scalar(environment, "Gateway__InternalSecret"));
+        Assert.Equal($"X-Seq-ApiKey={RequiredVariable("VQA_SEQ_API_KEY")}", Scalar(environment, "OTEL_EXPORTER_OTLP_HEADERS"));
+        // The gateway resolves no model; every service behind it that could must refuse folders on its disk.
+        if (name != "gateway")
+            Assert.Equal("false", Scalar(environment, "Models__AllowPaths"));
+    }
+
+    [Fact]
+    public void Seq_requires_an_api_key_for_ingestion_and_the_services_key_is_created_with_the_admin_password()
+    {
+        var seq = (YamlMappingNode)Service("seq")["environment"];
+        Assert.Equal("true", Scalar(seq, "SEQ_FIRSTRUN_REQUIREAUTHENTICATIONFORHTTPINGESTION"));
+        Assert.Equal(RequiredVariable("VQA_SEQ_ADMIN_PASSWORD"), Scalar(seq, "SEQ_FIRSTRUN_ADMINPASSWORD"));
+        Assert.False(seq.Children.ContainsKey("SEQ_FIRSTRUN_NOAUTHENTICATION"));
+
+        var init = Service("seq-init");
+        Assert.Equal("service_healthy", Scalar((YamlMappingNode)((YamlMappingNode)init["depends_on"])["seq"], "condition"));
+        var script = string.Join(" ", ((YamlSequenceNode)init["entrypoint"]).Children);
+        Assert.Contains("apikey create", script);
+        Assert.Contains("--token \"$$VQA_SEQ_API_KEY\"", script);
+        Assert.Contains("-a \"$$VQA_SEQ_API_KEY\"", script);
+    }
+
+    /// <summary>
+    /// The credentials a setting holds: the whole value of a password, secret, key or user setting; the password of a
+    /// connection string; the user and password of a URL; the value of a header.
+    /// </summary>
+    private static IEnumerable<string> CredentialsIn(string key, string value)
+    {
+        // The superuser's name is no secret (its password is).
+        if (key is "POSTGRES_USER" or "VQA_S3_ENDPOINT" or "VQA_S3_BUCKET" or "OTEL_EXPORTER_OTLP_ENDPOINT" or "OTEL_EXPORTER_OTLP_PROTOCOL")
+            return [];
+        if (value.Contains("Password=", StringComparison.Ordinal))
+            return [value[(value.IndexOf("Password=", StringComparison.Ordinal) + "Password=".Length)..].Split(';')[0]];
+        if (value.StartsWith("amqp://", StringComparison.Ordinal))
+        {
+            var userInfo = value["amqp://".Length..value.LastIndexOf('@')];
+            var colon = userInfo.IndexOf(":$", StringComparison.Ordinal) is var at and >= 0 ? at : userInfo.IndexOf(':');
+            return [userInfo[..colon], userInfo[(colon + 1)..]];
+        }
+        if (key == "OTEL_EXPORTER_OTLP_HEADERS")
+            return [value[(value.IndexOf('=') + 1)..]];
+        return CredentialKey().IsMatch(key) ? [value] : [];
+    }
+
+    private static string RequiredVariable(string name) => $"${{{name}:?set {name} in .env — see .env.example}}";
+
+    private static HashSet<string> EnvExampleVariables() =>
+        File.ReadAllLines(Path.Combine(Fixtures.RepositoryRoot, ".env.example"))
+            .Where(line => line.Length > 0 && !line.StartsWith('#')).Select(line => line.Split('=')[0]).ToHashSet();
+
+    private static string ContainerPort(string service) =>
+        (Service(service).Children.ContainsKey("ports") ? Ports(service) : ((YamlSequenceNode)Service(service)["expose"]).Children.Select(port => port.ToString()))
+        .Single().Split(':')[^1];
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\$\{[^}]*\}")]
+    private static partial System.Text.RegularExpressions.Regex VariableReference();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\$\{([A-Z0-9_]+):\?set \1 in \.env — see \.env\.example\}$")]
+    private static partial System.Text.RegularExpressions.Regex RequiredReference();
+
+    [System.Text.RegularExpressions.GeneratedRegex("PASSWORD|_PASS$|SECRET|_KEY$|ApiKey|TOKEN|_USER$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex CredentialKey();
 
     /// <summary>The project a service's image is built from (its <c>SERVICE</c> build argument), if it names one.</summary>
     private static string? BuiltProject(string service) =>

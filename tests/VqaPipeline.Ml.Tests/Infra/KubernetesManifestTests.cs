@@ -57,8 +57,9 @@ public partial class KubernetesManifestTests
             var name = Name(deployment);
             var compose = ComposeServiceRun(deployment);
             var container = Container(deployment);
-            // Compose publishes "host:container" and probes http://127.0.0.1:<container port><ready path>.
-            var composePort = int.Parse(Sequence(compose, "ports").Single().ToString().Split(':')[^1]);
+            // Compose publishes the gateway as "host:container" and exposes the others' container port; it probes
+            // http://127.0.0.1:<container port><ready path>.
+            var composePort = int.Parse(Sequence(compose, compose.Children.ContainsKey("ports") ? "ports" : "expose").Single().ToString().Split(':')[^1]);
             var composeProbe = new Uri(Sequence(Map(compose["healthcheck"]), "test").Last().ToString());
             Assert.Equal(readyPath, composeProbe.AbsolutePath);
 
@@ -83,7 +84,7 @@ public partial class KubernetesManifestTests
         // Differ on purpose: credentials come from Secrets (checked below), the public URL is the cluster's own, Seq (and
         // so the OTLP endpoint) is not part of this deployment; VQA_POSTGRES differs in its password only (checked here).
         string[] deploymentOwn = ["VQA_RABBITMQ_URL", "VQA_S3_ACCESS_KEY", "VQA_S3_SECRET_KEY", "Indexing__AdminToken", "Gateway__InternalSecret", "VQA_API_URL", "VQA_SEQ_URL",
-            "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL"];
+            "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_HEADERS"];
 
         foreach (var deployment in OfKind(objects, "Deployment"))
         {

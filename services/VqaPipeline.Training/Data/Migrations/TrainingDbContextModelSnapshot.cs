@@ -179,9 +179,9 @@ namespace VqaPipeline.Training.Data.Migrations
                         .IsUnique()
                         .HasDatabaseName("ix_model_versions_training_run_id");
 
-                    b.HasIndex("Name", "Version")
+                    b.HasIndex("TeamId", "Name", "Version")
                         .IsUnique()
-                        .HasDatabaseName("ix_model_versions_name_version");
+                        .HasDatabaseName("ix_model_versions_team_id_name_version");
 
                     b.ToTable("model_versions", "training");
                 });
