@@ -17,15 +17,31 @@ public static class TransientFaults
     private static bool IsTransientItself(Exception error) => error switch
     {
         NpgsqlException npgsql => npgsql.IsTransient,
-        SocketException or HttpRequestException or TimeoutException or IOException => true,
+        // No status: the request never got an answer (refused, reset, name not resolved).
+        HttpRequestException http => http.StatusCode is not { } status || IsTransientStatus(status),
+        SocketException or TimeoutException or EndOfStreamException => true,
+        // A connection's stream that broke; its subclasses (a file not found, a path too long) are no outage.
+        IOException io => io.GetType() == typeof(IOException),
         // A timeout of a client (HttpClient, the S3 SDK) that nobody cancelled surfaces as a cancellation.
         TaskCanceledException => true,
-        _ => ServerStatus(error) is { } status && ((int)status >= 500 || status == HttpStatusCode.TooManyRequests),
+        _ => ServerStatus(error) is { } status && IsTransientStatus(status),
     };
 
-    /// <summary>An HTTP status a client exception carries (the S3 SDK's <c>AmazonServiceException.StatusCode</c>).</summary>
-    private static HttpStatusCode? ServerStatus(Exception error) =>
-        error.GetType().GetProperty("StatusCode")?.GetValue(error) is HttpStatusCode status && status != 0 ? status : null;
+    private static bool IsTransientStatus(HttpStatusCode status) =>
+        (int)status >= 500 || status is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout;
+
+    /// <summary>
+    /// An HTTP status a client exception carries: on itself (<c>HttpRequestException</c>, the AWS SDK's
+    /// <c>AmazonServiceException.StatusCode</c>) or on the response it holds (Minio's <c>MinioException.ServerResponse</c>).
+    /// </summary>
+    private static HttpStatusCode? ServerStatus(Exception error)
+    {
+        var response = error.GetType().GetProperty("ServerResponse")?.GetValue(error);
+        return StatusOf(error) ?? (response is null ? null : StatusOf(response));
+    }
+
+    private static HttpStatusCode? StatusOf(object holder) =>
+        holder.GetType().GetProperty("StatusCode")?.GetValue(holder) is HttpStatusCode status && status != 0 ? status : null;
 
     private static IEnumerable<Exception> Chain(Exception error)
     {
