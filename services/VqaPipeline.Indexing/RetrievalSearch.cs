@@ -183,18 +183,23 @@ internal sealed class RetrievalSearch(
         if (job.Answered == 0)
             return true;
         // Counted by question and model version rather than by job: another job asking the same question with the
-        // same model overwrites the rows' job id, not their number.
+        // same model overwrites the rows' job id, not their number. Answers indexing parked (it could not hold them)
+        // never arrive, so they count as settled: the search ranks what it got instead of waiting for ever.
         await using var command = new NpgsqlCommand(
             """
-            SELECT count(*) FROM indexed_answers
-            WHERE question = @question AND collection_id = @collection AND team_id = @team AND model_version = @version AND rank = 1
+            SELECT (SELECT count(*) FROM indexed_answers
+                    WHERE question = @question AND collection_id = @collection AND team_id = @team AND model_version = @version
+                      AND rank = 1)
+                 + (SELECT count(DISTINCT image_id) FROM event_log
+                    WHERE message_type = 'AnswersProduced' AND direction = 'consumed' AND job_id = @job AND parked_at IS NOT NULL)
             """, connection);
         command.Parameters.AddWithValue("question", query.NormalizedQuestion);
         command.Parameters.AddWithValue("collection", query.CollectionId);
         command.Parameters.AddWithValue("team", caller.TeamId);
         command.Parameters.AddWithValue("version", job.ModelVersion);
-        var indexed = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-        return indexed >= job.Answered;
+        command.Parameters.AddWithValue("job", job.Pending.JobId);
+        var settled = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return settled >= job.Answered;
     }
 
     /// <summary>Once its answers are all indexed, the job's question is an asked one like any other.</summary>

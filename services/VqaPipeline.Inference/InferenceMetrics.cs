@@ -10,6 +10,7 @@ public sealed class InferenceMetrics
     private readonly Counter<long> _images;
     private readonly Counter<long> _pairs;
     private readonly Histogram<double> _batchDuration;
+    private readonly Counter<long> _resent;
 
     public InferenceMetrics(IMeterFactory meterFactory)
     {
@@ -17,6 +18,8 @@ public sealed class InferenceMetrics
         _images = meter.CreateCounter<long>("vqa.inference.images", "{image}", "Images handled, by outcome.");
         _pairs = meter.CreateCounter<long>("vqa.inference.pairs", "{pair}", "(image, question) pairs answered.");
         _batchDuration = meter.CreateHistogram<double>("vqa.inference.batch.duration", "s", "Time to answer one batch, storage to database.");
+        _resent = meter.CreateCounter<long>("vqa.inference.sweeper.resent", "{image}",
+            "Images of running jobs sent for answering again after waiting past Inference:StuckImageDeadline.");
     }
 
     public void RecordBatch(int answered, int failed, int pairs, TimeSpan elapsed)
@@ -26,4 +29,7 @@ public sealed class InferenceMetrics
         _pairs.Add(pairs);
         _batchDuration.Record(elapsed.TotalSeconds);
     }
+
+    /// <summary>Counts <paramref name="images"/> the sweeper sent for answering again.</summary>
+    public void RecordResent(int images) => _resent.Add(images);
 }

@@ -52,4 +52,14 @@ public sealed record InferenceOptions
 
     /// <summary>Where models from object storage (<c>models/{name}/{version}/</c>) are downloaded to.</summary>
     public string ModelCacheDir { get; set; } = Path.Combine(Path.GetTempPath(), "vqa-inference-models");
+
+    /// <summary>
+    /// How long an image of a running job may stay queued (sent for answering, not answered) before the sweeper sends
+    /// it again: longer than a batch takes and than the broker's redelivery delays add up to, since a batch waiting in
+    /// a delay queue is not lost.
+    /// </summary>
+    public TimeSpan StuckImageDeadline { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>How often the sweeper looks for stuck images.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
 }

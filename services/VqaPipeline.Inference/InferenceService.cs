@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Hosting;
 using VqaPipeline.Inference.Data;
+using VqaPipeline.Messaging.Redelivery;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Storage;
 
@@ -46,6 +47,9 @@ public static class InferenceService
         services.AddSingleton<JobProgress>();
         services.AddSingleton<InferenceMetrics>();
         services.AddScoped<AnswerRecorder>();
+        services.AddParkedMessageHandler<QuestionJobSubmitted, ParkedJobWork>();
+        services.AddParkedMessageHandler<ImageBatchRequested, ParkedJobWork>();
+        services.AddHostedService<StuckImageSweeper>();
         // A test registers a recorder of its own first (see ServiceHost.CreateBuilder's configure); it is kept.
         services.TryAddScoped<IAnswerRecorder>(provider => provider.GetRequiredService<AnswerRecorder>());
         CollectionsClient.Register(services, ServiceAddresses.From(configuration));

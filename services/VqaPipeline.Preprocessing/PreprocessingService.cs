@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Hosting;
+using VqaPipeline.Messaging.Redelivery;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Preprocessing.Data;
 
@@ -30,6 +31,7 @@ public static class PreprocessingService
             new ImageLoader(new ImageLoadOptions { MaxPixels = provider.GetRequiredService<IOptions<PreprocessingOptions>>().Value.MaxPixels }));
         services.AddSingleton(provider => new PixelBudget(provider.GetRequiredService<IOptions<PreprocessingOptions>>().Value.PixelBudget));
         services.AddSingleton<PreprocessingMetrics>();
+        services.AddParkedMessageHandler<ImageIngested, ParkedImages>();
         services.AddSingleton(TimeProvider.System);
 
         // The worker has no API of its own: health and metrics only.

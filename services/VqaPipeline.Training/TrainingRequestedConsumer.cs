@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Messaging.Inbox;
 using VqaPipeline.Training.Data;
+using VqaPipeline.Messaging.Redelivery;
 
 namespace VqaPipeline.Training;
 
@@ -55,16 +56,39 @@ public sealed class TrainingDatasetOutcomeConsumer(TrainingDbContext db, Trainin
         });
     }
 
-    public async Task Consume(ConsumeContext<TrainingDatasetRejected> context)
+    public Task Consume(ConsumeContext<TrainingDatasetRejected> context) =>
+        FailQueuedRunAsync(db, context.Message.RunId, context.Message.TeamId, context.Message.Reason, clock.GetUtcNow(),
+            context.CancellationToken);
+
+    /// <summary>
+    /// Fails the run while it is still queued, with <paramref name="reason"/>, and announces it with
+    /// <see cref="TrainingFailed"/> (in the caller's transaction); a run that has moved on is left alone.
+    /// </summary>
+    public static async Task FailQueuedRunAsync(TrainingDbContext db, Guid runId, Guid teamId, string reason, DateTimeOffset now,
+        CancellationToken cancellationToken)
     {
-        var message = context.Message;
-        var now = clock.GetUtcNow();
-        var failed = await db.TrainingRuns.Where(r => r.Id == message.RunId && r.Status == TrainingRunStatus.Queued)
+        var failed = await db.TrainingRuns.Where(r => r.Id == runId && r.Status == TrainingRunStatus.Queued)
             .ExecuteUpdateAsync(set => set
                 .SetProperty(r => r.Status, TrainingRunStatus.Failed)
-                .SetProperty(r => r.Error, message.Reason)
-                .SetProperty(r => r.UpdatedAt, now), context.CancellationToken);
+                .SetProperty(r => r.Error, reason)
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken);
         if (failed == 1)
-            db.AddOutgoing(new TrainingFailed(message.RunId, message.Reason) { TeamId = message.TeamId });
+            db.AddOutgoing(new TrainingFailed(runId, reason) { TeamId = teamId });
     }
+}
+
+/// <summary>
+/// A run whose request or dataset was given up on (parked past the delivery limit, or failing for a reason no wait
+/// cures) fails with that reason instead of staying queued for ever.
+/// </summary>
+public sealed class ParkedTrainingRuns(TrainingDbContext db, TimeProvider clock)
+    : IParkedMessageHandler<TrainingRequested>, IParkedMessageHandler<TrainingDatasetPrepared>
+{
+    public Task ParkedAsync(TrainingRequested message, string reason, CancellationToken cancellationToken) =>
+        TrainingDatasetOutcomeConsumer.FailQueuedRunAsync(db, message.RunId, message.TeamId, $"the run could not be recorded: {reason}",
+            clock.GetUtcNow(), cancellationToken);
+
+    public Task ParkedAsync(TrainingDatasetPrepared message, string reason, CancellationToken cancellationToken) =>
+        TrainingDatasetOutcomeConsumer.FailQueuedRunAsync(db, message.RunId, message.TeamId, $"its dataset could not be taken: {reason}",
+            clock.GetUtcNow(), cancellationToken);
 }

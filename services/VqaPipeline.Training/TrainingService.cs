@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Hosting;
 using VqaPipeline.Training.Data;
+using VqaPipeline.Messaging.Redelivery;
 
 namespace VqaPipeline.Training;
 
@@ -39,6 +40,8 @@ public static class TrainingService
         services.AddModelLocator(configuration, defaultCacheDir: Path.Combine(options.WorkFolder, "models"));
         services.AddSingleton<TrainingRunner>();
         services.AddSingleton<TrainingMetrics>();
+        services.AddParkedMessageHandler<TrainingRequested, ParkedTrainingRuns>();
+        services.AddParkedMessageHandler<TrainingDatasetPrepared, ParkedTrainingRuns>();
         CollectionsClient.Register(services, ServiceAddresses.From(configuration));
         if (options.RunWorker)
             services.AddHostedService<TrainingWorker>();

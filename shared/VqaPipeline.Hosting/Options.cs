@@ -11,12 +11,8 @@ public sealed record BrokerOptions
     /// <summary>Messages each receive endpoint takes from the broker ahead of processing.</summary>
     public int PrefetchCount { get; set; } = 16;
 
-    /// <summary>Redeliveries of a failing message before it goes to its <c>_error</c> queue.</summary>
-    public int RetryLimit { get; set; } = 3;
-
-    public TimeSpan RetryMinInterval { get; set; } = TimeSpan.FromMilliseconds(200);
-
-    public TimeSpan RetryMaxInterval { get; set; } = TimeSpan.FromSeconds(10);
+    // The same section also holds RetryLimit, RetryMinInterval, RetryMaxInterval, RedeliveryIntervals and
+    // DeliveryLimit: what a consumer does when it fails (VqaPipeline.Messaging's DelayedRedeliveryOptions).
 }
 
 /// <summary>PostgreSQL (configuration section <c>Database</c>, or <c>VQA_POSTGRES</c>).</summary>

@@ -14,6 +14,7 @@ using Serilog.Events;
 using VqaPipeline.Hosting.Health;
 using VqaPipeline.Hosting.Monitoring;
 using VqaPipeline.Messaging;
+using VqaPipeline.Messaging.Redelivery;
 using VqaPipeline.Messaging.Replay;
 
 namespace VqaPipeline.Hosting;
@@ -27,9 +28,9 @@ public static class ServiceDefaults
 
     /// <summary>
     /// Adds the shared service wiring. <paramref name="configureBus"/> registers the service's consumers; every
-    /// consumer gets a receive endpoint on RabbitMQ with exponential retry, after which the message moves to the
-    /// endpoint's <c>_error</c> queue with the exception in its headers, and runs behind the inbox filter (its inbox
-    /// and event log; see <see cref="VqaPipeline.Messaging.Inbox.InboxFilter{TMessage}"/>).
+    /// consumer gets a receive endpoint on RabbitMQ with exponential retry, then delayed redelivery for transient
+    /// faults and parking past the delivery limit (see <see cref="RedeliveryFilter{TMessage}"/>), and runs behind the
+    /// inbox filter (its inbox and event log; see <see cref="VqaPipeline.Messaging.Inbox.InboxFilter{TMessage}"/>).
     /// </summary>
     public static TBuilder AddVqaServiceDefaults<TBuilder>(
         this TBuilder builder, string serviceName, Action<IBusRegistrationConfigurator>? configureBus = null)
@@ -41,6 +42,7 @@ public static class ServiceDefaults
 
         var services = builder.Services;
         services.AddOptions<BrokerOptions>().Bind(configuration.GetSection(BrokerOptions.Section));
+        services.AddOptions<DelayedRedeliveryOptions>().Bind(configuration.GetSection(DelayedRedeliveryOptions.Section));
         services.AddOptions<DatabaseOptions>().Bind(configuration.GetSection(DatabaseOptions.Section));
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section));
         services.AddOptions<ServiceOptions>().Bind(configuration.GetSection(ServiceOptions.Section));
@@ -124,13 +126,15 @@ public static class ServiceDefaults
                 var broker = context.GetRequiredService<IOptions<BrokerOptions>>().Value;
                 rabbit.Host(broker.Url);
                 rabbit.PrefetchCount = broker.PrefetchCount;
-                rabbit.UseMessageRetry(retry => retry.Exponential(
-                    broker.RetryLimit, broker.RetryMinInterval, broker.RetryMaxInterval, broker.RetryMinInterval));
+                // Immediate retries, then delayed redelivery or parking, all in one filter: MassTransit's retry
+                // filter would wrap it, so it could not act once the retries are spent.
+                rabbit.UseConsumeFilter(typeof(RedeliveryFilter<>), context);
                 rabbit.UseVqaInbox(context);
                 rabbit.ConfigureEndpoints(context);
             });
         });
         services.Configure<MassTransitHostOptions>(host => host.StopTimeout = serviceOptions.ShutdownTimeout);
+        services.AddSingleton(provider => new DelayQueues(provider.GetRequiredService<IOptions<BrokerOptions>>().Value.Url));
         MessagingServices.AddMessagingMetrics(services);
         QueueDepthMonitor.Add(services);
     }

@@ -16,6 +16,7 @@ public sealed class MessagingMetrics
     private readonly Counter<long> _outboxParked;
     private readonly Counter<long> _consumedParked;
     private readonly Counter<long> _consumeFailures;
+    private readonly Counter<long> _redelivered;
     private readonly ConcurrentDictionary<string, OutboxBacklog> _outboxes = new();
 
     /// <summary>Creates the instruments with <paramref name="meterFactory"/>.</summary>
@@ -28,6 +29,8 @@ public sealed class MessagingMetrics
             "Received messages a consumer could not handle and parked while handling the rest, by message type.");
         _consumeFailures = meter.CreateCounter<long>("vqa.consumer.failures", "{attempt}",
             "Consume attempts that failed (each retry counts), by queue, message type and reason (the exception's type).");
+        _redelivered = meter.CreateCounter<long>("vqa.consumer.redelivered", "{message}",
+            "Messages sent to their queue's delay queue after a transient fault, to come back later, by queue and message type.");
         meter.CreateObservableGauge("vqa.outbox.lag", () => _outboxes.Select(pair =>
                 new Measurement<double>(pair.Value.OldestAge.TotalSeconds, Service(pair.Key))), "s",
             "Age of the oldest outbox entry not yet dispatched (0 when the outbox is empty), by service.");
@@ -46,6 +49,10 @@ public sealed class MessagingMetrics
     public void ConsumeFailed(string queue, string messageType, Exception error) =>
         _consumeFailures.Add(1, new KeyValuePair<string, object?>("queue", queue), Tag(messageType),
             new KeyValuePair<string, object?>("reason", error.GetType().Name));
+
+    /// <summary>Counts one message of <paramref name="messageType"/> on <paramref name="queue"/> sent to wait in a delay queue.</summary>
+    public void Redelivered(string queue, string messageType) =>
+        _redelivered.Add(1, new KeyValuePair<string, object?>("queue", queue), Tag(messageType));
 
     /// <summary>Records <paramref name="service"/>'s outbox as last measured.</summary>
     public void OutboxMeasured(string service, OutboxBacklog backlog) => _outboxes[service] = backlog;

@@ -95,4 +95,38 @@ public sealed class LimitsTests(IndexingStack stack)
         await using var jobs = stack.JobsDatabase();
         Assert.Equal(["Is there a boat?"], (await jobs.QuestionJobs.SingleAsync(j => j.CollectionId == collectionId)).Questions);
     }
+
+    [StackFact]
+    public async Task A_search_whose_job_had_answers_parked_by_indexing_ranks_what_was_indexed_instead_of_waiting_for_ever()
+    {
+        var (collectionId, images) = await stack.NewCollectionWithFixtureImagesAsync();
+        var url = $"/search?question={Uri.EscapeDataString("Is there a cat?")}&answer=yes&minScore=0&collection={collectionId}";
+        Guid jobId;
+        using (var started = await stack.Indexing.GetAsync(url))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+            jobId = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetGuid();
+        }
+        Assert.Equal("completed", await stack.WaitForJobAsync(jobId));
+        await stack.WaitUntilIndexedAsync(async db => await db.IndexedAnswers.CountAsync(a => a.JobId == jobId && a.Rank == 1) == images.Count,
+            "the job's answers are not all indexed");
+
+        // What indexing leaves when it parks one image's AnswersProduced: its consumed entry parked, none of its answers.
+        var lost = images.Values.First();
+        await using (var index = stack.IndexDatabase())
+        {
+            await index.IndexedAnswers.Where(a => a.JobId == jobId && a.ImageId == lost).ExecuteDeleteAsync();
+            var consumed = await index.EventLog.SingleAsync(e => e.Direction == MessageDirection.Consumed && e.JobId == jobId
+                                                                 && e.ImageId == lost && e.MessageType == nameof(AnswersProduced));
+            consumed.ParkedAt = DateTimeOffset.UtcNow;
+            consumed.LastError = "the index refused it: value too long for type character varying(255)";
+            await index.SaveChangesAsync();
+        }
+
+        using var response = await stack.Indexing.GetAsync(url);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var ranked = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").EnumerateArray()
+            .Select(r => r.GetProperty("imageId").GetGuid()).ToList();
+        Assert.DoesNotContain(lost, ranked);
+    }
 }

@@ -30,7 +30,7 @@ public sealed class InboxFilter<TMessage>(IServiceProvider services, MessagingMe
             return;
         }
         var items = BatchItems?.Invoke(context.Message) ?? [(context, context.Message)];
-        var consumer = ConsumerName(context);
+        var consumer = QueueOf(context);
         // A batch's work continues its first message's trace.
         using var activity = TraceContext.Start($"consume {MessageName}", ActivityKind.Consumer,
             items[0].Context.Headers.Get<string>(TraceContext.Header));
@@ -106,7 +106,7 @@ public sealed class InboxFilter<TMessage>(IServiceProvider services, MessagingMe
     public void Probe(ProbeContext context) => context.CreateFilterScope("inbox");
 
     /// <summary>The queue the message came from: each consumer has its own, so it names the consumer.</summary>
-    private static string ConsumerName(ConsumeContext context) =>
+    internal static string QueueOf(ConsumeContext context) =>
         context.ReceiveContext.InputAddress.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()
         ?? context.ReceiveContext.InputAddress.ToString();
 }
