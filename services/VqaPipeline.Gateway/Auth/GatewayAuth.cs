@@ -123,6 +123,7 @@ public static class GatewayAuth
                 headers.Add(TeamIdHeader, caller.TeamId.ToString());
                 headers.Add(TeamHeader, caller.Team);
                 headers.Add(RoleHeader, LowerCaseEnum.Text(caller.Role));
+                headers.Add(GatewayHeaders.KeyPrefix, caller.KeyPrefix);
             }
             if (!string.IsNullOrEmpty(secret))
                 headers.Add(SecretHeader, secret);

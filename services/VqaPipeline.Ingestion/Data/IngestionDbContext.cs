@@ -20,6 +20,9 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
     /// <summary>Human answers to questions about images.</summary>
     public DbSet<ImageLabel> Labels => Set<ImageLabel>();
 
+    /// <summary>Every change of every label, oldest first.</summary>
+    public DbSet<LabelChange> LabelChanges => Set<LabelChange>();
+
     /// <summary>Bucket imports, running and ended.</summary>
     public DbSet<BucketImport> Imports => Set<BucketImport>();
 
@@ -36,6 +39,7 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
         {
             collection.Property(c => c.Name).HasMaxLength(200);
             collection.HasIndex(c => new { c.TeamId, c.Name }).IsUnique();
+            collection.HasIndex(c => new { c.TeamId, c.CreatedAt, c.Id });
         });
 
         modelBuilder.Entity<Image>(image =>
@@ -48,6 +52,7 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             image.Property(i => i.Format).HasMaxLength(32);
             image.Property(i => i.Status).HasMaxLength(16).HasConversion(LowerCaseEnum.Converter<ImageStatus>());
             image.HasIndex(i => new { i.CollectionId, i.Sha256 }).IsUnique();
+            image.HasIndex(i => new { i.CollectionId, i.CreatedAt, i.Id });
             image.HasOne(i => i.Collection).WithMany(c => c.Images).HasForeignKey(i => i.CollectionId);
         });
 
@@ -56,9 +61,21 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             label.ToTable("labels");
             label.Property(l => l.Question).HasMaxLength(1000);
             label.HasIndex(l => new { l.ImageId, l.Question }).IsUnique();
-            label.HasIndex(l => l.CollectionId);
+            label.HasIndex(l => new { l.CollectionId, l.ImageId, l.Question });
             label.HasOne<Image>().WithMany().HasForeignKey(l => l.ImageId);
             label.HasOne<Collection>().WithMany().HasForeignKey(l => l.CollectionId);
+        });
+
+        modelBuilder.Entity<LabelChange>(change =>
+        {
+            change.ToTable("label_changes");
+            change.Property(c => c.Id).UseIdentityAlwaysColumn();
+            change.Property(c => c.Question).HasMaxLength(1000);
+            change.Property(c => c.Kind).HasMaxLength(16).HasConversion(LowerCaseEnum.Converter<LabelChangeKind>());
+            change.Property(c => c.KeyPrefix).HasMaxLength(32);
+            change.Property(c => c.Role).HasMaxLength(32);
+            change.HasIndex(c => new { c.CollectionId, c.LabelId, c.Id });
+            change.HasOne<Collection>().WithMany().HasForeignKey(c => c.CollectionId);
         });
 
         modelBuilder.Entity<BucketImport>(import =>
