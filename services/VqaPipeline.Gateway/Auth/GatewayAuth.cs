@@ -106,7 +106,7 @@ public static class GatewayAuth
 
     /// <summary>
     /// The proxy's request transform: drops the client's <c>X-Vqa-*</c> headers and its key, and tells the owner who
-    /// calls (team id, team name, role) with the internal secret that shows the gateway sent it.
+    /// calls (team id, team name, role, key prefix) with the internal secret that shows the gateway sent it.
     /// </summary>
     public static void ForwardCaller(TransformBuilderContext transforms)
     {
