@@ -144,14 +144,14 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
         var firstPage = await page.Locator("#image-grid .name").AllInnerTextsAsync();
 
         await page.Locator("#image-pager").GetByRole(AriaRole.Button, new() { Name = "Next" }).ClickAsync();
-        await Expect(page.Locator("#image-grid li.card")).ToHaveCountAsync(2);
+        await Expect(page.Locator("#image-grid li.card")).ToHaveCountAsync(2, Patiently);
         await Expect(page.Locator("#image-pager")).ToContainTextAsync("Page 2 of 2");
         var secondPage = await page.Locator("#image-grid .name").AllInnerTextsAsync();
         Assert.Equal(Enumerable.Range(0, 26).Select(i => $"page-{i:D2}.jpg").Order(), firstPage.Concat(secondPage).Order());
         await Expect(page.Locator("#image-pager").GetByRole(AriaRole.Button, new() { Name = "Next" })).ToBeDisabledAsync();
 
         await page.Locator("#image-pager").GetByRole(AriaRole.Button, new() { Name = "Previous" }).ClickAsync();
-        await Expect(page.Locator("#image-grid li.card")).ToHaveCountAsync(24);
+        await Expect(page.Locator("#image-grid li.card")).ToHaveCountAsync(24, Patiently);
         await AssertNoErrorShownAsync(page);
     }
 

@@ -74,14 +74,16 @@ async function loadImages() {
   const collectionId = state.current;
   if (!collectionId) return;
   const filter = $("image-filter").value;
+  const shownPage = page;
   const [described, listed] = await Promise.all([
     api(`/collections/${collectionId}`),
-    api(withPage(`/collections/${collectionId}/images${filter ? `?status=${filter}` : ""}`, PageSize, cursors[page])),
+    api(withPage(`/collections/${collectionId}/images${filter ? `?status=${filter}` : ""}`, PageSize, cursors[shownPage])),
   ]);
-  if (collectionId !== state.current) return;
+  // A refresh still under way when the person turned the page (or picked another collection) answers too late.
+  if (collectionId !== state.current || shownPage !== page || filter !== $("image-filter").value) return;
   summary = described;
   images = listed.items;
-  cursors[page + 1] = listed.nextCursor;
+  cursors[shownPage + 1] = listed.nextCursor;
   $("collection-name").textContent = summary.name;
   $("collection-counts").textContent = `${summary.images} images, ${summary.labels} labels`;
   renderGrid();
