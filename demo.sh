@@ -60,7 +60,7 @@ search_api=$VQA_SEARCH_URL
 auth=(-H "Authorization: Bearer $VQA_API_KEY")
 name="demo-$(date +%Y%m%d-%H%M%S)"
 images=$(infra/local/ingest-examples.sh "$folder" "$name")
-collection=$(curl -sf "${auth[@]}" "$api/collections" | jq -r --arg name "$name" '.[] | select(.name == $name) | .id')
+collection=$(VQA_API_URL="$api" infra/local/list-all.sh /collections | jq -r --arg name "$name" '.[] | select(.name == $name) | .id')
 echo
 echo "Images (status, size, file; reason when rejected):"
 jq -r '.[] | "  \(.status)\t\(if .width then "\(.width)x\(.height)" else "-" end)\t\(.fileName)\(if .reason then "\t\(.reason)" else "" end)"' <<<"$images"

@@ -154,7 +154,7 @@ internal static class PipelineBench
         }
         using var uploaded = await api.PostAsync($"/collections/{id}/images", form);
         uploaded.EnsureSuccessStatusCode();
-        while ((await api.GetFromJsonAsync<JsonElement>($"/collections/{id}/images?status=pending")).GetArrayLength() > 0)
+        while ((await api.GetFromJsonAsync<JsonElement>($"/collections/{id}/images?status=pending&limit=1")).GetProperty("items").GetArrayLength() > 0)
             await Task.Delay(200);
         return id;
     }

@@ -30,9 +30,9 @@ id=$(curl -sf "${auth[@]}" -X POST "$api/collections" -H 'Content-Type: applicat
 start=$(date +%s.%N)
 accepted=$(curl -sf "${auth[@]}" "${form[@]}" "$api/collections/$id/images" | jq '.accepted | length')
 uploaded=$(date +%s.%N)
-until [ "$(curl -sf "${auth[@]}" "$api/collections/$id/images?status=pending" | jq length)" = 0 ]; do sleep 0.2; done
+until [ "$(curl -sf "${auth[@]}" "$api/collections/$id/images?status=pending&limit=1" | jq '.items | length')" = 0 ]; do sleep 0.2; done
 done_at=$(date +%s.%N)
-final=$(curl -sf "${auth[@]}" "$api/collections/$id/images" | jq -r 'group_by(.status) | map("\(length) \(.[0].status)") | join(", ")')
+final=$(VQA_API_URL="$api" "$here/list-all.sh" "/collections/$id/images" | jq -r 'group_by(.status) | map("\(length) \(.[0].status)") | join(", ")')
 
 awk -v n="$accepted" -v mb="$bytes" -v s="$start" -v u="$uploaded" -v d="$done_at" -v f="$final" 'BEGIN {
   printf "%d images (%.1f MB) accepted in %.2f s: %.1f images/s ingested\n", n, mb / 1e6, u - s, n / (u - s);

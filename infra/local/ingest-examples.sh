@@ -11,6 +11,7 @@ api="${VQA_INGESTION_URL:-http://127.0.0.1:5080}"
 auth=(-H "Authorization: Bearer ${VQA_API_KEY:?VQA_API_KEY is not set: eval \"\$(infra/local/up.sh)\" prints it}")
 [ -d "$folder" ] || { echo "error: no folder '$folder'" >&2; exit 1; }
 command -v curl >/dev/null || { echo "error: curl is needed" >&2; exit 1; }
+command -v jq >/dev/null || { echo "error: jq is needed" >&2; exit 1; }
 
 created=$(curl -sf "${auth[@]}" -X POST "$api/collections" -H 'Content-Type: application/json' -d "{\"name\": \"$name\"}") \
   || { echo "error: the ingestion API at $api did not create the collection (is infra/local/up.sh running?)" >&2; exit 1; }
@@ -22,9 +23,10 @@ curl -sf "${auth[@]}" "${form[@]}" "$api/collections/$id/images" >/dev/null || {
 echo "collection $name ($id): uploaded $((${#form[@]} / 2)) files" >&2
 
 for _ in $(seq 1 60); do
-  pending=$(curl -sf "${auth[@]}" "$api/collections/$id/images?status=pending")
-  [ "$pending" = "[]" ] && break
+  pending=$(curl -sf "${auth[@]}" "$api/collections/$id/images?status=pending&limit=1" | jq '.items | length')
+  [ "$pending" = 0 ] && break
   sleep 1
 done
-curl -sf "${auth[@]}" "$api/collections/$id/images"
+# Every image, all pages, as one JSON array.
+VQA_API_URL="$api" "$here/list-all.sh" "/collections/$id/images"
 echo

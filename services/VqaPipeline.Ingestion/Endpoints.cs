@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using VqaPipeline.Hosting;
+using VqaPipeline.Hosting.Paging;
 using VqaPipeline.Ingestion.Data;
 using VqaPipeline.Storage;
 
@@ -49,13 +50,16 @@ internal static class Endpoints
         return TypedResults.Created($"/collections/{collection.Id}", new CollectionResponse(collection.Id, collection.Name));
     }
 
-    private static async Task<List<CollectionResponse>> ListCollectionsAsync(
-        Caller caller, IngestionDbContext database, CancellationToken cancellationToken) =>
-        await database.Collections.AsNoTracking()
-            .Where(c => c.TeamId == caller.TeamId)
-            .OrderBy(c => c.CreatedAt)
-            .Select(c => new CollectionResponse(c.Id, c.Name))
-            .ToListAsync(cancellationToken);
+    private static async Task<Page<CollectionResponse>> ListCollectionsAsync(
+        Caller caller, PageRequest<CreatedKey> page, IngestionDbContext database, CancellationToken cancellationToken)
+    {
+        var collections = database.Collections.AsNoTracking().Where(c => c.TeamId == caller.TeamId);
+        if (page.After is { } after)
+            collections = collections.Where(c =>
+                EF.Functions.GreaterThan(ValueTuple.Create(c.CreatedAt, c.Id), ValueTuple.Create(after.At, after.Id)));
+        var rows = await collections.OrderBy(c => c.CreatedAt).ThenBy(c => c.Id).Take(page.Fetch).ToListAsync(cancellationToken);
+        return page.ToPage(rows, c => new CreatedKey(c.CreatedAt, c.Id), c => new CollectionResponse(c.Id, c.Name));
+    }
 
     /// <summary>
     /// One collection of the caller's team with how many images and labels it holds (what other services ask the
@@ -161,8 +165,9 @@ internal static class Endpoints
         return TypedResults.Ok(report.ToResponse());
     }
 
-    private static async Task<Results<Ok<List<ImageResponse>>, ProblemHttpResult>>
-        ListImagesAsync(Guid collectionId, string? status, Caller caller, IngestionDbContext database, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<Page<ImageResponse>>, ProblemHttpResult>>
+        ListImagesAsync(Guid collectionId, string? status, Caller caller, PageRequest<CreatedKey> page, IngestionDbContext database,
+            CancellationToken cancellationToken)
     {
         if (!await database.HasCollectionAsync(caller, collectionId, cancellationToken))
             return UnknownCollection(collectionId);
@@ -173,9 +178,12 @@ internal static class Endpoints
                 return ApiProblem.BadRequest($"status '{status}' is not one of pending, ready, rejected");
             images = images.Where(i => i.Status == wanted);
         }
-        var rows = await images.OrderBy(i => i.CreatedAt).ThenBy(i => i.Id).ToListAsync(cancellationToken);
-        return TypedResults.Ok(rows.Select(i => new ImageResponse(
-            i.Id, i.FileName, i.Sha256, i.Status.ToString().ToLowerInvariant(), i.RejectionReason, i.Width, i.Height)).ToList());
+        if (page.After is { } after)
+            images = images.Where(i =>
+                EF.Functions.GreaterThan(ValueTuple.Create(i.CreatedAt, i.Id), ValueTuple.Create(after.At, after.Id)));
+        var rows = await images.OrderBy(i => i.CreatedAt).ThenBy(i => i.Id).Take(page.Fetch).ToListAsync(cancellationToken);
+        return TypedResults.Ok(page.ToPage(rows, i => new CreatedKey(i.CreatedAt, i.Id), i => new ImageResponse(
+            i.Id, i.FileName, i.Sha256, i.Status.ToString().ToLowerInvariant(), i.RejectionReason, i.Width, i.Height)));
     }
 
     /// <summary>

@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Hosting;
+using VqaPipeline.Hosting.Paging;
 using VqaPipeline.Storage;
 using VqaPipeline.Training.Data;
 
@@ -201,10 +202,19 @@ internal static partial class TrainingRunEndpoints
             run.ExamplesPerSecond, run.ModelReference, run.Error, run.CreatedAt, run.UpdatedAt, run.Attempts);
 
     /// <summary>The caller's team's stored model versions (the bundled model and Hub models are open to every team and not stored here).</summary>
-    private static async Task<List<ModelVersionResponse>> ListModelsAsync(Caller caller, TrainingDbContext database, CancellationToken cancellationToken) =>
-        (await database.ModelVersions.AsNoTracking().Where(m => m.TeamId == caller.TeamId).OrderBy(m => m.Name).ThenBy(m => m.Version).ToListAsync(cancellationToken))
-        .Select(m => new ModelVersionResponse(m.Name, m.Version, m.Reference, m.TrainingRunId, m.TrainingExamples, m.CreatedAt))
-        .ToList();
+    /// <summary>The key of the model list: name, then version.</summary>
+    public sealed record ModelKey(string Name, int Version);
+
+    private static async Task<Page<ModelVersionResponse>> ListModelsAsync(
+        Caller caller, PageRequest<ModelKey> page, TrainingDbContext database, CancellationToken cancellationToken)
+    {
+        var models = database.ModelVersions.AsNoTracking().Where(m => m.TeamId == caller.TeamId);
+        if (page.After is { } after)
+            models = models.Where(m => EF.Functions.GreaterThan(ValueTuple.Create(m.Name, m.Version), ValueTuple.Create(after.Name, after.Version)));
+        var rows = await models.OrderBy(m => m.Name).ThenBy(m => m.Version).Take(page.Fetch).ToListAsync(cancellationToken);
+        return page.ToPage(rows, m => new ModelKey(m.Name, m.Version),
+            m => new ModelVersionResponse(m.Name, m.Version, m.Reference, m.TrainingRunId, m.TrainingExamples, m.CreatedAt));
+    }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,99}$")]
     private static partial Regex ModelNamePattern();

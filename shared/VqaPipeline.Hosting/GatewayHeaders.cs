@@ -16,6 +16,9 @@ public static class GatewayHeaders
     public const string Role = "X-Vqa-Role";
     public const string Secret = "X-Vqa-Gateway-Secret";
 
+    /// <summary>The prefix of the caller's API key (never the key): who made a change, for histories.</summary>
+    public const string KeyPrefix = "X-Vqa-Key";
+
     /// <summary>Every header of the gateway's starts with this; the gateway drops clients' headers that do.</summary>
     public const string Prefix = "X-Vqa-";
 

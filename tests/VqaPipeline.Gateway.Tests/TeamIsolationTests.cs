@@ -150,14 +150,15 @@ public sealed class TeamIsolationTests(GatewayStack fixture) : IClassFixture<Gat
     }
 
     /// <summary>Team A's resources, one of each kind, made through the API with the stack's key.</summary>
-    private sealed record TeamAResources(Guid Collection, Guid Image, Guid Import, Guid Job, Guid Run)
+    private sealed record TeamAResources(Guid Collection, Guid Image, Guid Label, Guid Import, Guid Job, Guid Run)
     {
-        public IEnumerable<Guid> All => [Collection, Image, Import, Job, Run];
+        public IEnumerable<Guid> All => [Collection, Image, Label, Import, Job, Run];
 
         public Guid IdOf(string route, string parameter) => parameter switch
         {
             "collectionId" => Collection,
             "imageId" => Image,
+            "labelId" => Label,
             "importId" => Import,
             "jobId" => Job,
             "runId" => Run,
@@ -173,13 +174,14 @@ public sealed class TeamIsolationTests(GatewayStack fixture) : IClassFixture<Gat
         Assert.True(uploaded.IsSuccessStatusCode, await uploaded.Content.ReadAsStringAsync());
         var image = (await uploaded.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accepted")[0].GetProperty("imageId").GetGuid();
         using var labelled = await api.PostAsJsonAsync($"/collections/{collection}/labels", BodyOf("POST /collections/{collectionId}/labels",
-            new TeamAResources(collection, image, Guid.Empty, Guid.Empty, Guid.Empty)));
+            new TeamAResources(collection, image, Guid.Empty, Guid.Empty, Guid.Empty, Guid.Empty)));
         Assert.True(labelled.IsSuccessStatusCode, await labelled.Content.ReadAsStringAsync());
+        var label = (await api.GetFromJsonAsync<JsonElement>($"/collections/{collection}/labels")).GetProperty("items")[0].GetProperty("id").GetGuid();
         var import = await IdAsync(await api.PostAsJsonAsync($"/collections/{collection}/imports", new { bucket = "vqa-images", prefix = "nothing/" }), "importId");
         var job = await IdAsync(await api.PostAsJsonAsync("/jobs", new { collectionId = collection, questions = new[] { Question }, model = BaseModel }), "id");
         var run = await IdAsync(await api.PostAsJsonAsync("/training-runs",
             new { modelName = "team-a", dataset = new { collectionId = collection }, baseModel = BaseModel, maxSteps = 1, batchSize = 1 }), "id");
-        return new TeamAResources(collection, image, import, job, run);
+        return new TeamAResources(collection, image, label, import, job, run);
     }
 
     private static async Task<Guid> IdAsync(HttpResponseMessage response, string member)

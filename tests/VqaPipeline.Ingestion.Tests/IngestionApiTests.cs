@@ -8,6 +8,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Hosting;
+using VqaPipeline.Hosting.Paging;
 using VqaPipeline.Ingestion.Data;
 using VqaPipeline.Ingestion.Tests.Support;
 using VqaPipeline.Messaging;
@@ -25,7 +26,7 @@ public sealed class IngestionApiTests(IngestionHost host, ITestOutputHelper outp
         using var created = await host.Http.PostAsJsonAsync("/collections", new { name });
         using var duplicate = await host.Http.PostAsJsonAsync("/collections", new { name });
         using var empty = await host.Http.PostAsJsonAsync("/collections", new { name = "  " });
-        var listed = await host.Http.GetFromJsonAsync<List<CollectionResponse>>("/collections");
+        var listed = (await host.Http.GetFromJsonAsync<Page<CollectionResponse>>("/collections"))!.Items;
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var collection = await created.Content.ReadFromJsonAsync<CollectionResponse>();
@@ -174,9 +175,9 @@ public sealed class IngestionApiTests(IngestionHost host, ITestOutputHelper outp
             await database.SaveChangesAsync();
         }
 
-        var all = await host.Http.GetFromJsonAsync<List<ImageResponse>>($"/collections/{collection.Id}/images");
-        var pending = await host.Http.GetFromJsonAsync<List<ImageResponse>>($"/collections/{collection.Id}/images?status=pending");
-        var rejectedOnly = await host.Http.GetFromJsonAsync<List<ImageResponse>>($"/collections/{collection.Id}/images?status=rejected");
+        var all = (await host.Http.GetFromJsonAsync<Page<ImageResponse>>($"/collections/{collection.Id}/images"))!.Items;
+        var pending = (await host.Http.GetFromJsonAsync<Page<ImageResponse>>($"/collections/{collection.Id}/images?status=pending"))!.Items;
+        var rejectedOnly = (await host.Http.GetFromJsonAsync<Page<ImageResponse>>($"/collections/{collection.Id}/images?status=rejected"))!.Items;
         using var bogus = await host.Http.GetAsync($"/collections/{collection.Id}/images?status=lost");
 
         Assert.Equal(result.Accepted.Select(a => a.ImageId).Order(), all!.Select(i => i.ImageId).Order());

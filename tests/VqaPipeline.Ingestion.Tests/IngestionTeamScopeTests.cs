@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using VqaPipeline.Contracts.V1;
+using VqaPipeline.Hosting.Paging;
 using VqaPipeline.Ingestion.Data;
 using VqaPipeline.Ingestion.Tests.Support;
 using VqaPipeline.StackTesting;
@@ -42,9 +43,9 @@ public sealed class IngestionTeamScopeTests(IngestionHost host) : IClassFixture<
             Content = Form(ImportStack.Png(99)),
         }, collectionId);
 
-        var theirList = await other.Api.GetFromJsonAsync<List<CollectionResponse>>("/collections");
+        var theirList = (await other.Api.GetFromJsonAsync<Page<CollectionResponse>>("/collections"))!.Items;
         Assert.DoesNotContain(theirList!, c => c.Id == collectionId);
-        var ownLabels = await host.Http.GetFromJsonAsync<List<LabelResponse>>($"/collections/{collectionId}/labels");
+        var ownLabels = (await host.Http.GetFromJsonAsync<Page<LabelResponse>>($"/collections/{collectionId}/labels"))!.Items;
         Assert.Equal(new[] { "noise" }, ownLabels!.Single().Answers);
         await using var database = host.NewDatabase();
         Assert.Equal(1, await database.Images.CountAsync(i => i.CollectionId == collectionId));
@@ -64,8 +65,8 @@ public sealed class IngestionTeamScopeTests(IngestionHost host) : IClassFixture<
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         var theirs = (await second.Content.ReadFromJsonAsync<CollectionResponse>())!;
         var ours = (await first.Content.ReadFromJsonAsync<CollectionResponse>())!;
-        Assert.Equal(new[] { theirs }, await other.Api.GetFromJsonAsync<List<CollectionResponse>>("/collections"));
-        var ourList = await host.Http.GetFromJsonAsync<List<CollectionResponse>>("/collections");
+        Assert.Equal(new[] { theirs }, (await other.Api.GetFromJsonAsync<Page<CollectionResponse>>("/collections"))!.Items);
+        var ourList = (await host.Http.GetFromJsonAsync<Page<CollectionResponse>>("/collections"))!.Items;
         Assert.Contains(ours, ourList!);
         Assert.DoesNotContain(theirs, ourList!);
     }
@@ -105,7 +106,7 @@ public sealed class IngestionTeamScopeTests(IngestionHost host) : IClassFixture<
 
         Assert.Equal(Guid.Empty, adopter.Id);
         Assert.Equal(HttpStatusCode.OK, adopted.StatusCode);
-        Assert.Contains(await adopter.Api.GetFromJsonAsync<List<CollectionResponse>>("/collections") ?? [], c => c.Id == collectionId);
+        Assert.Contains((await adopter.Api.GetFromJsonAsync<Page<CollectionResponse>>("/collections"))!.Items, c => c.Id == collectionId);
         Assert.Equal(HttpStatusCode.NotFound, stackTeams.StatusCode);
         Assert.Contains($"team '{adopter.Name}' already owns the data stored before teams", secondAdopter?.Message);
     }

@@ -21,7 +21,8 @@ public sealed class GatewayTests(ApiOwnersStack owners) : IClassFixture<ApiOwner
         Assert.Subset(paths, new HashSet<string>
         {
             "/collections", "/collections/{collectionId}", "/collections/{collectionId}/images", "/collections/{collectionId}/images/urls",
-            "/collections/{collectionId}/labels", "/jobs", "/jobs/{jobId}", "/jobs/{jobId}/cancel", "/jobs/{jobId}/answers",
+            "/collections/{collectionId}/labels", "/collections/{collectionId}/labels/{labelId}", "/collections/{collectionId}/labels/{labelId}/history",
+            "/jobs", "/jobs/{jobId}", "/jobs/{jobId}/cancel", "/jobs/{jobId}/answers",
             "/training-runs", "/training-runs/{runId}", "/models", "/search", "/admin/replay",
         });
         Assert.DoesNotContain("Not included now", document.RootElement.GetProperty("info").GetProperty("description").GetString());

@@ -31,7 +31,7 @@ public sealed class LabelsApiTests(TrainingStackWithoutWorker stack) : IClassFix
         }
 
         var labels = await stack.Api.GetFromJsonAsync<JsonElement>($"/collections/{collectionId}/labels");
-        var stored = labels.EnumerateArray()
+        var stored = labels.GetProperty("items").EnumerateArray()
             .Select(l => (l.GetProperty("imageId").GetGuid(), l.GetProperty("question").GetString(),
                 string.Join("|", l.GetProperty("answers").EnumerateArray().Select(a => a.GetString()))))
             .OrderBy(l => l.Item1).ThenBy(l => l.Item2)
@@ -70,7 +70,7 @@ public sealed class LabelsApiTests(TrainingStackWithoutWorker stack) : IClassFix
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             Assert.Equal(reason, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
         }
-        Assert.Empty((await stack.Api.GetFromJsonAsync<JsonElement>($"/collections/{collectionId}/labels")).EnumerateArray());
+        Assert.Empty((await stack.Api.GetFromJsonAsync<JsonElement>($"/collections/{collectionId}/labels")).GetProperty("items").EnumerateArray());
 
         using var unknown = await stack.Api.PostAsJsonAsync($"/collections/{Guid.NewGuid()}/labels", new object[] { good });
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);

@@ -53,8 +53,8 @@ public sealed class TrainingTeamScopeTests(TrainingStackWithoutWorker stack) : I
             await db.SaveChangesAsync();
         }
 
-        var ourList = await stack.Api.GetFromJsonAsync<List<JsonElement>>("/models");
-        var theirList = await other.Api.GetFromJsonAsync<List<JsonElement>>("/models");
+        var ourList = (await stack.Api.GetFromJsonAsync<JsonElement>("/models")).GetProperty("items").EnumerateArray().ToList();
+        var theirList = (await other.Api.GetFromJsonAsync<JsonElement>("/models")).GetProperty("items").EnumerateArray().ToList();
 
         var ourNames = ourList!.Select(m => m.GetProperty("name").GetString()).ToList();
         var theirNames = theirList!.Select(m => m.GetProperty("name").GetString()).ToList();

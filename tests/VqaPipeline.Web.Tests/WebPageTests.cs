@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -119,6 +120,39 @@ public sealed class WebPageTests(WebStack web) : IClassFixture<WebStack>
         await Expect(page.Locator("#upload-list li[data-outcome=done]")).ToHaveCountAsync(1, Patiently);
         await Expect(page.Locator("#upload-list li[data-outcome=refused]")).ToContainTextAsync("not an image");
         await Expect(page.Locator("#image-grid li.card")).ToHaveCountAsync(1);
+    }
+
+    [StackFact]
+    public async Task The_image_grid_pages_through_a_collection_with_the_api_s_cursor()
+    {
+        var name = $"web-pages-{Guid.NewGuid():N}";
+        using var created = await web.Stack.Api.PostAsJsonAsync("/collections", new { name });
+        var collectionId = (await created.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetGuid();
+        // 26 distinct files (one example image with different trailing bytes, which decoders ignore): two pages of 24.
+        var source = await File.ReadAllBytesAsync(ExampleImages(1)[0]);
+        using var form = new MultipartFormDataContent();
+        for (var index = 0; index < 26; index++)
+            form.Add(new ByteArrayContent([.. source, .. System.Text.Encoding.ASCII.GetBytes($"page-{index}")]), "files", $"page-{index:D2}.jpg");
+        using var uploaded = await web.Stack.Api.PostAsync($"/collections/{collectionId}/images", form);
+        Assert.Equal(HttpStatusCode.OK, uploaded.StatusCode);
+
+        var page = await web.NewPageAsync();
+        await SignIn.WithKeyAsync(page, web.Stack.ApiKey);
+        await page.Locator("#collection-list").GetByRole(AriaRole.Button, new() { Name = name }).ClickAsync();
+        await Expect(page.Locator("#image-grid li.card")).ToHaveCountAsync(24);
+        await Expect(page.Locator("#image-pager")).ToContainTextAsync("Page 1 of 2");
+        var firstPage = await page.Locator("#image-grid .name").AllInnerTextsAsync();
+
+        await page.Locator("#image-pager").GetByRole(AriaRole.Button, new() { Name = "Next" }).ClickAsync();
+        await Expect(page.Locator("#image-grid li.card")).ToHaveCountAsync(2, Patiently);
+        await Expect(page.Locator("#image-pager")).ToContainTextAsync("Page 2 of 2");
+        var secondPage = await page.Locator("#image-grid .name").AllInnerTextsAsync();
+        Assert.Equal(Enumerable.Range(0, 26).Select(i => $"page-{i:D2}.jpg").Order(), firstPage.Concat(secondPage).Order());
+        await Expect(page.Locator("#image-pager").GetByRole(AriaRole.Button, new() { Name = "Next" })).ToBeDisabledAsync();
+
+        await page.Locator("#image-pager").GetByRole(AriaRole.Button, new() { Name = "Previous" }).ClickAsync();
+        await Expect(page.Locator("#image-grid li.card")).ToHaveCountAsync(24, Patiently);
+        await AssertNoErrorShownAsync(page);
     }
 
     [StackFact]

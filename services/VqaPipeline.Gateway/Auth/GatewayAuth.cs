@@ -106,7 +106,7 @@ public static class GatewayAuth
 
     /// <summary>
     /// The proxy's request transform: drops the client's <c>X-Vqa-*</c> headers and its key, and tells the owner who
-    /// calls (team id, team name, role) with the internal secret that shows the gateway sent it.
+    /// calls (team id, team name, role, key prefix) with the internal secret that shows the gateway sent it.
     /// </summary>
     public static void ForwardCaller(TransformBuilderContext transforms)
     {
@@ -123,6 +123,7 @@ public static class GatewayAuth
                 headers.Add(TeamIdHeader, caller.TeamId.ToString());
                 headers.Add(TeamHeader, caller.Team);
                 headers.Add(RoleHeader, LowerCaseEnum.Text(caller.Role));
+                headers.Add(GatewayHeaders.KeyPrefix, caller.KeyPrefix);
             }
             if (!string.IsNullOrEmpty(secret))
                 headers.Add(SecretHeader, secret);

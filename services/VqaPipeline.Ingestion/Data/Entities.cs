@@ -112,6 +112,65 @@ public sealed class ImageLabel
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
+/// <summary>What a label change did.</summary>
+public enum LabelChangeKind
+{
+    /// <summary>The label was written for the first time.</summary>
+    Created,
+
+    /// <summary>Its answers were replaced.</summary>
+    Updated,
+
+    /// <summary>It was removed.</summary>
+    Deleted,
+}
+
+/// <summary>
+/// One change of a label, written in the transaction of the change: who (team, key prefix, role as the gateway said),
+/// when, and the answers before and after. Kept after the label is deleted.
+/// </summary>
+public sealed class LabelChange
+{
+    /// <summary>Increasing with every change: the order of the history.</summary>
+    public long Id { get; set; }
+
+    /// <summary>The label changed.</summary>
+    public Guid LabelId { get; set; }
+
+    /// <summary>The collection of the label.</summary>
+    public Guid CollectionId { get; set; }
+
+    /// <summary>The image the label is about.</summary>
+    public Guid ImageId { get; set; }
+
+    /// <summary>The label's question.</summary>
+    public required string Question { get; set; }
+
+    /// <summary>What the change did.</summary>
+    public LabelChangeKind Kind { get; set; }
+
+    /// <summary>The answers before the change (null when it created the label).</summary>
+    public List<string>? Before { get; set; }
+
+    /// <summary>The answers after the change (null when it deleted the label).</summary>
+    public List<string>? After { get; set; }
+
+    /// <summary>When it was made.</summary>
+    public DateTimeOffset ChangedAt { get; set; }
+
+    /// <summary>The team of the key that made it.</summary>
+    public Guid TeamId { get; set; }
+
+    /// <summary>The name of that team.</summary>
+    public required string Team { get; set; }
+
+    /// <summary>The prefix of the API key that made it (never the key), when the gateway named it.</summary>
+    public string? KeyPrefix { get; set; }
+
+    /// <summary>The role of that key.</summary>
+    public required string Role { get; set; }
+}
+
 /// <summary>Where a bucket import is: still listing and registering, done, or stopped by an error.</summary>
 public enum ImportState
 {

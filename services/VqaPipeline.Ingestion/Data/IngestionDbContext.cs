@@ -20,6 +20,9 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
     /// <summary>Human answers to questions about images.</summary>
     public DbSet<ImageLabel> Labels => Set<ImageLabel>();
 
+    /// <summary>Every change of every label, oldest first.</summary>
+    public DbSet<LabelChange> LabelChanges => Set<LabelChange>();
+
     /// <summary>Bucket imports, running and ended.</summary>
     public DbSet<BucketImport> Imports => Set<BucketImport>();
 
@@ -36,6 +39,7 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
         {
             collection.Property(c => c.Name).HasMaxLength(200);
             collection.HasIndex(c => new { c.TeamId, c.Name }).IsUnique();
+            collection.HasIndex(c => new { c.TeamId, c.CreatedAt, c.Id });
         });
 
         modelBuilder.Entity<Image>(image =>
@@ -50,6 +54,7 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             image.HasIndex(i => new { i.CollectionId, i.Sha256 }).IsUnique();
             // The uploads-in-flight quota counts a team's pending images: a small index of those alone.
             image.HasIndex(i => i.CollectionId).HasFilter("status = 'pending'").HasDatabaseName("ix_images_pending_collection_id");
+            image.HasIndex(i => new { i.CollectionId, i.CreatedAt, i.Id });
             image.HasOne(i => i.Collection).WithMany(c => c.Images).HasForeignKey(i => i.CollectionId);
         });
 
@@ -58,9 +63,21 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             label.ToTable("labels");
             label.Property(l => l.Question).HasMaxLength(1000);
             label.HasIndex(l => new { l.ImageId, l.Question }).IsUnique();
-            label.HasIndex(l => l.CollectionId);
+            label.HasIndex(l => new { l.CollectionId, l.ImageId, l.Question });
             label.HasOne<Image>().WithMany().HasForeignKey(l => l.ImageId);
             label.HasOne<Collection>().WithMany().HasForeignKey(l => l.CollectionId);
+        });
+
+        modelBuilder.Entity<LabelChange>(change =>
+        {
+            change.ToTable("label_changes");
+            change.Property(c => c.Id).UseIdentityAlwaysColumn();
+            change.Property(c => c.Question).HasMaxLength(1000);
+            change.Property(c => c.Kind).HasMaxLength(16).HasConversion(LowerCaseEnum.Converter<LabelChangeKind>());
+            change.Property(c => c.KeyPrefix).HasMaxLength(32);
+            change.Property(c => c.Role).HasMaxLength(32);
+            change.HasIndex(c => new { c.CollectionId, c.LabelId, c.Id });
+            change.HasOne<Collection>().WithMany().HasForeignKey(c => c.CollectionId);
         });
 
         modelBuilder.Entity<BucketImport>(import =>

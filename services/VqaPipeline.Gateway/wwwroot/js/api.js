@@ -84,6 +84,27 @@ export async function api(path, options = {}) {
   return options.withStatus ? { status: response.status, body } : body;
 }
 
+/**
+ * Every item of a list route ({items, nextCursor}): follows nextCursor page by page (1,000 items a page) to the end.
+ * For lists a person reads whole (collections, models, labels of a collection); the image grid pages instead.
+ */
+export async function apiAll(path) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await api(withPage(path, 1000, cursor));
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return items;
+}
+
+/** <path> with ?limit= and, after the first page, ?cursor= added to what its query already has. */
+export function withPage(path, limit, cursor) {
+  const separator = path.includes("?") ? "&" : "?";
+  return `${path}${separator}limit=${limit}` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "");
+}
+
 /** Who a key belongs to (GET /me), without touching the stored session. */
 export async function whoIs(key) {
   const response = await send("/me", {}, key);

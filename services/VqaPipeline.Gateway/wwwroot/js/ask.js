@@ -1,5 +1,5 @@
 // Ask: submit a question job, follow it, and browse its answers as a grid; click an answer to correct it.
-import { api, download, jsonLines, thumbnail } from "./api.js";
+import { api, apiAll, download, jsonLines, thumbnail } from "./api.js";
 import { $, formatScore, guarded, h, lazyImage, renderPager, showError } from "./dom.js";
 import { describeJob, followJob, setProgress } from "./jobs.js";
 import { correct, rememberFileName } from "./labels.js";
@@ -39,7 +39,7 @@ export function shown() {
 async function loadModels() {
   const select = $("ask-model");
   const keep = select.value;
-  const stored = await api("/models");
+  const stored = await apiAll("/models");
   select.replaceChildren(
     h("option", { value: "" }, "the service's default model"),
     h("option", { value: Bundled }, `${Bundled} (bundled)`),

@@ -1,11 +1,14 @@
 // Collections: create, pick, upload (drag and drop or file inputs, progress per file) and a paged grid of images.
-import { api, thumbnail, upload } from "./api.js";
+import { api, thumbnail, upload, withPage } from "./api.js";
 import { $, guarded, h, lazyImage, renderPager, showError } from "./dom.js";
 import { loadCollections, onCollectionsChanged, selectCollection, state } from "./state.js";
 
 const PageSize = 24;
 let images = [];
 let page = 0;
+// The cursor of each page shown so far (the API pages with a cursor, never an offset): cursors[0] is the first page's.
+let cursors = [null];
+let summary = null;
 let refreshTimer = null;
 
 export function init() {
@@ -28,7 +31,7 @@ export function init() {
     event.preventDefault();
     guarded(importFromBucket);
   });
-  $("image-filter").addEventListener("change", () => { page = 0; guarded(loadImages); });
+  $("image-filter").addEventListener("change", () => { firstPage(); guarded(loadImages); });
   $("refresh-images").addEventListener("click", () => guarded(loadImages));
   const zone = $("drop-zone");
   zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
@@ -55,44 +58,54 @@ function showCollection() {
   $("collection-detail").hidden = !state.current;
   if (!state.current || state.current === shownCollection) return;
   shownCollection = state.current;
-  page = 0;
+  firstPage();
   $("upload-list").replaceChildren();
   $("image-grid").replaceChildren();
   guarded(loadImages);
 }
 
+function firstPage() {
+  page = 0;
+  cursors = [null];
+}
+
+/** Reads the page of the grid shown now from the API (24 images, after the cursor of that page). */
 async function loadImages() {
   const collectionId = state.current;
   if (!collectionId) return;
-  const [summary, listed] = await Promise.all([
+  const filter = $("image-filter").value;
+  const shownPage = page;
+  const [described, listed] = await Promise.all([
     api(`/collections/${collectionId}`),
-    api(`/collections/${collectionId}/images${$("image-filter").value ? `?status=${$("image-filter").value}` : ""}`),
+    api(withPage(`/collections/${collectionId}/images${filter ? `?status=${filter}` : ""}`, PageSize, cursors[shownPage])),
   ]);
-  if (collectionId !== state.current) return;
-  images = listed;
+  // A refresh still under way when the person turned the page (or picked another collection) answers too late.
+  if (collectionId !== state.current || shownPage !== page || filter !== $("image-filter").value) return;
+  summary = described;
+  images = listed.items;
+  cursors[shownPage + 1] = listed.nextCursor;
   $("collection-name").textContent = summary.name;
-  const counts = { pending: 0, ready: 0, rejected: 0 };
-  for (const image of listed) counts[image.status] = (counts[image.status] ?? 0) + 1;
-  $("collection-counts").textContent =
-    `${summary.images} images, ${summary.labels} labels` + ($("image-filter").value ? "" : ` — ${counts.ready} ready, ${counts.pending} pending, ${counts.rejected} rejected`);
+  $("collection-counts").textContent = `${summary.images} images, ${summary.labels} labels`;
   renderGrid();
-  // Pending images become ready or rejected on their own: look again while some are waiting.
+  // Pending images become ready or rejected on their own: look again while some on this page are waiting.
   clearTimeout(refreshTimer);
-  if (counts.pending > 0 && !$("view-collections").hidden) refreshTimer = setTimeout(() => guarded(loadImages), 1500);
+  if (images.some((image) => image.status === "pending") && !$("view-collections").hidden) {
+    refreshTimer = setTimeout(() => guarded(loadImages), 1500);
+  }
 }
 
 function renderGrid() {
-  const pages = Math.max(1, Math.ceil(images.length / PageSize));
-  page = Math.min(page, pages - 1);
   const collectionId = state.current;
-  $("image-grid").replaceChildren(...images.slice(page * PageSize, (page + 1) * PageSize).map((image) => h("li", { class: "card", "data-status": image.status },
+  $("image-grid").replaceChildren(...images.map((image) => h("li", { class: "card", "data-status": image.status },
     lazyImage(thumbnail(collectionId, image.imageId), image.fileName),
     h("span", { class: "name", title: image.fileName }, image.fileName),
     h("span", {}, h("span", { class: `badge ${image.status}` }, image.status),
       image.width ? h("span", { class: "score" }, ` ${image.width}×${image.height}`) : null),
     image.reason ? h("span", { class: "reason" }, image.reason) : null)));
-  if (images.length === 0) $("image-grid").append(h("li", { class: "hint" }, "No images yet: upload some above."));
-  renderPager($("image-pager"), page, pages, (next) => { page = next; renderGrid(); });
+  if (images.length === 0 && page === 0) $("image-grid").append(h("li", { class: "hint" }, "No images yet: upload some above."));
+  // Without a filter the summary's count gives the number of pages; with one, only whether a next page exists.
+  const pages = $("image-filter").value ? null : Math.max(1, Math.ceil(summary.images / PageSize));
+  renderPager($("image-pager"), page, pages, (next) => { page = next; guarded(loadImages); }, Boolean(cursors[page + 1]));
 }
 
 /** Every file of a drop, folders walked (entries API), so a dropped folder uploads whole. */

@@ -45,13 +45,13 @@ export function formatSeconds(seconds) {
 }
 
 /** A pager under a grid: "Previous", "Page x of y", "Next"; calls `go(page)`. */
-export function renderPager(container, page, pages, go) {
+export function renderPager(container, page, pages, go, hasNext = pages !== null && page < pages - 1) {
   container.replaceChildren();
-  if (pages <= 1) return;
+  if (page <= 0 && !hasNext) return;
   container.append(
     h("button", { type: "button", class: "secondary", disabled: page <= 0, onclick: () => go(page - 1) }, "Previous"),
-    h("span", { text: `Page ${page + 1} of ${pages}` }),
-    h("button", { type: "button", class: "secondary", disabled: page >= pages - 1, onclick: () => go(page + 1) }, "Next"));
+    h("span", { text: pages === null ? `Page ${page + 1}` : `Page ${page + 1} of ${pages}` }),
+    h("button", { type: "button", class: "secondary", disabled: !hasNext, onclick: () => go(page + 1) }, "Next"));
 }
 
 /** An <img> whose source arrives later (a thumbnail fetched with the key). */

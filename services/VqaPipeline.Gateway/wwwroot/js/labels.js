@@ -1,5 +1,5 @@
 // Labels: a person's correction of an answer (POST /collections/{id}/labels) and the team's labels of a collection.
-import { api } from "./api.js";
+import { api, apiAll } from "./api.js";
 import { $, guarded, h } from "./dom.js";
 import { onCollectionsChanged, state } from "./state.js";
 
@@ -34,8 +34,8 @@ async function load() {
     return;
   }
   const [labels, images] = await Promise.all([
-    api(`/collections/${collectionId}/labels`),
-    api(`/collections/${collectionId}/images`),
+    apiAll(`/collections/${collectionId}/labels`),
+    apiAll(`/collections/${collectionId}/images`),
   ]);
   for (const image of images) rememberFileName(image.imageId, image.fileName);
   table.replaceChildren(

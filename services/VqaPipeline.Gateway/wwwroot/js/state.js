@@ -1,5 +1,5 @@
 // What several views share: the team's collections and the one the person works on.
-import { api } from "./api.js";
+import { apiAll } from "./api.js";
 import { h } from "./dom.js";
 
 export const state = { collections: [], current: null };
@@ -16,7 +16,7 @@ function changed() {
 }
 
 export async function loadCollections() {
-  state.collections = await api("/collections");
+  state.collections = await apiAll("/collections");
   if (!state.collections.some((c) => c.id === state.current)) state.current = state.collections.at(-1)?.id ?? null;
   changed();
 }

@@ -1,5 +1,5 @@
 // Training: start a run on a collection's labels, follow its loss, and list the stored model versions.
-import { api } from "./api.js";
+import { api, apiAll } from "./api.js";
 import { $, guarded, h } from "./dom.js";
 
 const Ended = ["completed", "failed", "cancelled"];
@@ -17,7 +17,7 @@ export function shown() {
 }
 
 async function loadModels() {
-  const models = await api("/models");
+  const models = await apiAll("/models");
   $("models-table").replaceChildren(
     h("thead", {}, h("tr", {}, ...["Model", "Trained on", "Training run", "Created"].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, models.length === 0

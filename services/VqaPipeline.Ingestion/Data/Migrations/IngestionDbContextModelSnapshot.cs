@@ -130,6 +130,9 @@ namespace VqaPipeline.Ingestion.Data.Migrations
                         .IsUnique()
                         .HasDatabaseName("ix_collections_team_id_name");
 
+                    b.HasIndex("TeamId", "CreatedAt", "Id")
+                        .HasDatabaseName("ix_collections_team_id_created_at_id");
+
                     b.ToTable("collections", "ingestion");
                 });
 
@@ -220,6 +223,9 @@ namespace VqaPipeline.Ingestion.Data.Migrations
                         .IsUnique()
                         .HasDatabaseName("ix_images_collection_id_sha256");
 
+                    b.HasIndex("CollectionId", "CreatedAt", "Id")
+                        .HasDatabaseName("ix_images_collection_id_created_at_id");
+
                     b.ToTable("images", "ingestion");
                 });
 
@@ -256,14 +262,88 @@ namespace VqaPipeline.Ingestion.Data.Migrations
                     b.HasKey("Id")
                         .HasName("pk_labels");
 
-                    b.HasIndex("CollectionId")
-                        .HasDatabaseName("ix_labels_collection_id");
-
                     b.HasIndex("ImageId", "Question")
                         .IsUnique()
                         .HasDatabaseName("ix_labels_image_id_question");
 
+                    b.HasIndex("CollectionId", "ImageId", "Question")
+                        .HasDatabaseName("ix_labels_collection_id_image_id_question");
+
                     b.ToTable("labels", "ingestion");
+                });
+
+            modelBuilder.Entity("VqaPipeline.Ingestion.Data.LabelChange", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Id"));
+
+                    b.PrimitiveCollection<List<string>>("After")
+                        .HasColumnType("text[]")
+                        .HasColumnName("after");
+
+                    b.PrimitiveCollection<List<string>>("Before")
+                        .HasColumnType("text[]")
+                        .HasColumnName("before");
+
+                    b.Property<DateTimeOffset>("ChangedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("changed_at");
+
+                    b.Property<Guid>("CollectionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("collection_id");
+
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<string>("KeyPrefix")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("key_prefix");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("kind");
+
+                    b.Property<Guid>("LabelId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("label_id");
+
+                    b.Property<string>("Question")
+                        .IsRequired()
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("question");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("role");
+
+                    b.Property<string>("Team")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("team");
+
+                    b.Property<Guid>("TeamId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("team_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_label_changes");
+
+                    b.HasIndex("CollectionId", "LabelId", "Id")
+                        .HasDatabaseName("ix_label_changes_collection_id_label_id_id");
+
+                    b.ToTable("label_changes", "ingestion");
                 });
 
             modelBuilder.Entity("VqaPipeline.Ingestion.Data.SkippedObject", b =>
@@ -439,6 +519,16 @@ namespace VqaPipeline.Ingestion.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_labels_images_image_id");
+                });
+
+            modelBuilder.Entity("VqaPipeline.Ingestion.Data.LabelChange", b =>
+                {
+                    b.HasOne("VqaPipeline.Ingestion.Data.Collection", null)
+                        .WithMany()
+                        .HasForeignKey("CollectionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_label_changes_collections_collection_id");
                 });
 
             modelBuilder.Entity("VqaPipeline.Ingestion.Data.SkippedObject", b =>
