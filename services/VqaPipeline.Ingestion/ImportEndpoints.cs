@@ -64,9 +64,9 @@ internal static class ImportEndpoints
             return ApiProblem.BadRequest($"a prefix has at most {MaxPrefixLength} characters");
         // The system's bucket also holds every team's originals, model-ready copies, datasets and models: importing
         // those would hand another team's images to the caller.
-        if (bucket == store.Bucket && !IsClientArea(prefix))
+        if (bucket == store.Bucket && StorageAreas.Reaches(prefix, StorageAreas.Written))
             return ApiProblem.BadRequest(
-                $"in the system's bucket '{bucket}', give a prefix of your own: not empty, not under {string.Join(", ", SystemFolders.Select(f => f + "/"))}");
+                $"in the system's bucket '{bucket}', give a prefix of your own: not empty, not under {string.Join(", ", StorageAreas.Written.Select(f => f + "/"))}");
         if (await database.UploadRefusalAsync(caller, configuration, response, cancellationToken) is { } overQuota)
             return overQuota;
 
@@ -96,14 +96,6 @@ internal static class ImportEndpoints
             .ToListAsync(cancellationToken);
         return TypedResults.Ok(ToResponse(import, skipped));
     }
-
-    /// <summary>The top-level folders of the system's bucket that the services write.</summary>
-    private static readonly string[] SystemFolders = [ObjectStore.OriginalsPrefix, "preprocessed", "models", "datasets"];
-
-    /// <summary>Whether listing <paramref name="prefix"/> can reach no key of a system folder (listing matches by string prefix).</summary>
-    private static bool IsClientArea(string prefix) =>
-        !SystemFolders.Select(folder => folder + "/").Any(folder => folder.StartsWith(prefix, StringComparison.Ordinal)
-                                                                   || prefix.StartsWith(folder, StringComparison.Ordinal));
 
     private static ImportResponse ToResponse(BucketImport import, IReadOnlyList<SkippedObjectResponse> skipped) =>
         new(import.Id, import.CollectionId, import.Bucket, import.Prefix, import.State.ToString().ToLowerInvariant(),

@@ -136,6 +136,11 @@ internal static partial class TrainingRunEndpoints
                 return $"collection {collectionId} has no labels to train on (POST /collections/{collectionId}/labels first)";
             labels = collection.Labels;
         }
+        else if (StorageAreas.Reaches(dataset.ObjectPrefix!.Trim('/') + "/", StorageAreas.TeamOwned))
+        {
+            // Those folders hold teams' images, models and collection datasets: training on them would read another team's.
+            return $"'objectPrefix' must name a dataset folder of its own, not one under {string.Join(", ", StorageAreas.TeamOwned.Select(f => f + "/"))}";
+        }
         else if ((await store.ListAsync(dataset.ObjectPrefix!.Trim('/') + "/", cancellationToken)).Count == 0)
         {
             return $"nothing is stored under '{dataset.ObjectPrefix}'";

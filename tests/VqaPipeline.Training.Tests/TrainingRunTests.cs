@@ -146,6 +146,13 @@ public sealed class TrainingRunTests(TrainingStack stack) : IClassFixture<Traini
                 $"collection {collectionId} has no labels to train on (POST /collections/{collectionId}/labels first)"),
             (new { modelName = "m", dataset = new { objectPrefix = $"nothing-{Guid.NewGuid():N}" }, baseModel = BaseModel },
                 "nothing is stored under"),
+            // Team-owned folders of the bucket: another team's models, images and collection datasets are there.
+            (new { modelName = "m", dataset = new { objectPrefix = "models" }, baseModel = BaseModel },
+                "'objectPrefix' must name a dataset folder of its own"),
+            (new { modelName = "m", dataset = new { objectPrefix = "datasets/training-runs/" }, baseModel = BaseModel },
+                "'objectPrefix' must name a dataset folder of its own"),
+            (new { modelName = "m", dataset = new { objectPrefix = "datasets" }, baseModel = BaseModel },
+                "'objectPrefix' must name a dataset folder of its own"),
         };
         foreach (var (body, reason) in cases)
         {
