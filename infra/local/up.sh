@@ -172,8 +172,9 @@ start_postgres() {
   # initdb refuses to run as root, hence runuser; fsync and friends are off because the data is throwaway.
   runuser -u postgres -- "$bin/initdb" -D "$data" -U postgres -E UTF8 --no-locale --no-sync \
     --auth-local=trust --auth-host=scram-sha-256 >>"$log" 2>&1 || fail "PostgreSQL initdb failed; see $log"
+  # max_connections: test classes run whole stacks side by side, every service with a pool of its own.
   runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$log" -w -t 30 start -o "-c port=$VQA_POSTGRES_PORT \
-    -c listen_addresses=127.0.0.1 -c unix_socket_directories=$data -c fsync=off -c synchronous_commit=off \
+    -c listen_addresses=127.0.0.1 -c unix_socket_directories=$data -c fsync=off -c synchronous_commit=off -c max_connections=500 \
     -c full_page_writes=off" </dev/null >>"$log" 2>&1 || fail "PostgreSQL did not become ready within 30 s; see $log"
   head -n 1 "$data/postmaster.pid" > "$VQA_PID_DIR/postgres.pid"
   "$bin/psql" -h "$data" -p "$VQA_POSTGRES_PORT" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
