@@ -67,9 +67,6 @@ public sealed class OutagePipeline : Pipeline
         },
     };
 
-    /// <summary>The scratch database's owner login, which the contexts below use.</summary>
-    public string OwnerConnectionString => Stack.Database.ConnectionString;
-
     public IngestionDbContext Ingestion() => Stack.Ingestion();
 
     public PreprocessingDbContext Preprocessing() => Stack.Preprocessing();
