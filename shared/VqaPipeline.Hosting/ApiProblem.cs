@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using VqaPipeline.Messaging.Redelivery;
 
 namespace VqaPipeline.Hosting;
 
@@ -13,7 +14,8 @@ namespace VqaPipeline.Hosting;
 /// The one writer of API errors: RFC 7807 problem details (<c>application/problem+json</c>) with <c>type</c>,
 /// <c>title</c>, <c>status</c>, <c>detail</c> (the sentence saying what was wrong), <c>traceId</c> and <c>error</c>
 /// (the detail again, for clients written before). The same members are given to what the framework writes: unhandled
-/// exceptions (a 500 with a generic detail, never a stack trace), malformed bodies and wrong parameter types (400),
+/// exceptions (a 500 with a generic detail, never a stack trace; a 503 with <c>Retry-After</c> when the fault is transient,
+/// a database restart say, as <see cref="TransientFaults"/> judges it), malformed bodies and wrong parameter types (400),
 /// unknown routes and every other empty error status.
 /// </summary>
 public static class ApiProblem
@@ -22,6 +24,13 @@ public static class ApiProblem
 
     /// <summary>The detail of a 500: what went wrong is in the service's log, under the trace id.</summary>
     public const string UnexpectedDetail = "the server failed to handle the request; its log has the details under this traceId";
+
+    /// <summary>The detail of a 503 for a transient fault: the request was fine, something it needs was away.</summary>
+    public const string TransientDetail =
+        "the database or object store this request needs did not answer (a restart or outage); try again shortly";
+
+    /// <summary>Seconds a client is told to wait (<c>Retry-After</c>) after a transient fault.</summary>
+    public const int TransientRetryAfterSeconds = 5;
 
     /// <summary>An error response with <paramref name="status"/> saying <paramref name="detail"/>.</summary>
     public static ProblemHttpResult Of(int status, string detail) =>
@@ -64,6 +73,13 @@ public static class ApiProblem
                 ? BodyTooLargeDetail(context.HttpContext)
                 : badRequest.Message;
         }
+        else if (context.Exception is not null && TransientFaults.IsTransient(context.Exception))
+        {
+            // A database restart or S3 outage is not the server's bug: the client should come back, not report it.
+            problem.Status = StatusCodes.Status503ServiceUnavailable;
+            problem.Detail ??= TransientDetail;
+            context.HttpContext.Response.Headers.RetryAfter = TransientRetryAfterSeconds.ToString();
+        }
         else if (context.Exception is not null)
             problem.Detail ??= UnexpectedDetail;
         problem.Detail ??= DefaultDetail(context.HttpContext, problem.Status ?? context.HttpContext.Response.StatusCode);
@@ -100,9 +116,12 @@ public static class ApiProblem
         {
             app.UseExceptionHandler(new ExceptionHandlerOptions
             {
-                StatusCodeSelector = exception => exception is BadHttpRequestException badRequest
-                    ? badRequest.StatusCode
-                    : StatusCodes.Status500InternalServerError,
+                StatusCodeSelector = exception => exception switch
+                {
+                    BadHttpRequestException badRequest => badRequest.StatusCode,
+                    _ when TransientFaults.IsTransient(exception) => StatusCodes.Status503ServiceUnavailable,
+                    _ => StatusCodes.Status500InternalServerError,
+                },
             });
             app.UseStatusCodePages();
             next(app);

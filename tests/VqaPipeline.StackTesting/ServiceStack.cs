@@ -30,6 +30,12 @@ public sealed record StackOptions
     /// <summary>A broker of the test's own (a private node it stops and starts); by default a virtual host of its own.</summary>
     public string? BrokerUrl { get; init; }
 
+    /// <summary>A PostgreSQL server of the test's own (its superuser's login) for the scratch database; by default the local stack's.</summary>
+    public string? PostgresServer { get; init; }
+
+    /// <summary>An object store of the test's own (a private server it stops and starts); by default the local stack's.</summary>
+    public ObjectStoreOptions? Storage { get; init; }
+
     /// <summary>The services hosted in this process, besides the gateway (which always is): all by default.</summary>
     public IReadOnlyCollection<string> InProcess { get; init; } = ServiceStack.Services;
 
@@ -64,7 +70,7 @@ public sealed class ServiceStack : IAsyncDisposable
          Contracts.V1.Services.Training, Contracts.V1.Services.Inference];
 
     private readonly StackOptions _options;
-    private readonly ServiceDatabase _database = new();
+    private readonly ServiceDatabase _database;
     private readonly InProcessServices _services;
     private readonly List<WorkerProcess> _processes = [];
     private readonly Dictionary<string, int> _ports = Services.Append(GatewayService.Name).ToDictionary(name => name, _ => LocalPorts.Free());
@@ -74,6 +80,8 @@ public sealed class ServiceStack : IAsyncDisposable
     private ServiceStack(StackOptions options)
     {
         _options = options;
+        _database = new ServiceDatabase { Server = options.PostgresServer };
+        Store = new ObjectStore(options.Storage ?? ObjectStoreOptions.FromEnvironment());
         _services = new InProcessServices(options.Patience);
     }
 
@@ -116,7 +124,7 @@ public sealed class ServiceStack : IAsyncDisposable
     public string InternalSecret { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
     /// <summary>The local object store (the bucket every service uses).</summary>
-    public ObjectStore Store { get; } = new(ObjectStoreOptions.FromEnvironment());
+    public ObjectStore Store { get; }
 
     /// <summary>Where <paramref name="service"/> listens (its own port, as a deployment gives it one).</summary>
     public Uri AddressOf(string service) => new($"http://127.0.0.1:{_ports[service]}/");
@@ -157,6 +165,13 @@ public sealed class ServiceStack : IAsyncDisposable
             ["VQA_POSTGRES"] = _database.ConnectionStringFor(service),
             [GatewayAuth.InternalSecretSetting] = InternalSecret,
         };
+        if (_options.Storage is { } storage)
+        {
+            settings["VQA_S3_ENDPOINT"] = storage.Endpoint.ToString();
+            settings["VQA_S3_ACCESS_KEY"] = storage.AccessKey;
+            settings["VQA_S3_SECRET_KEY"] = storage.SecretKey;
+            settings["VQA_S3_BUCKET"] = storage.Bucket;
+        }
         foreach (var other in Services)
             settings[$"Services:{char.ToUpperInvariant(other[0])}{other[1..]}"] = AddressOf(other).ToString();
         foreach (var (key, value) in _options.Settings)

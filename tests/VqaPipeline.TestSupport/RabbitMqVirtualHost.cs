@@ -36,7 +36,14 @@ public sealed class RabbitMqVirtualHost : IAsyncDisposable
     /// <summary>Deletes the virtual host with everything in it; stop the services using it first.</summary>
     public ValueTask DisposeAsync() => new(RunAsync("delete", Name));
 
-    private static async Task RunAsync(string command, string name)
+    /// <summary>The queues of the virtual host <paramref name="name"/> and how many messages each holds.</summary>
+    public static async Task<IReadOnlyDictionary<string, long>> QueueDepthsAsync(string name) =>
+        (await RunAsync("queues", name)).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split('\t'))
+            .Where(columns => columns.Length == 2 && long.TryParse(columns[1], out _))
+            .ToDictionary(columns => columns[0], columns => long.Parse(columns[1]));
+
+    private static async Task<string> RunAsync(string command, string name)
     {
         using var process = Process.Start(new ProcessStartInfo("bash", [Script, command, name])
         {
@@ -44,11 +51,12 @@ public sealed class RabbitMqVirtualHost : IAsyncDisposable
             RedirectStandardOutput = true,
         })!;
         var errors = process.StandardError.ReadToEndAsync();
-        await process.StandardOutput.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         if (process.ExitCode != 0)
             throw new InvalidOperationException(
                 $"rabbitmq-vhost.sh {command} {name} failed ({process.ExitCode}): {(await errors).Trim()} "
                 + "(the shared RabbitMQ must be the node infra/local/up.sh started)");
+        return await output;
     }
 }

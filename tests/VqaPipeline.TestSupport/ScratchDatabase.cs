@@ -12,6 +12,11 @@ public class ScratchDatabase : IAsyncLifetime
 {
     public string Name { get; } = $"vqa_test_{Guid.NewGuid():N}";
 
+    /// <summary>The server's login to create the database with: the local stack's (<c>VQA_POSTGRES</c>) unless set.</summary>
+    public string? Server { get; init; }
+
+    private string ServerConnectionString => Server ?? LocalStack.Get("VQA_POSTGRES");
+
     /// <summary>The scratch database's connection string; empty until created, and when the stack tests are skipped.</summary>
     public string ConnectionString { get; private set; } = "";
 
@@ -20,7 +25,7 @@ public class ScratchDatabase : IAsyncLifetime
         if (LocalStack.Skipped)
             return; // every test of the fixture is skipped: see StackFactAttribute
         await ExecuteOnServerAsync($"CREATE DATABASE {Name}");
-        ConnectionString = new NpgsqlConnectionStringBuilder(LocalStack.Get("VQA_POSTGRES")) { Database = Name }.ConnectionString;
+        ConnectionString = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = Name }.ConnectionString;
         await PrepareAsync(ConnectionString);
     }
 
@@ -48,9 +53,9 @@ public class ScratchDatabase : IAsyncLifetime
     /// <summary>Runs once the database exists, before any test sees it.</summary>
     protected virtual Task PrepareAsync(string connectionString) => Task.CompletedTask;
 
-    private static async Task ExecuteOnServerAsync(string sql)
+    private async Task ExecuteOnServerAsync(string sql)
     {
-        await using var connection = new NpgsqlConnection(LocalStack.Get("VQA_POSTGRES"));
+        await using var connection = new NpgsqlConnection(ServerConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
