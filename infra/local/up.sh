@@ -57,6 +57,7 @@ install_missing() {
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
   [ -n "$(postgres_bin)" ] || missing+=(postgresql)
   command -v npm >/dev/null || missing+=(nodejs npm)
+  command -v curl >/dev/null || missing+=(curl) # up.sh checks the stack through the gateway
   [ -x /usr/bin/chromium ] || missing+=(chromium) # the web page's browser tests (tests/VqaPipeline.Web.Tests)
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 
@@ -232,9 +233,20 @@ if [ "$infra_only" = false ] && [ ${#services[@]} -gt 0 ]; then
     (cd "$here/../.." && dotnet build "$project" -c Release --nologo -v quiet >>"$VQA_LOG_DIR/build.log" 2>&1) \
       || fail "building $project failed; see $VQA_LOG_DIR/build.log"
   done
+  # The secret the gateway puts on every request it forwards, which every service checks (docs/api-keys.md): one per
+  # state folder, so services started by an earlier call share it with those started now.
+  gateway_secret_file="$VQA_STATE_DIR/gateway-secret"
+  if [ ! -s "$gateway_secret_file" ]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '\n=' >"$gateway_secret_file")
+  fi
+  Gateway__InternalSecret=$(cat "$gateway_secret_file")
+  export Gateway__InternalSecret
   for service in ${services[@]+"${services[@]}"}; do start_service "$service"; done
   # An admin key of team `local` for the API (the CLI, the scripts, curl): VQA_API_KEY.
   VQA_API_KEY=$("$here/api-key.sh") || fail "could not make an API key; see above"
+  # A request through the gateway to a service behind it: the key, the gateway's routing and the shared secret.
+  curl -sf -o /dev/null -H "Authorization: Bearer $VQA_API_KEY" "$VQA_API_URL/collections?limit=1" \
+    || fail "GET $VQA_API_URL/collections through the gateway failed with the new key; see $VQA_LOG_DIR/gateway.log and ingestion.log"
   VQA_EXPORTED_SETTINGS+=(VQA_API_KEY)
 fi
 for setting in "${VQA_EXPORTED_SETTINGS[@]}"; do printf 'export %s=%q\n' "$setting" "${!setting}"; done
