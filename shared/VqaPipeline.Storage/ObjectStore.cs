@@ -111,44 +111,19 @@ public sealed class ObjectStore : IDisposable
     }
 
     /// <summary>
-    /// The whole object at <paramref name="key"/>, read into memory (a ranged GET would fail in Minio SDK 7.0.0 on
-    /// a correct 206 response). Throws <see cref="FileNotFoundException"/> when there is no such object.
+    /// The whole object at <paramref name="key"/>, read into memory in one GET (a ranged GET would fail in Minio SDK
+    /// 7.0.0 on a correct 206 response, and the SDK asks whether the bucket exists before every read, which the local
+    /// S3 server answers by listing the bucket). Throws <see cref="FileNotFoundException"/> when there is no such object.
     /// </summary>
-    public async Task<Stream> GetAsync(string key, CancellationToken cancellationToken = default)
-    {
-        var buffer = new MemoryStream();
-        try
-        {
-            await _client.GetObjectAsync(
-                new GetObjectArgs()
-                    .WithBucket(_bucket)
-                    .WithObject(key)
-                    .WithCallbackStream((stream, token) => stream.CopyToAsync(buffer, token)),
-                cancellationToken);
-        }
-        catch (ObjectNotFoundException)
-        {
-            await buffer.DisposeAsync();
-            throw new FileNotFoundException($"object '{key}' does not exist in bucket '{_bucket}'", key);
-        }
-        buffer.Position = 0;
-        return buffer;
-    }
+    public Task<Stream> GetAsync(string key, CancellationToken cancellationToken = default) =>
+        _signed.GetObjectAsync(_bucket, key, cancellationToken);
 
-    /// <summary>What the store knows about <paramref name="key"/>, or <c>null</c> when there is no such object.</summary>
-    public async Task<StoredObject?> StatAsync(string key, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            var stat = await _client.StatObjectAsync(
-                new StatObjectArgs().WithBucket(_bucket).WithObject(key), cancellationToken);
-            return new StoredObject(key, stat.Size, stat.ContentType, AsUtc(stat.LastModified));
-        }
-        catch (ObjectNotFoundException)
-        {
-            return null;
-        }
-    }
+    /// <summary>
+    /// What the store knows about <paramref name="key"/>, or <c>null</c> when there is no such object: one HEAD request
+    /// (the Minio SDK's stat asks whether the bucket exists first, as its reads do).
+    /// </summary>
+    public Task<StoredObject?> StatAsync(string key, CancellationToken cancellationToken = default) =>
+        _signed.HeadObjectAsync(_bucket, key, cancellationToken);
 
     /// <summary>Every object whose key starts with <paramref name="prefix"/>, at any depth, in key order.</summary>
     public async Task<IReadOnlyList<StoredObject>> ListAsync(string prefix, CancellationToken cancellationToken = default)

@@ -86,8 +86,7 @@ internal sealed partial class SignedS3Requests(ObjectStoreOptions options) : IDi
     /// </summary>
     public async Task<Stream> GetObjectAsync(string bucket, string key, CancellationToken cancellationToken)
     {
-        var path = $"/{bucket}/{string.Join('/', key.Split('/').Select(Uri.EscapeDataString))}";
-        using var request = Signed(HttpMethod.Get, path, new SortedDictionary<string, string>(), DateTimeOffset.UtcNow);
+        using var request = Signed(HttpMethod.Get, ObjectPath(bucket, key), new SortedDictionary<string, string>(), DateTimeOffset.UtcNow);
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         if (response.IsSuccessStatusCode)
         {
@@ -105,7 +104,33 @@ internal sealed partial class SignedS3Requests(ObjectStoreOptions options) : IDi
         throw new ObjectUnreadableException(failure);
     }
 
+    /// <summary>
+    /// What the store knows about an object (a HEAD request), or <c>null</c> when there is no such object (for the
+    /// same reason as <see cref="GetObjectAsync"/>: no bucket check before it). A server error (5xx) is an
+    /// <see cref="HttpRequestException"/>, any other refusal an <see cref="ObjectUnreadableException"/>.
+    /// </summary>
+    public async Task<StoredObject?> HeadObjectAsync(string bucket, string key, CancellationToken cancellationToken)
+    {
+        using var request = Signed(HttpMethod.Head, ObjectPath(bucket, key), new SortedDictionary<string, string>(), DateTimeOffset.UtcNow);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (response.IsSuccessStatusCode)
+        {
+            var headers = response.Content.Headers;
+            return new StoredObject(key, headers.ContentLength ?? 0, headers.ContentType?.ToString(), headers.LastModified?.ToUniversalTime());
+        }
+        if (response.StatusCode == HttpStatusCode.NotFound)
+            return null;
+        // A HEAD response has no body: the status is all there is to say.
+        var failure = Failure(response.StatusCode, (null, null));
+        if ((int)response.StatusCode >= 500)
+            throw new HttpRequestException($"asking for '{key}' of bucket '{bucket}' failed: {failure}", null, response.StatusCode);
+        throw new ObjectUnreadableException(failure);
+    }
+
     public void Dispose() => _http.Dispose();
+
+    private static string ObjectPath(string bucket, string key) =>
+        $"/{bucket}/{string.Join('/', key.Split('/').Select(Uri.EscapeDataString))}";
 
     private static (string? Code, string? Message) ErrorOf(string body)
     {
