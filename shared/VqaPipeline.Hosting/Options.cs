@@ -11,6 +11,13 @@ public sealed record BrokerOptions
     /// <summary>Messages each receive endpoint takes from the broker ahead of processing.</summary>
     public int PrefetchCount { get; set; } = 16;
 
+    /// <summary>
+    /// The AMQP heartbeat interval asked of the broker; null keeps MassTransit's default. The broker drops a
+    /// connection that missed two heartbeats and gives its unacknowledged messages to other consumers: a shorter interval
+    /// frees the work of a worker whose host vanished sooner (docs/limits.md, "Worker hosts that disappear").
+    /// </summary>
+    public TimeSpan? Heartbeat { get; set; }
+
     // The same section also holds RetryLimit, RetryMinInterval, RetryMaxInterval, RedeliveryIntervals and
     // DeliveryLimit: what a consumer does when it fails (VqaPipeline.Messaging's DelayedRedeliveryOptions).
 }

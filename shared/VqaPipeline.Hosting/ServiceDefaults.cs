@@ -124,7 +124,11 @@ public static class ServiceDefaults
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 var broker = context.GetRequiredService<IOptions<BrokerOptions>>().Value;
-                rabbit.Host(broker.Url);
+                rabbit.Host(broker.Url, host =>
+                {
+                    if (broker.Heartbeat is { } heartbeat)
+                        host.Heartbeat(heartbeat);
+                });
                 rabbit.PrefetchCount = broker.PrefetchCount;
                 // Immediate retries, then delayed redelivery or parking, all in one filter: MassTransit's retry
                 // filter would wrap it, so it could not act once the retries are spent.

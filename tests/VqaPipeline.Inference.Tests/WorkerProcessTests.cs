@@ -79,15 +79,9 @@ public sealed class WorkerProcessTests(ProcessPipeline pipeline, ITestOutputHelp
         Assert.Equal(("completed", images.Count), (job.Status, job.Done));
         await using var db = pipeline.NewContext();
         await TestData.AssertOneAnswerSetAsync(db, jobId, images.Select(i => i.Id).ToArray(), questions.Count, 3);
-        var shares = new[] { first, second }.Select(w => AnsweredBy(w, jobId)).ToArray();
+        var shares = new[] { first, second }.Select(w => TestData.AnsweredBy(w, jobId)).ToArray();
         output.WriteLine($"images answered by each worker: {shares[0]} and {shares[1]}");
         Assert.All(shares, share => Assert.True(share > 0, "one worker answered nothing: the queue was not shared"));
         Assert.Equal(images.Count, shares.Sum());
     }
-
-    /// <summary>Images a worker reports answering for the job (its log line per batch).</summary>
-    private static int AnsweredBy(WorkerProcess worker, Guid jobId) =>
-        worker.Output.Split('\n')
-            .Where(line => line.Contains($"Job {jobId}:", StringComparison.Ordinal) && line.Contains("questions answered", StringComparison.Ordinal))
-            .Sum(line => int.Parse(line[(line.IndexOf($"Job {jobId}: ", StringComparison.Ordinal) + $"Job {jobId}: ".Length)..].Split(' ')[0]));
 }

@@ -14,7 +14,13 @@ public sealed class PrivatePostgres : IAsyncDisposable
     private const string ServiceUser = "postgres";
     private readonly string _directory = Directory.CreateTempSubdirectory("vqa-postgres-").FullName;
 
-    private PrivatePostgres(int port) => Port = port;
+    private readonly IReadOnlyList<IsolatedHost> _reachableFrom;
+
+    private PrivatePostgres(int port, IReadOnlyList<IsolatedHost> reachableFrom)
+    {
+        Port = port;
+        _reachableFrom = reachableFrom;
+    }
 
     public int Port { get; }
 
@@ -25,23 +31,37 @@ public sealed class PrivatePostgres : IAsyncDisposable
     /// <summary>The superuser's connection string (no password: trust authentication).</summary>
     public string ConnectionString => $"Host=127.0.0.1;Port={Port};Database=postgres;Username=postgres";
 
-    /// <summary>Creates a new cluster on a free port and starts it; takes a few seconds.</summary>
-    public static async Task<PrivatePostgres> StartNewAsync()
+    /// <summary>
+    /// Creates a new cluster on a free port and starts it; takes a few seconds. Each of <paramref name="reachableFrom"/>
+    /// reaches it directly over its link (the server listens on the link's address here too and trusts the host's
+    /// address), with no relay between: the server sees the host vanish as it would a real one.
+    /// </summary>
+    public static async Task<PrivatePostgres> StartNewAsync(params IsolatedHost[] reachableFrom)
     {
-        var server = new PrivatePostgres(LocalPorts.Free());
+        var server = new PrivatePostgres(LocalPorts.Free(), reachableFrom);
         if (RunsAsRoot)
             await TestProcess.RunAsync("chown", [ServiceUser, server._directory]);
         await server.RunAsync("initdb", "-D", server.DataDirectory, "-U", "postgres", "-E", "UTF8", "--no-locale",
             "--no-sync", "--auth=trust");
+        await File.AppendAllLinesAsync(Path.Combine(server.DataDirectory, "pg_hba.conf"),
+            reachableFrom.Select(host => $"host all all {host.Address}/32 trust"));
+        foreach (var host in reachableFrom)
+            host.ServeDirectly(server.Port);
         await server.StartAsync();
         return server;
     }
 
-    /// <summary>Starts the server (again) on its data and port and waits until it accepts connections.</summary>
+    /// <summary>
+    /// Starts the server (again) on its data and port and waits until it accepts connections. Its TCP keepalives and
+    /// user timeout end, within seconds, the session of a client that vanished (a transaction it left open is rolled
+    /// back, its locks freed): what a production server configured for hosts that disappear does, faster.
+    /// </summary>
     public Task StartAsync() =>
         RunAsync("pg_ctl", "-D", DataDirectory, "-l", LogFile, "-w", "-t", "60", "start", "-o",
-            $"-c port={Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={DataDirectory} -c max_connections=300"
-            + " -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+            $"-c port={Port} -c listen_addresses={string.Join(',', _reachableFrom.Select(h => h.HostAddress.ToString()).Prepend("127.0.0.1"))}"
+            + $" -c unix_socket_directories={DataDirectory} -c max_connections=300"
+            + " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            + " -c tcp_keepalives_idle=2 -c tcp_keepalives_interval=1 -c tcp_keepalives_count=3 -c tcp_user_timeout=5000");
 
     /// <summary>Stops the server as an operator's fast shutdown does: sessions are ended, in-flight transactions rolled back.</summary>
     public Task StopAsync() => RunAsync("pg_ctl", "-D", DataDirectory, "-w", "-t", "60", "stop", "-m", "fast");

@@ -13,15 +13,19 @@ public sealed class WorkerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private WorkerProcess(Process process, int port)
+    private WorkerProcess(Process process, Uri baseAddress)
     {
         _process = process;
-        Port = port;
+        BaseAddress = baseAddress;
     }
 
-    public int Port { get; }
+    public int Port => BaseAddress.Port;
 
-    public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
+    /// <summary>Where it listens: 127.0.0.1, or its isolated host's address.</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>Whether the process has ended (exited, or was killed).</summary>
+    public bool HasExited => _process.HasExited;
 
     public int Id => _process.Id;
 
@@ -33,21 +37,30 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts <paramref name="dll"/> from its own folder (where its appsettings.json is) with <paramref name="settings"/>,
-    /// configuration keys (<c>Section:Key</c>) given to it as environment variables.
+    /// configuration keys (<c>Section:Key</c>) given to it as environment variables. In <paramref name="host"/>, when
+    /// given, it runs inside that network namespace, listens on the host's address, and every setting it inherits or
+    /// is given that names a server on this machine's loopback names the way the host reaches it instead.
     /// </summary>
-    public static WorkerProcess Start(string dll, IEnumerable<KeyValuePair<string, string?>> settings)
+    public static WorkerProcess Start(string dll, IEnumerable<KeyValuePair<string, string?>> settings, IsolatedHost? host = null)
     {
         var port = LocalPorts.Free();
-        var start = new ProcessStartInfo("dotnet", [dll])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
-        };
+        var start = host is null
+            ? new ProcessStartInfo("dotnet", [dll])
+            : new ProcessStartInfo(IsolatedHost.IpCommand, ["netns", "exec", host.Name, "dotnet", dll]);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        start.WorkingDirectory = Path.GetDirectoryName(dll)!;
         foreach (var (key, value) in settings)
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        if (host is not null)
+            foreach (var (key, value) in start.Environment.ToArray())
+                if (value is not null)
+                    start.Environment[key] = host.Reach(value);
+        var baseAddress = new Uri($"http://{host?.Address.ToString() ?? "127.0.0.1"}:{port}");
+        start.Environment["ASPNETCORE_URLS"] = baseAddress.ToString().TrimEnd('/');
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {dll}");
-        var worker = new WorkerProcess(process, port);
+        var worker = new WorkerProcess(process, baseAddress);
         process.OutputDataReceived += (_, e) => worker.Append(e.Data);
         process.ErrorDataReceived += (_, e) => worker.Append(e.Data);
         process.BeginOutputReadLine();

@@ -98,5 +98,11 @@ public static class TestData
         return depths;
     }
 
+    /// <summary>Images a worker reports answering for the job (its log line per batch).</summary>
+    public static int AnsweredBy(WorkerProcess worker, Guid jobId) =>
+        worker.Output.Split('\n')
+            .Where(line => line.Contains($"Job {jobId}:", StringComparison.Ordinal) && line.Contains("questions answered", StringComparison.Ordinal))
+            .Sum(line => int.Parse(line[(line.IndexOf($"Job {jobId}: ", StringComparison.Ordinal) + $"Job {jobId}: ".Length)..].Split(' ')[0]));
+
     public static JsonElement ParseLine(string line) => JsonDocument.Parse(line).RootElement.Clone();
 }
