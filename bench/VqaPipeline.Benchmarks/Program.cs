@@ -6,6 +6,7 @@ try
     {
         ["pipeline", ..] => await PipelineBench.RunAsync(args[1..]),
         ["search", ..] => await SearchBench.RunAsync(args[1..]),
+        ["search-gateway", ..] => await GatewaySearchBench.RunAsync(args[1..]),
         ["scale", ..] => await ScaleBench.RunAsync(args[1..]),
         _ => Usage(),
     };
@@ -22,6 +23,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: VqaPipeline.Benchmarks pipeline FIXTURES_FOLDER [IMAGES (default 20)]");
     Console.Error.WriteLine("       VqaPipeline.Benchmarks search [ROWS (default 1000000)] [QUERIES (default 400)]");
+    Console.Error.WriteLine("       VqaPipeline.Benchmarks search-gateway [ROWS (default 1000000)] [QUERIES (default 400)]");
     Console.Error.WriteLine("       VqaPipeline.Benchmarks scale IMAGES_FOLDER REPORT_FOLDER");
     return 2;
 }

@@ -21,10 +21,10 @@ internal static class SearchBench
     /// <summary>The generated index belongs to the team of the data from before teams.</summary>
     private static readonly Caller BenchCaller = new(Guid.Empty, "bench", "viewer");
 
-    private const int Collections = 10;
-    private const int AnswersPerImage = 10; // 5 questions x 2 ranks
-    private static readonly string[] Questions = ["is there dog", "is it indoors", "what color is car", "how many people are there", "is photo blurry"];
-    private static readonly string[] Vocabulary = ["yes", "no", "2", "3", "red", "blue", "white", "dog", "cat", "car"];
+    internal const int Collections = 10;
+    internal const int AnswersPerImage = 10; // 5 questions x 2 ranks
+    internal static readonly string[] Questions = ["is there dog", "is it indoors", "what color is car", "how many people are there", "is photo blurry"];
+    internal static readonly string[] Vocabulary = ["yes", "no", "2", "3", "red", "blue", "white", "dog", "cat", "car"];
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -81,17 +81,26 @@ internal static class SearchBench
 
     private static async Task<Guid[]> FillAsync(string connectionString, int rows)
     {
-        var random = new Random(1);
         var collections = Enumerable.Range(0, Collections).Select(_ => Guid.NewGuid()).ToArray();
+        await FillAsync(connectionString, rows, collections, BenchCaller.TeamId, Guid.NewGuid());
+        return collections;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="rows"/> index rows (images spread over <paramref name="collections"/>, 5 questions × 2
+    /// ranked answers each) of <paramref name="teamId"/> under one job id, and the collections' questions; analyses both.
+    /// </summary>
+    internal static async Task FillAsync(string connectionString, int rows, Guid[] collections, Guid teamId, Guid job)
+    {
+        var random = new Random(1);
         var images = Enumerable.Range(0, rows / AnswersPerImage).Select(i => (Id: Guid.NewGuid(), Collection: collections[i % Collections])).ToArray();
         var now = DateTimeOffset.UtcNow;
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
 
         await using (var writer = await connection.BeginBinaryImportAsync(
-                         "COPY indexed_answers (collection_id, image_id, file_name, object_key, question, question_asked, answer, normalized_answer, rank, score, model_version, job_id, produced_at) FROM STDIN (FORMAT BINARY)"))
+                         "COPY indexed_answers (collection_id, image_id, file_name, object_key, question, question_asked, answer, normalized_answer, rank, score, model_version, job_id, produced_at, team_id) FROM STDIN (FORMAT BINARY)"))
         {
-            var job = Guid.NewGuid();
             foreach (var (id, collection) in images)
                 foreach (var question in Questions)
                 {
@@ -114,6 +123,7 @@ internal static class SearchBench
                         await writer.WriteAsync("bench@1", NpgsqlDbType.Varchar);
                         await writer.WriteAsync(job, NpgsqlDbType.Uuid);
                         await writer.WriteAsync(now, NpgsqlDbType.TimestampTz);
+                        await writer.WriteAsync(teamId, NpgsqlDbType.Uuid);
                     }
                 }
             await writer.CompleteAsync();
@@ -126,12 +136,11 @@ internal static class SearchBench
                     await writer.WriteRowAsync(default, collection, question, "bench@1", question + "?", now);
             await writer.CompleteAsync();
         }
-        await using (var analyze = new NpgsqlCommand("ANALYZE", connection))
+        await using (var analyze = new NpgsqlCommand("ANALYZE indexed_answers; ANALYZE indexed_questions", connection))
             await analyze.ExecuteNonQueryAsync();
-        return collections;
     }
 
-    private static double Percentile(List<double> sorted, double quantile) =>
+    internal static double Percentile(List<double> sorted, double quantile) =>
         sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(quantile * sorted.Count) - 1)];
 
     private static async Task ExecuteAsync(string connectionString, string sql)
@@ -142,7 +151,7 @@ internal static class SearchBench
         await command.ExecuteNonQueryAsync();
     }
 
-    private static bool TryCount(string[] args, int index, int fallback, out int count)
+    internal static bool TryCount(string[] args, int index, int fallback, out int count)
     {
         count = fallback;
         return args.Length <= index || (int.TryParse(args[index], out count) && count > 0);
