@@ -68,22 +68,16 @@ internal static class GatewaySearchBench
                 found += (await ReadAsync<Ranking>(await api.GetAsync(RandomSearch()), "GET /search")).Results?.Count ?? 0;
             if (found == 0)
                 throw new InvalidOperationException("the warm-up searches found none of the copied rows");
-            var milliseconds = new List<double>(queries);
-            for (var i = 0; i < queries; i++)
+            var milliseconds = await SearchBench.TimeAsync(queries, async () =>
             {
                 var url = RandomSearch();
-                var watch = Stopwatch.StartNew();
                 using var response = await api.GetAsync(url);
                 await response.Content.ReadAsByteArrayAsync();
-                watch.Stop();
                 // 200 only: a 202 would mean a question job was started instead of a ranking.
                 if (response.StatusCode != System.Net.HttpStatusCode.OK)
                     throw new InvalidOperationException($"GET {url}: {(int)response.StatusCode}");
-                milliseconds.Add(watch.Elapsed.TotalMilliseconds);
-            }
-            milliseconds.Sort();
-            Console.WriteLine($"{queries} searches through the gateway (limit 50, with presigned URLs): p50 {SearchBench.Percentile(milliseconds, 0.50):0.00} ms, "
-                              + $"p99 {SearchBench.Percentile(milliseconds, 0.99):0.00} ms, max {milliseconds[^1]:0.00} ms");
+            });
+            Console.WriteLine($"{queries} searches through the gateway (limit 50, with presigned URLs): {SearchBench.Summary(milliseconds)}");
             return 0;
         }
         finally

@@ -59,17 +59,8 @@ internal static class SearchBench
                 new[] { 0.0, 0.3, 0.5 }[random.Next(3)], collections[random.Next(collections.Length)], SearchQuery.DefaultLimit, null);
 
             for (var i = 0; i < 20; i++) await search.RunAsync(RandomQuery(), BenchCaller, CancellationToken.None); // warm-up
-            var milliseconds = new List<double>(queries);
-            for (var i = 0; i < queries; i++)
-            {
-                var query = RandomQuery();
-                var watch = Stopwatch.StartNew();
-                await search.RunAsync(query, BenchCaller, CancellationToken.None);
-                milliseconds.Add(watch.Elapsed.TotalMilliseconds);
-            }
-            milliseconds.Sort();
-            Console.WriteLine($"{queries} searches (limit 50, with presigned URLs): p50 {Percentile(milliseconds, 0.50):0.00} ms, "
-                              + $"p99 {Percentile(milliseconds, 0.99):0.00} ms, max {milliseconds[^1]:0.00} ms");
+            var milliseconds = await TimeAsync(queries, () => search.RunAsync(RandomQuery(), BenchCaller, CancellationToken.None));
+            Console.WriteLine($"{queries} searches (limit 50, with presigned URLs): {Summary(milliseconds)}");
             return 0;
         }
         finally
@@ -140,7 +131,25 @@ internal static class SearchBench
             await analyze.ExecuteNonQueryAsync();
     }
 
-    internal static double Percentile(List<double> sorted, double quantile) =>
+    /// <summary>Runs <paramref name="search"/> <paramref name="count"/> times, one after another; each one's milliseconds, sorted.</summary>
+    internal static async Task<List<double>> TimeAsync(int count, Func<Task> search)
+    {
+        var milliseconds = new List<double>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            await search();
+            milliseconds.Add(watch.Elapsed.TotalMilliseconds);
+        }
+        milliseconds.Sort();
+        return milliseconds;
+    }
+
+    /// <summary>p50, p99 and max of sorted timings.</summary>
+    internal static string Summary(List<double> sorted) =>
+        $"p50 {Percentile(sorted, 0.50):0.00} ms, p99 {Percentile(sorted, 0.99):0.00} ms, max {sorted[^1]:0.00} ms";
+
+    private static double Percentile(List<double> sorted, double quantile) =>
         sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(quantile * sorted.Count) - 1)];
 
     private static async Task ExecuteAsync(string connectionString, string sql)
