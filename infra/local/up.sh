@@ -58,6 +58,7 @@ install_missing() {
   [ -n "$(postgres_bin)" ] || missing+=(postgresql)
   command -v npm >/dev/null || missing+=(nodejs npm)
   command -v curl >/dev/null || missing+=(curl) # up.sh checks the stack through the gateway
+  command -v ip >/dev/null || [ -x /usr/sbin/ip ] || missing+=(iproute2) # the isolated-worker test (network namespaces)
   [ -x /usr/bin/chromium ] || missing+=(chromium) # the web page's browser tests (tests/VqaPipeline.Web.Tests)
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 
