@@ -307,6 +307,10 @@ namespace VqaPipeline.Indexing.Data.Migrations
                         .HasDatabaseName("ix_event_log_outbox")
                         .HasFilter("direction = 'published' AND dispatched_at IS NULL AND parked_at IS NULL");
 
+                    b.HasIndex("JobId")
+                        .HasDatabaseName("ix_event_log_parked_job_id")
+                        .HasFilter("parked_at IS NOT NULL");
+
                     b.HasIndex("MessageId")
                         .HasDatabaseName("ix_event_log_message_id");
 
