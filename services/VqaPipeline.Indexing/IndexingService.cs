@@ -8,6 +8,7 @@ using VqaPipeline.Data;
 using VqaPipeline.Hosting;
 using VqaPipeline.Indexing.Data;
 using VqaPipeline.Messaging.Replay;
+using VqaPipeline.Hosting.Paging;
 
 namespace VqaPipeline.Indexing;
 
@@ -52,7 +53,7 @@ public static class IndexingService
         services.AddSingleton<KnownCollections>();
         services.AddSingleton<ReplayClient>();
         services.AddScoped<RetrievalSearch>();
-        services.AddOpenApi();
+        services.AddVqaOpenApi();
 
         var app = builder.Build();
         app.MapVqaServiceDefaults();

@@ -8,6 +8,7 @@ using VqaPipeline.Inference.Data;
 using VqaPipeline.Messaging.Redelivery;
 using VqaPipeline.Ml.Imaging;
 using VqaPipeline.Storage;
+using VqaPipeline.Hosting.Paging;
 
 namespace VqaPipeline.Inference;
 
@@ -53,7 +54,7 @@ public static class InferenceService
         // A test registers a recorder of its own first (see ServiceHost.CreateBuilder's configure); it is kept.
         services.TryAddScoped<IAnswerRecorder>(provider => provider.GetRequiredService<AnswerRecorder>());
         CollectionsClient.Register(services, ServiceAddresses.From(configuration));
-        services.AddOpenApi();
+        services.AddVqaOpenApi();
 
         var app = builder.Build();
         app.MapVqaServiceDefaults();

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using VqaPipeline.Contracts.V1;
 using VqaPipeline.Hosting;
 using VqaPipeline.Ingestion.Data;
+using VqaPipeline.Hosting.Paging;
 
 namespace VqaPipeline.Ingestion;
 
@@ -54,7 +55,7 @@ public static class IngestionService
             .ConfigurePrimaryHttpMessageHandler(() =>
                 OutboundAddressGuard.CreateHandler(limits.DownloadTimeout, limits.AllowPrivateNetworkUrls));
         services.Configure<FormOptions>(form => form.MultipartBodyLengthLimit = limits.MaxRequestBytes);
-        services.AddOpenApi();
+        services.AddVqaOpenApi();
 
         var app = builder.Build();
         app.MapVqaServiceDefaults();

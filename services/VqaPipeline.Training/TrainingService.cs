@@ -5,6 +5,7 @@ using VqaPipeline.Contracts.V1;
 using VqaPipeline.Hosting;
 using VqaPipeline.Training.Data;
 using VqaPipeline.Messaging.Redelivery;
+using VqaPipeline.Hosting.Paging;
 
 namespace VqaPipeline.Training;
 
@@ -45,7 +46,7 @@ public static class TrainingService
         CollectionsClient.Register(services, ServiceAddresses.From(configuration));
         if (options.RunWorker)
             services.AddHostedService<TrainingWorker>();
-        services.AddOpenApi();
+        services.AddVqaOpenApi();
 
         var app = builder.Build();
         app.MapVqaServiceDefaults();

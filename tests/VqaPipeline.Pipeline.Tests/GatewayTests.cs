@@ -29,6 +29,33 @@ public sealed class GatewayTests(ApiOwnersStack owners) : IClassFixture<ApiOwner
     }
 
     [StackFact]
+    public async Task Every_paged_list_names_its_limit_and_cursor_in_the_openapi_document_and_nothing_else_does()
+    {
+        using var document = JsonDocument.Parse(await Stack.Api.GetStringAsync("/openapi/v1.json"));
+
+        var withPaging = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var path in document.RootElement.GetProperty("paths").EnumerateObject())
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                var query = operation.Value.TryGetProperty("parameters", out var parameters)
+                    ? parameters.EnumerateArray().Where(p => p.GetProperty("in").GetString() == "query")
+                        .Select(p => p.GetProperty("name").GetString()).ToHashSet()
+                    : [];
+                if (query.Contains("cursor"))
+                {
+                    Assert.Contains("limit", query);
+                    withPaging.Add($"{operation.Name.ToUpperInvariant()} {path.Name}");
+                }
+            }
+
+        Assert.Equal(new SortedSet<string>(StringComparer.Ordinal)
+        {
+            "GET /collections", "GET /collections/{collectionId}/images", "GET /collections/{collectionId}/labels",
+            "GET /collections/{collectionId}/labels/{labelId}/history", "GET /models",
+        }, withPaging);
+    }
+
+    [StackFact]
     public async Task Each_route_answers_from_its_owner_through_the_gateway_as_it_does_directly()
     {
         using var created = await Stack.Api.PostAsJsonAsync("/collections", new { name = $"gateway-{Guid.NewGuid():N}" });

@@ -2,7 +2,10 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Reflection;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,8 +37,12 @@ public static class Paging
 /// with an HMAC over the caller's team and the request path under the gateway's internal secret, so a cursor altered,
 /// of another list, or of another team is refused rather than read.
 /// </summary>
-public sealed class PageRequest<TKey> where TKey : class
+public sealed class PageRequest<TKey> : IEndpointParameterMetadataProvider where TKey : class
 {
+    /// <summary>Marks the endpoint as a paged list, so its OpenAPI operation names <c>limit</c> and <c>cursor</c>.</summary>
+    public static void PopulateMetadata(ParameterInfo parameter, EndpointBuilder builder) =>
+        builder.Metadata.Add(PagedList.Marker);
+
     private readonly byte[] _sealKey;
     private readonly string _scope;
 
