@@ -19,8 +19,9 @@ public sealed class BucketUnavailableException(string message) : Exception(messa
 public sealed class ObjectUnreadableException(string message) : Exception(message);
 
 /// <summary>
-/// The S3 requests the Minio SDK does not make as bucket imports need them, signed with AWS Signature Version 4 on the
-/// store's credentials, against any bucket. Listing: <c>ListObjects</c>, one bounded page per request, each starting
+/// The S3 requests the Minio SDK does not make as bucket imports and the hot paths need them, signed with AWS Signature
+/// Version 4 on the store's credentials, against any bucket. Reads and stats: one GET or HEAD each, with no bucket check
+/// before it. Listing: <c>ListObjects</c>, one bounded page per request, each starting
 /// after a key (<c>marker</c>). The Minio SDK lists a whole prefix in one enumeration and cannot start after a key, which a
 /// listing that must survive a restart needs. Paging by key rather than by <c>ListObjectsV2</c> continuation token:
 /// a key is the resume point anyway, every S3-compatible store serves it, and the local S3 server (s3rver) cannot

@@ -287,8 +287,7 @@ public sealed class IsolatedHostFactAttribute : FactAttribute
     public IsolatedHostFactAttribute()
     {
         if (LocalStack.Skipped)
-            Skip = $"the local stack is not configured ({string.Join(", ", LocalStack.Missing)} unset): "
-                   + "run ./test.sh, or eval \"$(infra/local/up.sh --infra-only)\" first";
+            Skip = LocalStack.SkipReason;
         else if (IsolatedHost.Unavailable is { } reason)
             Skip = $"isolated hosts cannot be made here: {reason}";
     }

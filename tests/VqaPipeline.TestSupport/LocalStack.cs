@@ -16,6 +16,11 @@ public static class LocalStack
 
     public static bool Skipped => Missing.Count > 0 && !Required;
 
+    /// <summary>Why a test that needs the stack is skipped, when <see cref="Skipped"/>.</summary>
+    public static string SkipReason =>
+        $"the local stack is not configured ({string.Join(", ", Missing)} unset): "
+        + "run ./test.sh, or eval \"$(infra/local/up.sh --infra-only)\" first";
+
     public static string Get(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
             ? value
@@ -32,7 +37,6 @@ public sealed class StackFactAttribute : FactAttribute
     public StackFactAttribute()
     {
         if (LocalStack.Skipped)
-            Skip = $"the local stack is not configured ({string.Join(", ", LocalStack.Missing)} unset): "
-                   + "run ./test.sh, or eval \"$(infra/local/up.sh --infra-only)\" first";
+            Skip = LocalStack.SkipReason;
     }
 }
